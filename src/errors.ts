@@ -1,0 +1,172 @@
+/**
+ * Typed errors for every layer of `tunnel`.
+ *
+ * Every error carries a stable `code` (`ERR_<LAYER>_<WHAT>`). The catalogue in
+ * `docs/errors.md` lists each code once with its cause and remedy; a test keeps the
+ * two in step. Layers add their codes to the list below, in their own section.
+ */
+
+export const ERROR_CODES = [
+  // --- protocol/ssm: ClientMessage and payload codecs -----------------------------------
+  'ERR_SSM_SHORT_MESSAGE',
+  'ERR_SSM_BAD_HEADER_LENGTH',
+  'ERR_SSM_LENGTH_MISMATCH',
+  'ERR_SSM_DIGEST_MISMATCH',
+  'ERR_SSM_UNKNOWN_MESSAGE_TYPE',
+  'ERR_SSM_UNKNOWN_PAYLOAD_TYPE',
+  'ERR_SSM_UNSAFE_INTEGER',
+  'ERR_SSM_BAD_FIELD',
+  'ERR_SSM_BAD_JSON',
+  'ERR_SSM_BAD_FLAG',
+  'ERR_SSM_EMPTY_PAYLOAD',
+  // --- protocol/smux and mux -------------------------------------------------------------
+  'ERR_SMUX_BAD_VERSION',
+  'ERR_SMUX_UNKNOWN_COMMAND',
+  'ERR_SMUX_BAD_LENGTH',
+  'ERR_SMUX_FRAME_TOO_LARGE',
+  'ERR_SMUX_STREAM_ID_EXHAUSTED',
+  'ERR_SMUX_DUPLICATE_STREAM',
+  'ERR_SMUX_SESSION_CLOSED',
+  'ERR_SMUX_STREAM_RESET',
+  'ERR_SMUX_KEEPALIVE_TIMEOUT',
+  'ERR_SMUX_WINDOW_VIOLATION',
+  'ERR_SMUX_ACCEPT_BACKLOG_FULL',
+  // --- session: data channel -------------------------------------------------------------
+  'ERR_SESSION_HANDSHAKE_TIMEOUT',
+  'ERR_SESSION_HANDSHAKE_FAILED',
+  'ERR_SESSION_UNSUPPORTED_SESSION_TYPE',
+  'ERR_SESSION_RESEND_EXHAUSTED',
+  'ERR_SESSION_CHANNEL_CLOSED',
+  'ERR_SESSION_RESUME_FAILED',
+  'ERR_SESSION_EXPIRED',
+  'ERR_SESSION_CONNECT_FAILED',
+  'ERR_SESSION_DEAD_PEER',
+  'ERR_SESSION_CLOSED',
+  'ERR_SESSION_WINDOW_FULL',
+  'ERR_SESSION_REORDER_OVERFLOW',
+  'ERR_SESSION_INSECURE_URL',
+  'ERR_SESSION_ENCRYPTION',
+  'ERR_SESSION_PLAINTEXT_REFUSED',
+  // --- aws: SSM / KMS API calls ----------------------------------------------------------
+  'ERR_AWS_ACCESS_DENIED',
+  'ERR_AWS_TARGET_NOT_CONNECTED',
+  'ERR_AWS_INVALID_DOCUMENT',
+  'ERR_AWS_INVALID_PARAMETERS',
+  'ERR_AWS_CREDENTIALS',
+  'ERR_AWS_EXPIRED_TOKEN',
+  'ERR_AWS_THROTTLED',
+  'ERR_AWS_ENDPOINT_UNREACHABLE',
+  'ERR_AWS_INSECURE_ENDPOINT',
+  'ERR_AWS_API',
+  'ERR_AWS_KMS',
+  // --- tunnel: forwards and listeners ----------------------------------------------------
+  'ERR_TUNNEL_TARGET_NOT_FOUND',
+  'ERR_TUNNEL_TARGET_AMBIGUOUS',
+  'ERR_TUNNEL_PORT_IN_USE',
+  'ERR_TUNNEL_BIND_FAILED',
+  'ERR_TUNNEL_CONNECT_TO_PORT',
+  'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+  'ERR_TUNNEL_SESSION_LOST',
+  'ERR_TUNNEL_NOT_READY',
+  'ERR_TUNNEL_STOPPED',
+  'ERR_TUNNEL_PROBE_FAILED',
+  // --- config ----------------------------------------------------------------------------
+  'ERR_CONFIG_INVALID',
+  'ERR_CONFIG_PARSE',
+  'ERR_CONFIG_NOT_FOUND',
+  'ERR_CONFIG_UNKNOWN_FORWARD',
+  // --- cli -------------------------------------------------------------------------------
+  'ERR_CLI_USAGE',
+  'ERR_CLI_COMMAND_FAILED',
+  'ERR_CLI_TIMEOUT',
+  // --- emulator --------------------------------------------------------------------------
+  'ERR_EMULATOR_CONFIG',
+  'ERR_EMULATOR_BAD_TOKEN',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** What the peer-facing side of the stack should do because of an error. */
+export type WireAction =
+  | { kind: 'none' }
+  | { kind: 'close-websocket' }
+  | { kind: 'channel-closed'; output: string }
+  | { kind: 'reset-stream'; streamId: number }
+  | { kind: 'close-mux-session' };
+
+export interface TunnelErrorOptions {
+  cause?: unknown;
+  wireAction?: WireAction;
+  /** Free-form, non-secret details for `--json` events and tests. */
+  details?: Record<string, string | number | boolean | null>;
+}
+
+/** Base class of every error `tunnel` raises on purpose. */
+export class TunnelError extends Error {
+  readonly code: ErrorCode;
+  readonly wireAction: WireAction;
+  readonly details: Record<string, string | number | boolean | null>;
+
+  constructor(code: ErrorCode, message: string, options: TunnelErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.wireAction = options.wireAction ?? { kind: 'none' };
+    this.details = options.details ?? {};
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A peer sent bytes that violate the wire format (data channel or smux). */
+export class ProtocolError extends TunnelError {}
+/** The data channel (session layer) failed. */
+export class SessionError extends TunnelError {}
+/** The smux multiplexer failed. */
+export class MuxError extends TunnelError {}
+/** An AWS API call (SSM, KMS) failed; `awsCode` is the service's `__type`. */
+export class AwsError extends TunnelError {
+  get awsCode(): string | undefined {
+    const v = this.details['awsCode'];
+    return typeof v === 'string' ? v : undefined;
+  }
+}
+/** A forward could not be brought up or kept up. */
+export class ForwardError extends TunnelError {}
+
+export interface ConfigIssue {
+  /** File the problem is in, when it came from a file. */
+  file?: string;
+  /** 1-based line and column, when known. */
+  line?: number;
+  column?: number;
+  /** JSON path such as `forwards.db.localPort`. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+/** The configuration is invalid; `issues` lists every problem found, not just the first. */
+export class ConfigError extends TunnelError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(code: ErrorCode, message: string, issues: readonly ConfigIssue[] = [], options: TunnelErrorOptions = {}) {
+    super(code, message, options);
+    this.issues = issues;
+  }
+}
+
+/** The command line was used wrongly (exit code 2). */
+export class UsageError extends TunnelError {
+  constructor(message: string, options: TunnelErrorOptions = {}) {
+    super('ERR_CLI_USAGE', message, options);
+  }
+}
+
+/** The emulator was configured or driven wrongly. */
+export class EmulatorError extends TunnelError {}
+
+/** True when `e` is a TunnelError, and (if given) has exactly this code. */
+export function isTunnelError(e: unknown, code?: ErrorCode): e is TunnelError {
+  return e instanceof TunnelError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,106 @@
+import t from 'tap';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Imports flow one way: pure codecs at the bottom, adapters at the edge.
+// Each layer lists the layers it may import from (besides itself).
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const src = join(root, 'src');
+
+const ALLOWED: Record<string, readonly string[]> = {
+  errors: [],
+  clock: [],
+  protocol: ['errors'],
+  session: ['protocol', 'errors', 'clock'],
+  mux: ['protocol', 'errors', 'clock'],
+  aws: ['errors'],
+  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock'],
+  config: ['tunnel', 'errors'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock'],
+};
+
+function layerOf(file: string): string {
+  const rel = relative(src, file).split(sep);
+  const first = rel[0] ?? '';
+  return rel.length === 1 ? first.replace(/\.ts$/, '') : first;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(IMPORT_RE)) out.push((m[1] ?? m[2]) as string);
+  return out;
+}
+
+const files = walk(src);
+
+t.test('every source file belongs to a known layer', async (t) => {
+  for (const f of files) t.ok(layerOf(f) in ALLOWED, `${relative(root, f)} is in a known layer`);
+});
+
+t.test('imports flow one way between layers', async (t) => {
+  const violations: string[] = [];
+  for (const f of files) {
+    const from = layerOf(f);
+    const allowed = ALLOWED[from] ?? [];
+    for (const spec of importsOf(f)) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(f), spec);
+      if (!target.startsWith(src)) {
+        violations.push(`${relative(root, f)} imports outside src: ${spec}`);
+        continue;
+      }
+      const to = layerOf(target.replace(/\.js$/, '.ts'));
+      if (to !== from && !allowed.includes(to)) violations.push(`${relative(root, f)} (${from}) imports ${spec} (${to})`);
+    }
+  }
+  t.same(violations, []);
+});
+
+t.test('protocol/ does no I/O and uses no timers', async (t) => {
+  const banned = /\b(setTimeout|setInterval|setImmediate|process\.|Date\.now)\b/;
+  for (const f of files.filter((f) => layerOf(f) === 'protocol')) {
+    for (const spec of importsOf(f)) {
+      t.notOk(/^(node:)?(net|fs|tls|http|https|dgram|events|timers|child_process)$|^ws$/.test(spec), `${relative(root, f)} must not import ${spec}`);
+    }
+    const text = readFileSync(f, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+    t.notOk(banned.test(text), `${relative(root, f)} uses no timers, clock or process`);
+  }
+});
+
+t.test('only the ws adapters import ws', async (t) => {
+  for (const f of files) {
+    if (!importsOf(f).includes('ws')) continue;
+    const rel = relative(src, f);
+    t.ok(rel === join('session', 'ws-transport.ts') || rel.startsWith(`emulator${sep}`), `${rel} may import ws`);
+  }
+});
+
+t.test('no file in src/ is much over 600 lines', async (t) => {
+  for (const f of files) {
+    const lines = readFileSync(f, 'utf8').split('\n').length;
+    t.ok(lines <= 700, `${relative(root, f)} has ${lines} lines`);
+  }
+});
+
+t.test('no `any` in src/', async (t) => {
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+    t.notOk(/(:\s*any\b|as\s+any\b|<any>)/.test(text), `${relative(root, f)} has no any`);
+  }
+});
