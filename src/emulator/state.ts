@@ -62,6 +62,8 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
   readonly calls: ApiCall[] = [];
   readonly instances: Map<string, ResolvedInstanceSettings>;
   readonly sessions = new Map<string, EmulatedSession>();
+  /** Epoch milliseconds when this state was made (reported as managed nodes' RegistrationDate). */
+  readonly createdAt: number;
   /** Runtime fault knobs; starts as a copy of `options.faults` and may be changed at any time. */
   faults: FaultSettings;
   #baseUrl: string;
@@ -72,6 +74,7 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
     super();
     this.options = options;
     this.faults = { ...options.faults };
+    this.createdAt = options.clock.wallNow();
     this.instances = new Map(options.instances.map((i) => [i.instanceId, i]));
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.#baseUrl = `ws://${host}:${options.port}`;
