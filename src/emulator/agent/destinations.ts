@@ -37,18 +37,29 @@ export function canonicalIp(addr: string): string {
   }
 }
 
+/** `::ffff:a.b.c.d` (either notation) → `a.b.c.d`; other addresses unchanged. */
+export function unmapIpv4(ip: string): string {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (dotted?.[1] !== undefined) return dotted[1];
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (hex?.[1] !== undefined && hex[2] !== undefined) {
+    const hi = parseInt(hex[1], 16);
+    const lo = parseInt(hex[2], 16);
+    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  return ip;
+}
+
 /** True when `ip` (any notation) is in `denyList`. IPv4-mapped IPv6 addresses count as IPv4. */
 export function isDeniedIp(ip: string, denyList: readonly string[]): boolean {
-  let c = canonicalIp(ip);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(c);
-  if (mapped?.[1] !== undefined) c = mapped[1];
-  return denyList.some((d) => canonicalIp(d) === c);
+  const c = unmapIpv4(canonicalIp(ip));
+  return denyList.some((d) => unmapIpv4(canonicalIp(d)) === c);
 }
 
 /** True for 127.0.0.0/8, ::1 and `localhost`: addresses the emulator may dial without a mapping. */
 export function isLoopbackAddress(host: string): boolean {
-  const c = canonicalIp(host);
-  return c === 'localhost' || c === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(c) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(c);
+  const c = unmapIpv4(canonicalIp(host));
+  return c === 'localhost' || c === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(c);
 }
 
 /** The mapping for `(instanceId, host, port)`: an exact instance match wins over `'*'`. */
