@@ -1,0 +1,247 @@
+/**
+ * ClientMessage (the agent calls it AgentMessage): the record carried by every binary
+ * WebSocket frame of the data channel, in both directions. All integers big-endian.
+ *
+ * ```
+ *  offset size field            encoding
+ *  ------ ---- ---------------- ------------------------------------------------------------
+ *       0    4 HeaderLength     uint32, always 116 (= offset of PayloadLength)
+ *       4   32 MessageType      ASCII, right-padded with spaces (readers strip NULs + spaces)
+ *      36    4 SchemaVersion    uint32, 1
+ *      40    8 CreatedDate      uint64, Unix epoch milliseconds, never 0
+ *      48    8 SequenceNumber   int64 (signed); 0 for unsequenced messages
+ *      56    8 Flags            uint64; 0 data, 1 agent's first message, 3 acknowledge
+ *      64   16 MessageId        UUID with its two 8-byte halves swapped (bytes 8..15, 0..7)
+ *      80   32 PayloadDigest    SHA-256 of the payload bytes
+ *     112    4 PayloadType      uint32 (see PayloadType); 0 for acks and MGS messages
+ *     116    4 PayloadLength    uint32
+ *     120    n Payload          everything from HeaderLength + 4 to the end of the frame
+ * ```
+ *
+ * Source: ssm-client-protocol.md §4 (session-manager-plugin 1.2.677.0 `src/message/messageparser.go`,
+ * amazon-ssm-agent 3.3.1142.0 `agent/session/contracts/agentmessage.go`), checked against every
+ * binary vector in `shared/vectors/ssm-messages.json`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ProtocolError } from '../../errors.js';
+import {
+  badField,
+  bytesToUuid,
+  readFixedAscii,
+  readI64AsSafeNumber,
+  readU64AsSafeNumber,
+  uuidToBytes,
+  writeFixedAscii,
+  writeI64,
+  writeU32,
+  writeU64,
+} from '../bytes.js';
+import { MAX_PAYLOAD_TYPE, MessageType, isKnownMessageType } from './message-type.js';
+
+export const HEADER_LENGTH_OFFSET = 0;
+export const HEADER_LENGTH_SIZE = 4;
+export const MESSAGE_TYPE_OFFSET = HEADER_LENGTH_OFFSET + HEADER_LENGTH_SIZE; // 4
+export const MESSAGE_TYPE_SIZE = 32;
+export const SCHEMA_VERSION_OFFSET = MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_SIZE; // 36
+export const SCHEMA_VERSION_SIZE = 4;
+export const CREATED_DATE_OFFSET = SCHEMA_VERSION_OFFSET + SCHEMA_VERSION_SIZE; // 40
+export const CREATED_DATE_SIZE = 8;
+export const SEQUENCE_NUMBER_OFFSET = CREATED_DATE_OFFSET + CREATED_DATE_SIZE; // 48
+export const SEQUENCE_NUMBER_SIZE = 8;
+export const FLAGS_OFFSET = SEQUENCE_NUMBER_OFFSET + SEQUENCE_NUMBER_SIZE; // 56
+export const FLAGS_SIZE = 8;
+export const MESSAGE_ID_OFFSET = FLAGS_OFFSET + FLAGS_SIZE; // 64
+export const MESSAGE_ID_SIZE = 16;
+export const PAYLOAD_DIGEST_OFFSET = MESSAGE_ID_OFFSET + MESSAGE_ID_SIZE; // 80
+export const PAYLOAD_DIGEST_SIZE = 32;
+export const PAYLOAD_TYPE_OFFSET = PAYLOAD_DIGEST_OFFSET + PAYLOAD_DIGEST_SIZE; // 112
+export const PAYLOAD_TYPE_SIZE = 4;
+export const PAYLOAD_LENGTH_OFFSET = PAYLOAD_TYPE_OFFSET + PAYLOAD_TYPE_SIZE; // 116
+export const PAYLOAD_LENGTH_SIZE = 4;
+/** The value every writer puts in HeaderLength: the offset of PayloadLength. */
+export const HEADER_LENGTH = PAYLOAD_LENGTH_OFFSET; // 116
+/** Where the payload starts, and the minimum frame size. */
+export const PAYLOAD_OFFSET = PAYLOAD_LENGTH_OFFSET + PAYLOAD_LENGTH_SIZE; // 120
+export const SCHEMA_VERSION = 1;
+
+/**
+ * A decoded data-channel message.
+ *
+ * `payload` is a view into the decoded frame (no copy): it stays valid as long as the frame's
+ * bytes are not modified, and nothing in `tunnel` writes into a received frame.
+ */
+export interface ClientMessage {
+  headerLength: number;
+  messageType: string;
+  schemaVersion: number;
+  /** Unix epoch milliseconds. */
+  createdDate: number;
+  sequenceNumber: number;
+  flags: number;
+  /** Canonical (un-swapped) lowercase UUID. */
+  messageId: string;
+  payloadDigest: Buffer;
+  payloadType: number;
+  payloadLength: number;
+  payload: Buffer;
+}
+
+/** What `encodeClientMessage` needs. The optional fields are computed when absent. */
+export type ClientMessageInit = Omit<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'> &
+  Partial<Pick<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'>>;
+
+export interface DecodeOptions {
+  /**
+   * Check the SHA-256 payload digest (default true). The upstream client checks it whenever
+   * PayloadLength ≠ 0; the upstream agent never does.
+   */
+  verifyDigest?: boolean;
+  /**
+   * Reject a frame whose PayloadLength field disagrees with the bytes after offset 120
+   * (default true). Upstream ignores the field; we never emit such frames, so we reject them.
+   */
+  strictPayloadLength?: boolean;
+}
+
+/** SHA-256 of `payload`. */
+export function payloadDigestOf(payload: Uint8Array): Buffer {
+  return createHash('sha256').update(payload).digest();
+}
+
+/**
+ * Encodes one message. Fills every byte: HeaderLength 116, space-padded MessageType, swapped
+ * MessageId halves, SHA-256 digest, payload at offset 120. Refuses an empty payload
+ * (ERR_SSM_EMPTY_PAYLOAD): neither upstream peer can produce one and neither should we.
+ *
+ * The optional `headerLength`, `schemaVersion`, `payloadDigest` and `payloadLength` overrides
+ * exist so tests can reproduce deliberately odd vectors; production code leaves them out.
+ */
+export function encodeClientMessage(m: ClientMessageInit): Buffer {
+  const payload = m.payload;
+  if (payload.length === 0) {
+    throw new ProtocolError('ERR_SSM_EMPTY_PAYLOAD', `refusing to encode ${m.messageType} with an empty payload`);
+  }
+  if (m.createdDate <= 0) throw badField('CreatedDate', `must be positive (Unix ms), got ${m.createdDate}`);
+  const out = Buffer.allocUnsafe(PAYLOAD_OFFSET + payload.length);
+  writeU32(out, HEADER_LENGTH_OFFSET, m.headerLength ?? HEADER_LENGTH, 'HeaderLength');
+  writeFixedAscii(out, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE, m.messageType, 'MessageType');
+  writeU32(out, SCHEMA_VERSION_OFFSET, m.schemaVersion ?? SCHEMA_VERSION, 'SchemaVersion');
+  writeU64(out, CREATED_DATE_OFFSET, m.createdDate, 'CreatedDate');
+  writeI64(out, SEQUENCE_NUMBER_OFFSET, m.sequenceNumber, 'SequenceNumber');
+  writeU64(out, FLAGS_OFFSET, m.flags, 'Flags');
+  writeMessageId(out, MESSAGE_ID_OFFSET, m.messageId);
+  if (m.payloadDigest !== undefined) {
+    if (m.payloadDigest.length !== PAYLOAD_DIGEST_SIZE) throw badField('PayloadDigest', 'must be 32 bytes');
+    m.payloadDigest.copy(out, PAYLOAD_DIGEST_OFFSET);
+  } else {
+    // PERF: one hash per message, written straight into the frame.
+    createHash('sha256').update(payload).digest().copy(out, PAYLOAD_DIGEST_OFFSET);
+  }
+  writeU32(out, PAYLOAD_TYPE_OFFSET, m.payloadType, 'PayloadType');
+  writeU32(out, PAYLOAD_LENGTH_OFFSET, m.payloadLength ?? payload.length, 'PayloadLength');
+  payload.copy(out, PAYLOAD_OFFSET);
+  return out;
+}
+
+/**
+ * Writes a canonical UUID in wire order: bytes 8..15 first, then bytes 0..7.
+ * (Upstream's comment calls MessageId a 40-byte string; it is 16 raw bytes.)
+ */
+export function writeMessageId(out: Buffer, offset: number, uuid: string): void {
+  const u = uuidToBytes(uuid);
+  u.copy(out, offset, 8, 16);
+  u.copy(out, offset + 8, 0, 8);
+}
+
+/** Reads a wire-order MessageId back into a canonical UUID string. */
+export function readMessageId(frame: Buffer, offset: number): string {
+  const u = Buffer.allocUnsafe(16);
+  frame.copy(u, 0, offset + 8, offset + 16);
+  frame.copy(u, 8, offset, offset + 8);
+  return bytesToUuid(u);
+}
+
+/**
+ * Decodes and validates one frame. Throws a `ProtocolError` with a precise code:
+ *
+ * - ERR_SSM_SHORT_MESSAGE: fewer than 120 bytes (upstream panics on 116–119; we reject).
+ * - ERR_SSM_BAD_HEADER_LENGTH: HeaderLength is not 116.
+ * - ERR_SSM_UNKNOWN_MESSAGE_TYPE: empty or unknown MessageType.
+ * - ERR_SSM_UNSAFE_INTEGER: CreatedDate, SequenceNumber or Flags beyond 2^53.
+ * - ERR_SSM_LENGTH_MISMATCH: PayloadLength ≠ bytes present (unless `strictPayloadLength: false`).
+ *
+ * Then, except for start_publication / pause_publication (which upstream exempts from all
+ * validation, see the `start_publication_exempt_from_client_validation` vector):
+ *
+ * - ERR_SSM_BAD_FIELD: CreatedDate 0.
+ * - ERR_SSM_UNKNOWN_PAYLOAD_TYPE: PayloadType > 12.
+ * - ERR_SSM_DIGEST_MISMATCH: PayloadLength ≠ 0 and SHA-256(payload) ≠ PayloadDigest
+ *   (unless `verifyDigest: false`).
+ *
+ * The input is never modified. The result is frozen.
+ */
+export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}): ClientMessage {
+  if (frame.length < PAYLOAD_OFFSET) {
+    throw new ProtocolError('ERR_SSM_SHORT_MESSAGE', `frame of ${frame.length} bytes is shorter than the ${PAYLOAD_OFFSET}-byte header`, {
+      details: { length: frame.length },
+    });
+  }
+  const headerLength = frame.readUInt32BE(HEADER_LENGTH_OFFSET);
+  if (headerLength !== HEADER_LENGTH) {
+    throw new ProtocolError('ERR_SSM_BAD_HEADER_LENGTH', `HeaderLength is ${headerLength}, expected ${HEADER_LENGTH}`, {
+      details: { headerLength },
+    });
+  }
+  const messageType = readFixedAscii(frame, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE);
+  if (!isKnownMessageType(messageType)) {
+    throw new ProtocolError('ERR_SSM_UNKNOWN_MESSAGE_TYPE', `unknown MessageType ${JSON.stringify(messageType)}`, {
+      details: { messageType },
+    });
+  }
+  const schemaVersion = frame.readUInt32BE(SCHEMA_VERSION_OFFSET);
+  const createdDate = readU64AsSafeNumber(frame, CREATED_DATE_OFFSET, 'CreatedDate');
+  const sequenceNumber = readI64AsSafeNumber(frame, SEQUENCE_NUMBER_OFFSET, 'SequenceNumber');
+  const flags = readU64AsSafeNumber(frame, FLAGS_OFFSET, 'Flags');
+  const messageId = readMessageId(frame, MESSAGE_ID_OFFSET);
+  const payloadDigest = Buffer.from(frame.subarray(PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_OFFSET + PAYLOAD_DIGEST_SIZE));
+  const payloadType = frame.readUInt32BE(PAYLOAD_TYPE_OFFSET);
+  const payloadLength = frame.readUInt32BE(PAYLOAD_LENGTH_OFFSET);
+  // INTEROP: the payload is everything after offset 120; PayloadLength does not cut it.
+  const payload = frame.subarray(PAYLOAD_OFFSET);
+  if ((options.strictPayloadLength ?? true) && payloadLength !== payload.length) {
+    throw new ProtocolError('ERR_SSM_LENGTH_MISMATCH', `PayloadLength is ${payloadLength} but ${payload.length} payload bytes follow`, {
+      details: { payloadLength, actual: payload.length },
+    });
+  }
+  const msg: ClientMessage = Object.freeze({
+    headerLength,
+    messageType,
+    schemaVersion,
+    createdDate,
+    sequenceNumber,
+    flags,
+    messageId,
+    payloadDigest,
+    payloadType,
+    payloadLength,
+    payload,
+  });
+  // INTEROP: upstream accepts the publication messages before any validation.
+  if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) return msg;
+  if (createdDate === 0) throw badField('CreatedDate', 'is 0 (missing)');
+  if (payloadType > MAX_PAYLOAD_TYPE) {
+    throw new ProtocolError('ERR_SSM_UNKNOWN_PAYLOAD_TYPE', `unknown PayloadType ${payloadType}`, { details: { payloadType } });
+  }
+  if ((options.verifyDigest ?? true) && payloadLength !== 0 && !verifyPayloadDigest(msg)) {
+    throw new ProtocolError('ERR_SSM_DIGEST_MISMATCH', `payload digest mismatch on ${messageType} seq ${sequenceNumber}`, {
+      details: { messageType, sequenceNumber },
+    });
+  }
+  return msg;
+}
+
+/** True when PayloadDigest is the SHA-256 of the payload. */
+export function verifyPayloadDigest(msg: Pick<ClientMessage, 'payload' | 'payloadDigest'>): boolean {
+  const actual = payloadDigestOf(msg.payload);
+  return msg.payloadDigest.length === actual.length && timingSafeEqual(actual, msg.payloadDigest);
+}

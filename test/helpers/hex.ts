@@ -1,0 +1,62 @@
+/**
+ * Byte helpers for tests.
+ *
+ * hex`00 00 00 74  # HeaderLength` → Buffer: whitespace and `#` comments (to end of line) are
+ * ignored, so fixtures can be annotated one field per line.
+ */
+export function hex(strings: TemplateStringsArray, ...values: unknown[]): Buffer {
+  let text = '';
+  strings.forEach((s, i) => {
+    text += s;
+    if (i < values.length) text += String(values[i]);
+  });
+  return fromHex(text);
+}
+
+/** Parses annotated hex (whitespace and `#` comments ignored). */
+export function fromHex(text: string): Buffer {
+  const clean = text.replace(/#[^\n]*/g, '').replace(/\s+/g, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error(`bad hex: ${clean.slice(0, 40)}`);
+  return Buffer.from(clean, 'hex');
+}
+
+/** Every two-chunk split of `buf`: [buf[0..i], buf[i..]] for i = 0..length. */
+export function* eachSplit(buf: Buffer): Generator<[Buffer, Buffer]> {
+  for (let i = 0; i <= buf.length; i++) yield [buf.subarray(0, i), buf.subarray(i)];
+}
+
+/** A small seeded PRNG (mulberry32): deterministic test randomness. Returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random integer in [0, n) from `rnd`. */
+export function randInt(rnd: () => number, n: number): number {
+  return Math.floor(rnd() * n);
+}
+
+/** `n` random bytes from `rnd`. */
+export function randomBytesFrom(rnd: () => number, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = randInt(rnd, 256);
+  return b;
+}
+
+/** Splits `buf` into random chunks (sizes 0..maxChunk) using `rnd`. */
+export function randomChunks(buf: Buffer, rnd: () => number, maxChunk = 64): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    const n = randInt(rnd, maxChunk + 1);
+    out.push(buf.subarray(i, i + n));
+    i += n;
+  }
+  return out;
+}
