@@ -1,0 +1,149 @@
+/**
+ * Finding and reading config files: the only part of `config/` that touches the file system.
+ *
+ * Project config: `.tunnel.yaml`, `.tunnel.yml` or `.tunnel.json`, searched from the working
+ * directory upward (first match wins; `--config`/`$TUNNEL_CONFIG` names one explicitly).
+ * User config: `$XDG_CONFIG_HOME/tunnel/config.yaml`, default `~/.config/tunnel/config.yaml`.
+ * Precedence, lowest first: AWS_* env, user file, project file, TUNNEL_* env, flags.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, isTunnelError } from '../errors.js';
+import type { ConfigIssue } from '../errors.js';
+import { awsEnvLayer, flagsLayer, tunnelEnvLayer } from './env.js';
+import type { ConfigFlags, Env } from './env.js';
+import { validateLayer } from './schema.js';
+import type { TunnelConfig } from './schema.js';
+import { parseConfigText } from './source.js';
+import { finishConfig } from './validate.js';
+import type { LayerResult } from './validate.js';
+
+export const PROJECT_CONFIG_NAMES = ['.tunnel.yaml', '.tunnel.yml', '.tunnel.json'] as const;
+
+export interface LoadConfigOptions {
+  cwd: string;
+  env: Env;
+  /** Home directory, for the default user config location. */
+  homedir: string;
+  /** `--config`: use this project file instead of searching (relative to cwd). */
+  configPath?: string | undefined;
+  flags?: ConfigFlags;
+  /** Skip the user config (tests, `--no-user-config`). */
+  ignoreUserConfig?: boolean;
+}
+
+export interface LoadedConfig {
+  config: TunnelConfig;
+  /** The project file used, if any. */
+  projectFile?: string;
+  /** The user file used, if it exists. */
+  userFile?: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first project config file from `cwd` upward, or undefined. */
+export async function findProjectConfig(cwd: string): Promise<string | undefined> {
+  let dir = resolve(cwd);
+  for (let depth = 0; depth < 256; depth++) {
+    for (const name of PROJECT_CONFIG_NAMES) {
+      const p = join(dir, name);
+      if (await exists(p)) return p;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+  return undefined;
+}
+
+export function userConfigPath(env: Env, homedir: string): string {
+  const xdg = env['XDG_CONFIG_HOME'];
+  const base = xdg !== undefined && xdg !== '' && isAbsolute(xdg) ? xdg : join(homedir, '.config');
+  return join(base, 'tunnel', 'config.yaml');
+}
+
+async function readLayer(file: string, issues: ConfigIssue[]): Promise<LayerResult | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = e instanceof Error && 'code' in e ? String(e.code) : 'EIO';
+    issues.push({ file, path: '', message: `cannot read the file (${code})`, hint: 'check its permissions' });
+    return undefined;
+  }
+  try {
+    return validateLayer(parseConfigText(text, file));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      issues.push(...e.issues);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** Find, read, validate and merge every layer. Throws `ConfigError` listing every problem. */
+export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+  const { cwd, env } = options;
+  const explicit = options.configPath ?? (env['TUNNEL_CONFIG'] !== '' ? env['TUNNEL_CONFIG'] : undefined);
+  let projectFile: string | undefined;
+  if (explicit !== undefined) {
+    projectFile = resolve(cwd, explicit);
+    if (!(await exists(projectFile))) {
+      throw new ConfigError('ERR_CONFIG_NOT_FOUND', `config file ${projectFile} does not exist`, [
+        { file: projectFile, path: '', message: 'no such file', hint: 'check the path, or run `tunnel init`' },
+      ]);
+    }
+  } else projectFile = await findProjectConfig(cwd);
+  const userPath = options.ignoreUserConfig === true ? undefined : userConfigPath(env, options.homedir);
+  const userFile = userPath !== undefined && (await exists(userPath)) ? userPath : undefined;
+
+  const parseIssues: ConfigIssue[] = [];
+  const layers: LayerResult[] = [awsEnvLayer(env)];
+  for (const file of [userFile, projectFile]) {
+    if (file === undefined) continue;
+    const layer = await readLayer(file, parseIssues);
+    if (layer !== undefined) layers.push(layer);
+  }
+  layers.push(tunnelEnvLayer(env), flagsLayer(options.flags ?? {}));
+  if (parseIssues.length > 0) {
+    const others = layers.flatMap((l) => l.issues);
+    throw new ConfigError('ERR_CONFIG_PARSE', `cannot parse the configuration: ${parseIssues.length} problem(s)`, [...parseIssues, ...others]);
+  }
+  const config = finishConfig(layers);
+  return {
+    config,
+    ...(projectFile === undefined ? {} : { projectFile }),
+    ...(userFile === undefined ? {} : { userFile }),
+  };
+}
+
+/** Write a new file (for `tunnel init`); refuses to overwrite unless `force`. */
+export async function writeConfigFile(path: string, text: string, options: { force?: boolean } = {}): Promise<void> {
+  if (options.force !== true && (await exists(path))) {
+    throw new ConfigError('ERR_CONFIG_INVALID', `${path} already exists`, [
+      { file: path, path: '', message: 'file exists', hint: 'use --force to overwrite, or edit it' },
+    ]);
+  }
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text, { encoding: 'utf8', flag: options.force === true ? 'w' : 'wx' });
+}
+
+/** Read a file the caller named explicitly (e.g. the emulator's `--config`). */
+export async function readTextFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (isTunnelError(e)) throw e;
+    throw new ConfigError('ERR_CONFIG_NOT_FOUND', `cannot read ${path}`, [{ file: path, path: '', message: 'cannot read the file', hint: 'check the path' }], { cause: e });
+  }
+}

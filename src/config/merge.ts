@@ -1,0 +1,29 @@
+/**
+ * Pure merge of config layers: later layers win. `defaults` merge key by key; a target, forward
+ * or group defined in a later layer replaces the earlier entry of the same name as a whole
+ * (half-merged forwards from two files would be hard to reason about).
+ *
+ * The usual order is `mergeConfig(awsEnv, user, project, tunnelEnv, flags)`.
+ */
+import { DEFAULT_CONFIG } from './schema.js';
+import type { ConfigLayer, TunnelConfig } from './schema.js';
+
+export function mergeConfig(...layers: readonly ConfigLayer[]): TunnelConfig {
+  const merged: TunnelConfig = {
+    defaults: { ...DEFAULT_CONFIG.defaults, bind: [...DEFAULT_CONFIG.defaults.bind] },
+    targets: {},
+    forwards: {},
+    groups: {},
+    origins: new Map(),
+  };
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer.defaults)) {
+      if (v !== undefined) Object.assign(merged.defaults, { [k]: v });
+    }
+    Object.assign(merged.targets, layer.targets);
+    Object.assign(merged.forwards, layer.forwards);
+    Object.assign(merged.groups, layer.groups);
+    for (const [k, v] of layer.origins) merged.origins.set(k, v);
+  }
+  return merged;
+}

@@ -1,0 +1,167 @@
+/**
+ * From config entries and command-line SPECs to the engine's `ForwardSpec`s.
+ *
+ * SPEC grammar (one command-line word):
+ *   NAME                                   a forward or group from the config
+ *   TARGET:REMOTE_PORT[:LOCAL_PORT]        port on the target itself
+ *   TARGET:HOST:REMOTE_PORT[:LOCAL_PORT]   HOST as seen from the target (ToRemoteHost)
+ * TARGET is a `targets` alias, an instance id, `tag:K=V[,K=V]`, or a Name tag value. HOST may be
+ * an IPv6 literal in brackets. LOCAL_PORT may be `auto`. Without LOCAL_PORT the local port is
+ * the remote one (10000 + port below 1024) and a busy port falls back to a free one.
+ */
+import { ConfigError, UsageError } from '../errors.js';
+import { parseTargetRef } from '../tunnel/forward-spec.js';
+import type { ForwardSpec, TargetRef } from '../tunnel/forward-spec.js';
+import { envName } from './check.js';
+import { didYouMean } from './closest.js';
+import { FIRST_UNPRIVILEGED_PORT, isValidPort } from './schema.js';
+import type { ForwardConfig, TunnelConfig } from './schema.js';
+
+/** The local port used when none is given: the remote port, moved above 1024 when privileged. */
+export function impliedLocalPort(remotePort: number): number {
+  return remotePort < FIRST_UNPRIVILEGED_PORT ? 10_000 + remotePort : remotePort;
+}
+
+/** Alias from `targets`, else id / `tag:` / Name tag text. */
+export function resolveTarget(config: TunnelConfig, target: string | TargetRef): TargetRef {
+  if (typeof target !== 'string') return target;
+  const alias = config.targets[target];
+  if (alias !== undefined) return alias;
+  const ref = parseTargetRef(target);
+  if (ref === undefined) throw new UsageError(`"${target}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`);
+  return ref;
+}
+
+/** The engine spec of a configured forward. */
+export function forwardSpecOf(config: TunnelConfig, name: string, f: ForwardConfig): ForwardSpec {
+  const spec: ForwardSpec = {
+    name,
+    target: resolveTarget(config, f.target),
+    remotePort: f.remotePort,
+    localPort: f.localPort ?? impliedLocalPort(f.remotePort),
+    bind: [...(f.bind ?? config.defaults.bind)],
+  };
+  if (f.localPort === undefined) spec.allowBusyFallback = true;
+  if (f.host !== undefined) spec.remoteHost = f.host;
+  if (f.sessions !== undefined) spec.sessions = f.sessions;
+  if (f.lazy !== undefined) spec.lazy = f.lazy;
+  if (f.idleTimeoutMs !== undefined) spec.idleTimeoutMs = f.idleTimeoutMs;
+  if (f.probe !== undefined) spec.probe = f.probe;
+  if (f.reason !== undefined) spec.reason = f.reason;
+  return spec;
+}
+
+/** Forward names of `name` (a forward, or a group expanded recursively), in config order. */
+export function expandName(config: TunnelConfig, name: string, seen: Set<string> = new Set()): string[] {
+  if (config.forwards[name] !== undefined) return [name];
+  const members = config.groups[name];
+  if (members === undefined) {
+    const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
+    const hint = didYouMean(name, all, all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`);
+    throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`, [
+      { path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) },
+    ]);
+  }
+  if (seen.has(name)) return [];
+  seen.add(name);
+  return members.flatMap((m) => expandName(config, m, seen));
+}
+
+/** Specs for the named forwards/groups (all forwards when `names` is empty), without duplicates. */
+export function selectForwards(config: TunnelConfig, names: readonly string[]): ForwardSpec[] {
+  const wanted = names.length === 0 ? Object.keys(config.forwards) : names.flatMap((n) => expandName(config, n));
+  const unique = [...new Set(wanted)];
+  return unique.map((n) => {
+    const f = config.forwards[n];
+    if (f === undefined) throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward named "${n}"`);
+    return forwardSpecOf(config, n, f);
+  });
+}
+
+export interface ParsedSpec {
+  target: string;
+  host?: string;
+  remotePort: number;
+  localPort?: number | 'auto';
+}
+
+function parsePortText(text: string, what: string, spec: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!isValidPort(n)) throw new UsageError(`${what} "${text}" in "${spec}" is not a port (1-65535)`);
+  return n;
+}
+
+/** Split a `TARGET:[HOST:]REMOTE[:LOCAL]` word; undefined when it has no colon (a config name). */
+export function parseSpecText(spec: string): ParsedSpec | undefined {
+  // Pull out a bracketed IPv6 host first so its colons do not count as separators.
+  const v6 = /\[([0-9A-Fa-f:.]+)\]/.exec(spec);
+  const masked = v6 === null ? spec : spec.replace(v6[0], '\u0000');
+  if (!masked.includes(':')) return undefined;
+  const parts = masked.split(':').map((p) => (p === '\u0000' && v6 !== null ? (v6[1] ?? '') : p));
+  // `tag:K=V` targets carry their own colon: glue it back on.
+  if (parts[0] === 'tag' && parts.length > 2) parts.splice(0, 2, `tag:${parts[1] ?? ''}`);
+  const [target, ...rest] = parts;
+  if (target === undefined || target === '') throw new UsageError(`"${spec}" has no target before the first ":"`);
+  if (rest.some((p) => p === '')) throw new UsageError(`"${spec}" has an empty field; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]`);
+  const isNum = (s: string | undefined): boolean => s !== undefined && /^\d+$/.test(s);
+  const local = (s: string): number | 'auto' => (s === 'auto' || s === '0' ? 'auto' : parsePortText(s, 'local port', spec));
+  let host: string | undefined;
+  let remote: string | undefined;
+  let localText: string | undefined;
+  if (rest.length === 1) remote = rest[0];
+  else if (rest.length === 2 && isNum(rest[0])) [remote, localText] = rest;
+  else if (rest.length === 2) [host, remote] = rest;
+  else if (rest.length === 3) [host, remote, localText] = rest;
+  else throw new UsageError(`"${spec}" has too many ":" fields; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT] (bracket IPv6 hosts)`);
+  if (remote === undefined) throw new UsageError(`"${spec}" has no remote port`);
+  const parsed: ParsedSpec = { target, remotePort: parsePortText(remote, 'remote port', spec) };
+  if (host !== undefined) parsed.host = host;
+  if (localText !== undefined) parsed.localPort = local(localText);
+  return parsed;
+}
+
+/**
+ * Command-line words to specs: SPECs become ad-hoc forwards, bare names expand from the config.
+ * Ad-hoc forwards are named after their target (`db`), or `target-port` when one target is used
+ * for several ports, so `run` can offer `TUNNEL_DB_PORT` and `{db.port}`.
+ */
+export function specsFromWords(config: TunnelConfig, words: readonly string[]): ForwardSpec[] {
+  const parsed = words.map((w) => ({ word: w, spec: parseSpecText(w) }));
+  const targetCount = new Map<string, number>();
+  for (const p of parsed) if (p.spec !== undefined) targetCount.set(p.spec.target, (targetCount.get(p.spec.target) ?? 0) + 1);
+  const result: ForwardSpec[] = [];
+  const names = new Set<string>();
+  for (const { word, spec } of parsed) {
+    if (spec === undefined) {
+      for (const s of selectForwards(config, [word])) {
+        if (!names.has(s.name)) result.push(s);
+        names.add(s.name);
+      }
+      continue;
+    }
+    let name = adHocName(spec.target);
+    if ((targetCount.get(spec.target) ?? 0) > 1 || names.has(name)) name = `${name}-${spec.remotePort}`;
+    for (let i = 2; names.has(name); i++) name = `${adHocName(spec.target)}-${spec.remotePort}-${i}`;
+    names.add(name);
+    const bind = [...config.defaults.bind];
+    const f: ForwardSpec = {
+      name,
+      target: resolveTarget(config, spec.target),
+      remotePort: spec.remotePort,
+      localPort: spec.localPort ?? impliedLocalPort(spec.remotePort),
+      bind,
+    };
+    if (spec.localPort === undefined) f.allowBusyFallback = true;
+    if (spec.host !== undefined) f.remoteHost = spec.host;
+    result.push(f);
+  }
+  return result;
+}
+
+/** A forward name from target text: `tag:Role=db` → `Role-db`, `i-0abc` stays. */
+function adHocName(target: string): string {
+  const base = target.replace(/^tag:/, '').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+  return /^[A-Za-z]/.test(base) ? base : `t-${base}`;
+}
+
+export { envName };

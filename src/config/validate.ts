@@ -1,0 +1,42 @@
+/**
+ * `validateConfig(value, source)`: one document, structural and cross-entry checks, every issue
+ * reported at once. `finishConfig(results)` does the same for several merged layers.
+ */
+import { ConfigError } from '../errors.js';
+import type { ConfigIssue } from '../errors.js';
+import { checkConfig } from './check.js';
+import { mergeConfig } from './merge.js';
+import { validateLayer } from './schema.js';
+import type { ConfigLayer, TunnelConfig } from './schema.js';
+import { plainSource } from './source.js';
+import type { ConfigSource } from './source.js';
+
+export interface LayerResult {
+  layer: ConfigLayer;
+  issues: ConfigIssue[];
+}
+
+/** Merge already-validated layers (lowest precedence first), run the cross checks, throw on any issue. */
+export function finishConfig(results: readonly LayerResult[]): TunnelConfig {
+  const config = mergeConfig(...results.map((r) => r.layer));
+  const issues = [...results.flatMap((r) => r.issues), ...checkConfig(config)];
+  if (issues.length > 0) throw invalidConfig(issues);
+  return config;
+}
+
+/** Validate a single config document (defaults filled in). Throws `ConfigError` listing every issue. */
+export function validateConfig(value: unknown, source: ConfigSource = plainSource(value)): TunnelConfig {
+  return finishConfig([validateLayer(source.value === value ? source : { ...source, value })]);
+}
+
+export function invalidConfig(issues: readonly ConfigIssue[]): ConfigError {
+  const n = issues.length;
+  return new ConfigError('ERR_CONFIG_INVALID', `invalid configuration: ${n} problem${n === 1 ? '' : 's'}`, issues);
+}
+
+/** `file:line:col: path: message (hint)`, one line per issue. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = [issue.file, issue.line, issue.column].filter((x) => x !== undefined).join(':');
+  const head = [where, issue.path].filter((x) => x !== undefined && x !== '').join(': ');
+  return `${head === '' ? '' : `${head}: `}${issue.message}${issue.hint === undefined ? '' : ` (${issue.hint})`}`;
+}
