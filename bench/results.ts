@@ -1,0 +1,81 @@
+/**
+ * The published result shape (`bench/results/latest.json`, exactly the keys of issue #7;
+ * MB = 10^6 bytes) and the goals it is judged against. A figure that could not be measured is
+ * `null`, never a guess.
+ */
+
+export type Figure = number | null;
+
+export interface BenchResults {
+  paced: {
+    download_MBps: Figure;
+    upload_MBps: Figure;
+    emulator_send_cap_MBps: Figure;
+    conns4_sessions1_MBps: Figure;
+    conns4_sessions4_MBps: Figure;
+    rtt_p50_ms: Figure;
+    rtt_p95_ms: Figure;
+  };
+  unpaced: {
+    download_MBps: Figure;
+    upload_MBps: Figure;
+    rtt_p50_ms: Figure;
+    rtt_p95_ms: Figure;
+    direct_tcp_MBps: Figure;
+  };
+  conns1000: { verified: Figure; peak_rss_MB: Figure };
+  cold_start_10_forwards_s: Figure;
+  cpu_s_per_GB: Figure;
+}
+
+export function emptyResults(): BenchResults {
+  return {
+    paced: {
+      download_MBps: null,
+      upload_MBps: null,
+      emulator_send_cap_MBps: null,
+      conns4_sessions1_MBps: null,
+      conns4_sessions4_MBps: null,
+      rtt_p50_ms: null,
+      rtt_p95_ms: null,
+    },
+    unpaced: { download_MBps: null, upload_MBps: null, rtt_p50_ms: null, rtt_p95_ms: null, direct_tcp_MBps: null },
+    conns1000: { verified: null, peak_rss_MB: null },
+    cold_start_10_forwards_s: null,
+    cpu_s_per_GB: null,
+  };
+}
+
+/** Serialise with the keys in the issue's order (object literal order above). */
+export function resultsJson(r: BenchResults): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+export interface Goal {
+  label: string;
+  value: Figure;
+  target: string;
+  met: boolean | null;
+}
+
+const ge = (v: Figure, t: Figure): boolean | null => (v === null || t === null ? null : v >= t);
+const le = (v: Figure, t: number): boolean | null => (v === null ? null : v <= t);
+const times = (v: Figure, k: number): Figure => (v === null ? null : v * k);
+
+/** The goals of issue #7, evaluated on the JSON. */
+export function evaluateGoals(r: BenchResults): Goal[] {
+  const cap = r.paced.emulator_send_cap_MBps;
+  const s1 = r.paced.conns4_sessions1_MBps;
+  return [
+    { label: 'paced download ≥ 0.95 × emulator cap', value: r.paced.download_MBps, target: cap === null ? '0.95 × cap' : `≥ ${(0.95 * cap).toFixed(3)} MB/s`, met: ge(r.paced.download_MBps, times(cap, 0.95)) },
+    { label: 'paced upload ≥ 10 MB/s', value: r.paced.upload_MBps, target: '≥ 10 MB/s', met: ge(r.paced.upload_MBps, 10) },
+    { label: 'paced 4 conns, sessions 4 ≥ 3.5 × sessions 1', value: r.paced.conns4_sessions4_MBps, target: s1 === null ? '3.5 × sessions1' : `≥ ${(3.5 * s1).toFixed(3)} MB/s`, met: ge(r.paced.conns4_sessions4_MBps, times(s1, 3.5)) },
+    { label: 'paced rtt p50 ≤ 1.5 ms', value: r.paced.rtt_p50_ms, target: '≤ 1.5 ms', met: le(r.paced.rtt_p50_ms, 1.5) },
+    { label: 'unpaced download ≥ 40 MB/s', value: r.unpaced.download_MBps, target: '≥ 40 MB/s', met: ge(r.unpaced.download_MBps, 40) },
+    { label: 'unpaced upload ≥ 40 MB/s', value: r.unpaced.upload_MBps, target: '≥ 40 MB/s', met: ge(r.unpaced.upload_MBps, 40) },
+    { label: 'unpaced rtt p50 ≤ 0.5 ms', value: r.unpaced.rtt_p50_ms, target: '≤ 0.5 ms', met: le(r.unpaced.rtt_p50_ms, 0.5) },
+    { label: '1000 concurrent conns verified', value: r.conns1000.verified, target: '= 1000', met: r.conns1000.verified === null ? null : r.conns1000.verified === 1000 },
+    { label: 'peak RSS with 1000 conns ≤ 150 MB', value: r.conns1000.peak_rss_MB, target: '≤ 150 MB', met: le(r.conns1000.peak_rss_MB, 150) },
+    { label: 'cold start, 10 eager forwards ≤ 1.5 s', value: r.cold_start_10_forwards_s, target: '≤ 1.5 s', met: le(r.cold_start_10_forwards_s, 1.5) },
+  ];
+}

@@ -1,0 +1,358 @@
+/**
+ * `npm run bench`: the benchmark driver (issue #7).
+ *
+ * Forks the emulator (bench/emulator-proc.ts) and the tunnel (bench/tunnel-proc.ts) as separate
+ * processes, generates load on 127.0.0.1, verifies every byte, takes the median of RUNS runs,
+ * and writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks.svg`.
+ *
+ * Flags: `--quick` (small sizes, results to bench/results/quick.json, docs untouched),
+ * `--no-profile`, `--peer PATH` (not implemented: recorded as such, see docs/benchmarks.md).
+ * Bounded: every step has a timeout, the whole run a watchdog; all children die with the driver.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchChild } from './children.js';
+import { download, echoRoundTrips, manyEchoConnections, upload, type TransferResult } from './load.js';
+import { median, percentile, round } from './stats.js';
+import { emptyResults, evaluateGoals, resultsJson, type BenchResults } from './results.js';
+import { readCarriedText, renderMarkdown, renderSvg, type RunDetails } from './report.js';
+import { summarizeProfile } from './profile.js';
+import type { TunnelProcConfig } from './tunnel-proc.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const resultsDir = join(root, 'bench', 'results');
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const PROFILE = !argv.includes('--no-profile');
+const peerIdx = argv.indexOf('--peer');
+const PEER = peerIdx >= 0 ? argv[peerIdx + 1] : undefined;
+
+const MiB = 1024 * 1024;
+const C = {
+  runs: 3,
+  bigBytes: QUICK ? 2 * MiB : 16 * MiB,
+  fourBytes: QUICK ? 512 * 1024 : 4 * MiB,
+  echoes: QUICK ? 200 : 1000,
+  echoBytes: 64,
+  warmup: 20,
+  conns: QUICK ? 200 : 1000,
+  connBytes: 4096,
+  coldForwards: 10,
+  transferTimeoutMs: 180_000,
+  watchdogMs: 9 * 60_000,
+};
+
+interface EmuInfo {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  instanceId: string;
+  services: { source: number; sink: number; echo: number };
+}
+interface MeterReading {
+  bytes: number;
+  messages: number;
+  spanMs: number;
+  MBps: number;
+}
+interface Usage {
+  cpu_s: number;
+  rss_MB: number;
+  rss_peak_MB: number;
+  max_rss_MB: number;
+}
+interface ReadyForward {
+  name: string;
+  state: string;
+  port: number;
+  error?: { code: string; message: string };
+}
+
+const notes: string[] = [];
+const perRun: RunDetails['perRun'] = [];
+const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+function record(label: string, unit: string, values: number[]): void {
+  perRun.push({ label, unit, values });
+}
+
+async function startEmulator(pacing: 'agent' | 'none'): Promise<{ child: BenchChild; info: EmuInfo }> {
+  const child = await BenchChild.start(`emulator(${pacing})`, join(here, 'emulator-proc.js'), [JSON.stringify({ pacing })], { timeoutMs: 20_000 });
+  return { child, info: child.ready as unknown as EmuInfo };
+}
+
+async function startTunnel(
+  name: string,
+  emu: EmuInfo,
+  forwards: TunnelProcConfig['forwards'],
+  execArgv: string[] = [],
+): Promise<{ child: BenchChild; ports: Map<string, number> }> {
+  const cfg: TunnelProcConfig = { endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards };
+  const child = await BenchChild.start(name, join(here, 'tunnel-proc.js'), [JSON.stringify(cfg)], { execArgv, timeoutMs: 30_000 });
+  const ports = new Map<string, number>();
+  const ready = (child.ready['forwards'] ?? []) as ReadyForward[];
+  const bad = ready.filter((f) => f.state !== 'ready' || f.port === 0);
+  if (bad.length > 0) {
+    await child.stop();
+    throw new Error(`${name}: forwards not ready: ${bad.map((f) => `${f.name}=${f.state}${f.error ? ` (${f.error.code}: ${f.error.message})` : ''}`).join(', ')}`);
+  }
+  for (const f of ready) ports.set(f.name, f.port);
+  return { child, ports };
+}
+
+function port(ports: Map<string, number>, name: string): number {
+  const p = ports.get(name);
+  if (p === undefined) throw new Error(`no local port for forward ${name}`);
+  return p;
+}
+
+/** Run `fn` RUNS times; all must succeed, else the figure is null and the error noted. */
+async function runs<T>(label: string, fn: (i: number) => Promise<T>): Promise<T[] | null> {
+  const out: T[] = [];
+  for (let i = 0; i < C.runs; i++) {
+    try {
+      out.push(await fn(i));
+    } catch (e) {
+      notes.push(`${label}: run ${i + 1} failed: ${errText(e)}`);
+      log(`${label}: run ${i + 1} FAILED: ${errText(e)}`);
+      return null;
+    }
+  }
+  return out;
+}
+
+async function concurrentDownloads(p: number, n: number, size: number, seedBase: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const all = await Promise.all(Array.from({ length: n }, (_, k) => download(p, seedBase + k, size, C.transferTimeoutMs)));
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const bytes = all.reduce((a, r) => a + r.bytes, 0);
+  return bytes / 1e6 / (ms / 1000);
+}
+
+const mbps = (rs: TransferResult[]): number[] => rs.map((r) => r.MBps);
+
+/** The throughput/latency phases against one emulator pacing profile. */
+async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; info: EmuInfo }, r: BenchResults): Promise<void> {
+  const tag = pacing === 'agent' ? 'paced' : 'unpaced';
+  const forwards: TunnelProcConfig['forwards'] = [
+    { name: 'source', remotePort: emu.info.services.source },
+    { name: 'sink', remotePort: emu.info.services.sink },
+    { name: 'echo', remotePort: emu.info.services.echo },
+  ];
+  if (pacing === 'agent') forwards.push({ name: 'source4', remotePort: emu.info.services.source, sessions: 4 });
+  const t = await startTunnel(`tunnel(${tag})`, emu.info, forwards);
+  try {
+    const before = await t.child.request<Usage>('usage');
+    const caps: number[] = [];
+    const down = await runs(`${tag} download`, async (i) => {
+      if (pacing === 'agent') await emu.child.request('meter-reset');
+      const res = await download(port(t.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
+      if (pacing === 'agent') caps.push((await emu.child.request<MeterReading>('meter-read')).MBps);
+      log(`${tag} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+      return res;
+    });
+    const up = await runs(`${tag} upload`, async (i) => {
+      const res = await upload(port(t.ports, 'sink'), 200 + i, C.bigBytes, C.transferTimeoutMs);
+      log(`${tag} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+      return res;
+    });
+    const after = await t.child.request<Usage>('usage');
+    if (down !== null) {
+      record(`${tag} download`, 'MB/s', mbps(down));
+      r[tag].download_MBps = round(median(mbps(down)), 3);
+    }
+    if (up !== null) {
+      record(`${tag} upload`, 'MB/s', mbps(up));
+      r[tag].upload_MBps = round(median(mbps(up)), 3);
+    }
+    if (pacing === 'agent' && caps.length === C.runs) {
+      record('emulator send cap', 'MB/s', caps);
+      r.paced.emulator_send_cap_MBps = round(median(caps), 3);
+    }
+    if (pacing === 'none' && down !== null && up !== null) {
+      const bytes = [...down, ...up].reduce((a, x) => a + x.bytes, 0);
+      const cpu = after.cpu_s - before.cpu_s;
+      r.cpu_s_per_GB = round(cpu / (bytes / 1e9), 2);
+      record('tunnel CPU, unpaced transfers', 's', [cpu]);
+    }
+
+    if (pacing === 'agent') {
+      const s1 = await runs('paced 4 conns sessions 1', (i) => concurrentDownloads(port(t.ports, 'source'), 4, C.fourBytes, 300 + 10 * i));
+      if (s1 !== null) {
+        record('paced 4 conns, sessions 1', 'MB/s', s1);
+        r.paced.conns4_sessions1_MBps = round(median(s1), 3);
+      }
+      const s4 = await runs('paced 4 conns sessions 4', (i) => concurrentDownloads(port(t.ports, 'source4'), 4, C.fourBytes, 400 + 10 * i));
+      if (s4 !== null) {
+        record('paced 4 conns, sessions 4', 'MB/s', s4);
+        r.paced.conns4_sessions4_MBps = round(median(s4), 3);
+      }
+      log(`paced 4 conns: sessions1 ${s1?.map((x) => x.toFixed(3)).join(',')} sessions4 ${s4?.map((x) => x.toFixed(3)).join(',')}`);
+    }
+
+    const rtt = await runs(`${tag} rtt`, () => echoRoundTrips(port(t.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000));
+    if (rtt !== null) {
+      const p50 = rtt.map((x) => percentile(x, 50));
+      const p95 = rtt.map((x) => percentile(x, 95));
+      record(`${tag} rtt p50`, 'ms', p50);
+      record(`${tag} rtt p95`, 'ms', p95);
+      r[tag].rtt_p50_ms = round(median(p50), 3);
+      r[tag].rtt_p95_ms = round(median(p95), 3);
+      log(`${tag} rtt p50 ${p50.map((x) => x.toFixed(3)).join(',')} p95 ${p95.map((x) => x.toFixed(3)).join(',')}`);
+    }
+  } finally {
+    await t.child.stop();
+  }
+}
+
+async function directPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
+  const down = await runs('direct TCP download', (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000));
+  const up = await runs('direct TCP upload', (i) => upload(emu.services.sink, 600 + i, C.bigBytes, 60_000));
+  if (down !== null) {
+    record('direct TCP download', 'MB/s', mbps(down));
+    r.unpaced.direct_tcp_MBps = round(median(mbps(down)), 1);
+  }
+  if (up !== null) record('direct TCP upload (not in JSON)', 'MB/s', mbps(up));
+  log(`direct TCP: down ${down?.map((x) => x.MBps.toFixed(0)).join(',')} up ${up?.map((x) => x.MBps.toFixed(0)).join(',')}`);
+}
+
+async function coldStartPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
+  const inProc: number[] = [];
+  const res = await runs('cold start', async (i) => {
+    const fwds = Array.from({ length: C.coldForwards }, (_, k) => ({ name: `f${k}`, remotePort: emu.services.echo }));
+    const t = await startTunnel(`tunnel(cold ${i + 1})`, emu, fwds);
+    await t.child.stop();
+    inProc.push(Number(t.child.ready['startMs']) / 1000);
+    return t.child.readyMs / 1000;
+  });
+  if (res !== null) {
+    record('cold start, fork to all ready', 's', res);
+    record('cold start, manager.start() only (not in JSON)', 's', inProc);
+    r.cold_start_10_forwards_s = round(median(res), 3);
+    log(`cold start ${res.map((x) => x.toFixed(3)).join(',')} (in-process ${inProc.map((x) => x.toFixed(3)).join(',')})`);
+  }
+}
+
+async function connsPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
+  const peaks: number[] = [];
+  const res = await runs(`${C.conns} connections`, async (i) => {
+    const t = await startTunnel(`tunnel(conns ${i + 1})`, emu, [{ name: 'echo', remotePort: emu.services.echo }]);
+    try {
+      const m = await manyEchoConnections(port(t.ports, 'echo'), C.conns, C.connBytes, 120_000);
+      const u = await t.child.request<Usage>('usage');
+      peaks.push(Math.max(u.rss_peak_MB, u.max_rss_MB));
+      log(`${C.conns} conns run ${i + 1}: verified ${m.verified}, failed ${m.failed}, ${m.ms.toFixed(0)} ms, peak RSS ${Math.max(u.rss_peak_MB, u.max_rss_MB).toFixed(1)} MB${m.firstError ? `, first error: ${m.firstError}` : ''}`);
+      if (m.firstError !== undefined) notes.push(`${C.conns} connections, run ${i + 1}: ${m.failed} failed; first error: ${m.firstError}`);
+      return m.verified;
+    } finally {
+      await t.child.stop();
+    }
+  });
+  if (res !== null) {
+    record(`${C.conns} connections verified`, 'count', res);
+    record(`tunnel peak RSS with ${C.conns} connections`, 'MB', peaks);
+    // The stricter reading for a count: the worst run, not the median.
+    r.conns1000.verified = Math.min(...res);
+    r.conns1000.peak_rss_MB = round(median(peaks), 1);
+  }
+}
+
+function newestProfile(dir: string, since: number): string | undefined {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).mtimeMs >= since)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return files[0];
+}
+
+async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
+  const since = Date.now();
+  const t = await startTunnel('tunnel(profile)', emu, [
+    { name: 'source', remotePort: emu.services.source },
+    { name: 'sink', remotePort: emu.services.sink },
+  ], ['--cpu-prof', '--cpu-prof-dir', resultsDir]);
+  try {
+    await download(port(t.ports, 'source'), 900, C.bigBytes, C.transferTimeoutMs);
+    await upload(port(t.ports, 'sink'), 901, C.bigBytes, C.transferTimeoutMs);
+  } finally {
+    await t.child.stop(10_000);
+  }
+  const file = newestProfile(resultsDir, since - 1000);
+  if (file === undefined) {
+    notes.push('profile: the tunnel process wrote no .cpuprofile');
+    return;
+  }
+  details.profile = { ...summarizeProfile(file), file: relative(root, file), workload: `one unpaced ${C.bigBytes / MiB} MiB download and one ${C.bigBytes / MiB} MiB upload (process lifetime, start-up included)` };
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const watchdog = setTimeout(() => {
+    log('watchdog: the run exceeded its time budget; killing everything');
+    process.exit(2);
+  }, C.watchdogMs);
+  watchdog.unref();
+  mkdirSync(resultsDir, { recursive: true });
+  const r = emptyResults();
+  const details: RunDetails = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: gitCommit(), durationS: 0, runs: C.runs, perRun, notes };
+  if (PEER !== undefined) notes.push(`--peer ${PEER}: comparing against the official plugin is not implemented (see "Not done").`);
+
+  log(`paced phases (emulator pacing 'agent')${QUICK ? ' [quick]' : ''}`);
+  const paced = await startEmulator('agent');
+  try {
+    await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
+    await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
+  } finally {
+    await paced.child.stop();
+  }
+
+  log("unpaced phases (emulator pacing 'none')");
+  const fast = await startEmulator('none');
+  try {
+    await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
+    await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
+    await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
+    if (PROFILE) await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
+  } finally {
+    await fast.child.stop();
+  }
+
+  details.durationS = (Date.now() - t0) / 1000;
+  for (const n of notes) log(`note: ${n}`);
+  const json = resultsJson(r);
+  process.stdout.write(json);
+  for (const g of evaluateGoals(r)) log(`goal ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'} ${g.label}: ${g.value ?? 'null'} (${g.target})`);
+  if (QUICK) {
+    writeFileSync(join(resultsDir, 'quick.json'), json);
+    log(`quick run: wrote bench/results/quick.json only (${details.durationS.toFixed(0)} s)`);
+    return;
+  }
+  writeFileSync(join(resultsDir, 'latest.json'), json);
+  const mdPath = join(root, 'docs', 'benchmarks.md');
+  const carried = readCarriedText(join(root, 'bench', 'analysis.md'), mdPath);
+  writeFileSync(mdPath, renderMarkdown(r, details, carried));
+  writeFileSync(join(root, 'docs', 'benchmarks.svg'), renderSvg(r));
+  log(`wrote bench/results/latest.json, docs/benchmarks.md, docs/benchmarks.svg (${details.durationS.toFixed(0)} s)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    log(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
