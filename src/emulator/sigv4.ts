@@ -52,7 +52,7 @@ function toBuffer(data: SourceData): Buffer {
 }
 
 /** node:crypto SHA-256 / HMAC-SHA-256 in the shape the smithy signer expects (`new sha256(secret?)`). */
-class NodeSha256 {
+export class NodeSha256 {
   readonly #secret: Buffer | undefined;
   #hash: Hash | Hmac;
 
