@@ -1,0 +1,36 @@
+/**
+ * Retry delays for fresh sessions: exponential with full-range jitter, capped. Randomness is
+ * injected (a seeded generator in tests) so schedules are reproducible.
+ */
+
+/** Returns a float in [0, 1). */
+export type RandomSource = () => number;
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+  /** 0..1: the fraction of each delay that is randomised (0.5 → delay in [d/2, d]). */
+  jitter: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.5 };
+
+/** Delay before retry number `attempt` (0-based). */
+export function backoffDelay(attempt: number, policy: BackoffPolicy, random: RandomSource): number {
+  const base = Math.min(policy.maxMs, policy.initialMs * Math.pow(policy.factor, Math.max(0, attempt)));
+  const r = Math.min(Math.max(random(), 0), 0.999999);
+  return Math.round(base * (1 - policy.jitter) + base * policy.jitter * r);
+}
+
+/** mulberry32: a tiny seeded PRNG for reproducible jitter. */
+export function seededRandom(seed: number): RandomSource {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

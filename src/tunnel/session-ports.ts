@@ -1,0 +1,59 @@
+/**
+ * What the engine needs from the layers below, as narrow interfaces. The real implementations
+ * are `session/DataChannel` (+ `DataChannelDuplex`) and `mux/MuxSession`, wired in
+ * `default-factory.ts`; tests may substitute fakes.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../clock.js';
+
+/** Flag payload codes (4-byte big-endian in a PayloadType 10 message). */
+export const FLAG_DISCONNECT_TO_PORT = 1;
+export const FLAG_TERMINATE_SESSION = 2;
+export const FLAG_CONNECT_TO_PORT_ERROR = 3;
+
+/** The handshake facts the engine acts on (a subset of session/HandshakeResult). */
+export interface HandshakeInfo {
+  agentVersion: string;
+  portMode: 'mux' | 'basic' | 'stream';
+  smuxKeepAlive: boolean;
+  canSendTerminateFlag: boolean;
+  customerMessage: string;
+}
+
+/**
+ * A data channel. Events: 'data'(Buffer), 'drain', 'flag'(code), 'closed'({ output }),
+ * 'reconnecting', 'reconnected', 'error'(Error with a `code`).
+ */
+export interface ChannelPort extends EventEmitter {
+  open(): Promise<HandshakeInfo>;
+  sendData(buf: Buffer): boolean;
+  sendFlag(code: number): void;
+  pauseReceiving(): void;
+  resumeReceiving(): void;
+  terminate(): Promise<void>;
+  close(): void;
+}
+
+/** An smux client session. Events: 'close'(err?). */
+export interface MuxPort extends EventEmitter {
+  openStream(): Duplex;
+  close(err?: Error): void;
+  readonly isClosed: boolean;
+}
+
+export interface ChannelInit {
+  streamUrl: string;
+  /** Secret. */
+  tokenValue: string;
+  sessionId: string;
+  targetId: string;
+  clock: Clock;
+  /** ResumeSession → new token, undefined when the session is gone. */
+  resume(): Promise<string | undefined>;
+}
+
+export interface SessionFactory {
+  createChannel(init: ChannelInit): ChannelPort;
+  createMux(channel: ChannelPort, options: { keepAlive: boolean; clock: Clock }): MuxPort;
+}

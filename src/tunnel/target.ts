@@ -1,0 +1,53 @@
+/**
+ * Target resolution: instance id as given; a Name tag value or a tag set through
+ * DescribeInstanceInformation filters (`tag:<Key>` filters are AND-ed by the service).
+ * No match or several matches is an error that lists what was found, so the user can fix it.
+ */
+import type { InstanceInfo, SsmApi } from '../aws/ssm-api.js';
+import { ForwardError } from '../errors.js';
+import { describeTargetRef, type TargetRef } from './forward-spec.js';
+
+export interface ResolvedTarget {
+  instanceId: string;
+  /** From DescribeInstanceInformation when a lookup was made. */
+  agentVersion?: string;
+  pingStatus?: string;
+}
+
+function describeCandidate(i: InstanceInfo): string {
+  const bits = [i.instanceId];
+  if (i.computerName !== undefined && i.computerName !== '') bits.push(i.computerName);
+  if (i.pingStatus !== undefined) bits.push(i.pingStatus);
+  return bits.join(' ');
+}
+
+export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<ResolvedTarget> {
+  if (ref.kind === 'id') return { instanceId: ref.id };
+  const tags = ref.kind === 'name' ? { Name: ref.name } : ref.tags;
+  const filters = Object.entries(tags).map(([key, value]) => ({ key: `tag:${key}`, values: [value] }));
+  const found = await api.describeInstances(filters);
+  const what = describeTargetRef(ref);
+  if (found.length === 0) {
+    throw new ForwardError('ERR_TUNNEL_TARGET_NOT_FOUND', `no managed node matches ${what} (DescribeInstanceInformation found none)`, {
+      details: { target: what },
+    });
+  }
+  let chosen = found;
+  // An auto-scaling group leaves replaced nodes behind as ConnectionLost/Inactive for a while:
+  // when exactly one candidate is Online, that is the one the user means.
+  if (found.length > 1) {
+    const online = found.filter((i) => i.pingStatus === 'Online');
+    if (online.length === 1) chosen = online;
+  }
+  const only = chosen[0];
+  if (chosen.length !== 1 || only === undefined) {
+    const list = found.map(describeCandidate).join('; ');
+    throw new ForwardError('ERR_TUNNEL_TARGET_AMBIGUOUS', `${found.length} managed nodes match ${what}: ${list} (use an instance id)`, {
+      details: { target: what, matches: found.map((i) => i.instanceId).join(',') },
+    });
+  }
+  const out: ResolvedTarget = { instanceId: only.instanceId };
+  if (only.agentVersion !== undefined) out.agentVersion = only.agentVersion;
+  if (only.pingStatus !== undefined) out.pingStatus = only.pingStatus;
+  return out;
+}
