@@ -70,6 +70,7 @@ export const ERROR_CODES = [
   'ERR_TUNNEL_NOT_READY',
   'ERR_TUNNEL_STOPPED',
   'ERR_TUNNEL_PROBE_FAILED',
+  'ERR_TUNNEL_DUPLICATE_FORWARD',
   // --- config ----------------------------------------------------------------------------
   'ERR_CONFIG_INVALID',
   'ERR_CONFIG_PARSE',
