@@ -21,7 +21,7 @@ export interface ApiServer {
   kms(overrides?: { credentials?: { accessKeyId: string; secretAccessKey: string } }): KMSClient;
 }
 
-interface TapLike {
+export interface TapLike {
   teardown(fn: () => unknown): void;
 }
 

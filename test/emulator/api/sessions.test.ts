@@ -1,13 +1,13 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { ResumeSessionCommand, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
-import { startApiServer, sdkError } from './api-server.js';
+import { startApiServer, sdkError, type TapLike } from './api-server.js';
 import type { EmulatedSession } from '../../../src/emulator/state.js';
 
 const ID = 'i-0123456789abcdef0';
 const OFF = 'i-0fedcba9876543210';
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: TapLike) {
   return startApiServer(t, {
     instances: [
       { instanceId: ID, name: 'web' },
