@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'ERR_SMUX_KEEPALIVE_TIMEOUT',
   'ERR_SMUX_WINDOW_VIOLATION',
   'ERR_SMUX_ACCEPT_BACKLOG_FULL',
+  'ERR_SMUX_BAD_CONFIG',
   // --- session: data channel -------------------------------------------------------------
   'ERR_SESSION_HANDSHAKE_TIMEOUT',
   'ERR_SESSION_HANDSHAKE_FAILED',
