@@ -1,0 +1,410 @@
+/**
+ * ReliableLink: the reliable-delivery layer of the data channel, shared by the client
+ * `DataChannel` (role 'client') and the emulator's agent (role 'agent'). Neither reimplements it.
+ *
+ * Send path: every stream message gets the next sequence number, is encoded once, handed to
+ * `sendFrame` and kept until the peer acks that sequence number. The head of the buffer is
+ * retransmitted (identical bytes) when it has waited longer than the RTO; the send time is
+ * recorded on each resend. Unlike upstream, nothing is ever evicted: when `windowMessages`
+ * messages are unacked, `send` returns false and 'drain' follows once the window has room.
+ *
+ * Receive path (ssm-client-protocol.md §5.3, with its Recommendations):
+ *
+ * ```
+ *  s == E  deliver(msg) → true: ack, E++, deliver buffered E, E+1, … in order
+ *                       → false ("not ready"): no ack, no advance; the peer retransmits
+ *          (handshake types 5, 7, 8 are acked before delivery, as upstream does)
+ *  s >  E  store and ack (reorder buffer; beyond `reorderCapacity`: drop, no ack)
+ *  s <  E  duplicate: drop and RE-ACK, so the peer stops retransmitting it
+ * ```
+ *
+ * A buffered message was acked when it was stored, so it is never dropped: if `deliver` says
+ * "not ready" for it, it stays buffered until `flushDelivery()` is called (DataChannel does so
+ * when its consumer resumes) or the next message arrives.
+ *
+ * pause_publication stops sending and retransmitting (new messages are still numbered and
+ * kept); start_publication, any incoming ack or stream message, or a reconnect resumes.
+ * Acks are unsequenced and never buffered.
+ *
+ * Events: 'drain'; 'ack' (seq); 'duplicate' (seq); 'resend-exhausted' (SessionError
+ * ERR_SESSION_RESEND_EXHAUSTED, emitted once; the link stops retransmitting);
+ * 'reorder-overflow' (seq); 'protocol-error' (TunnelError) for a malformed ack payload.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
+import { SessionError, TunnelError } from '../errors.js';
+import {
+  type ClientMessage,
+  MessageFlags,
+  MessageType,
+  PayloadType,
+  decodeAcknowledge,
+  encodeAcknowledge,
+  encodeClientMessage,
+} from '../protocol/ssm/index.js';
+import { RttEstimator } from './rtt-estimator.js';
+
+/** client sends input_stream_data; agent sends output_stream_data (its first message carries Flags 1). */
+export type LinkRole = 'client' | 'agent';
+
+export interface ReliableLinkOptions {
+  role: LinkRole;
+  clock: Clock;
+  /** Hand one encoded ClientMessage to the transport; may be dropped while disconnected (retransmission covers it). */
+  sendFrame(frame: Buffer): void;
+  /** In-order sequenced message; return false = "not ready": no ack, no advance (peer retransmits). */
+  deliver(msg: ClientMessage): boolean;
+  newMessageId?(): string;
+  /** Unacked messages before `send` returns false. Default 10000 (client), 100000 (agent). */
+  windowMessages?: number;
+  /** Out-of-order messages kept. Default 10000 (client), 100000 (agent). */
+  reorderCapacity?: number;
+  /** Retransmit tick (ResendSleepInterval). Default 100 ms. */
+  resendIntervalMs?: number;
+  /** Resends of one message before 'resend-exhausted'. Default 3000 (~5 min); Infinity allowed. */
+  maxResends?: number;
+}
+
+export const CLIENT_WINDOW_MESSAGES = 10_000;
+export const AGENT_WINDOW_MESSAGES = 100_000;
+export const DEFAULT_RESEND_INTERVAL_MS = 100;
+export const DEFAULT_MAX_RESENDS = 3000;
+
+/** Handshake payload types are acked before they are processed (upstream order). */
+const ACK_FIRST_TYPES: ReadonlySet<number> = new Set([PayloadType.HandshakeRequest, PayloadType.HandshakeComplete, PayloadType.EncChallengeRequest]);
+
+interface Outgoing {
+  readonly seq: number;
+  readonly frame: Buffer;
+  /** Monotonic ms of the last (re)send; undefined while never sent (disconnected or paused). */
+  lastSentAt: number | undefined;
+  resends: number;
+}
+
+export class ReliableLink extends EventEmitter {
+  readonly #role: LinkRole;
+  readonly #clock: Clock;
+  readonly #sendFrame: (frame: Buffer) => void;
+  readonly #deliver: (msg: ClientMessage) => boolean;
+  readonly #newMessageId: () => string;
+  readonly #window: number;
+  readonly #reorderCapacity: number;
+  readonly #resendIntervalMs: number;
+  readonly #maxResends: number;
+  readonly #outType: string;
+  readonly #inType: string;
+  readonly #rtt = new RttEstimator();
+
+  /** Unacked messages by sequence number; Map keeps insertion (= sequence) order. */
+  readonly #outgoing = new Map<number, Outgoing>();
+  /** Out-of-order messages (already acked) by sequence number. */
+  readonly #reorder = new Map<number, ClientMessage>();
+  #nextSeq = 0;
+  #expectedSeq = 0;
+  #connected = true;
+  #paused = false;
+  #closed = false;
+  #needDrain = false;
+  #exhausted = false;
+  #delivering = false;
+  #timer: TimerHandle | undefined;
+
+  constructor(opts: ReliableLinkOptions) {
+    super();
+    this.#role = opts.role;
+    this.#clock = opts.clock;
+    this.#sendFrame = opts.sendFrame;
+    this.#deliver = opts.deliver;
+    this.#newMessageId = opts.newMessageId ?? randomUUID;
+    const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : AGENT_WINDOW_MESSAGES;
+    this.#window = opts.windowMessages ?? dflt;
+    this.#reorderCapacity = opts.reorderCapacity ?? dflt;
+    this.#resendIntervalMs = opts.resendIntervalMs ?? DEFAULT_RESEND_INTERVAL_MS;
+    this.#maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS;
+    if (!(this.#window >= 1) || !(this.#reorderCapacity >= 0) || !(this.#resendIntervalMs > 0) || !(this.#maxResends >= 0)) {
+      throw new RangeError('ReliableLink: windowMessages >= 1, reorderCapacity >= 0, resendIntervalMs > 0, maxResends >= 0');
+    }
+    this.#outType = opts.role === 'client' ? MessageType.InputStreamData : MessageType.OutputStreamData;
+    this.#inType = opts.role === 'client' ? MessageType.OutputStreamData : MessageType.InputStreamData;
+  }
+
+  get unackedCount(): number {
+    return this.#outgoing.size;
+  }
+  get nextSequenceNumber(): number {
+    return this.#nextSeq;
+  }
+  get expectedSequenceNumber(): number {
+    return this.#expectedSeq;
+  }
+  /** Out-of-order messages held (acked, not yet delivered). */
+  get reorderCount(): number {
+    return this.#reorder.size;
+  }
+  /** True when the window is full and producers should wait for 'drain'. */
+  get isWindowFull(): boolean {
+    return this.#outgoing.size >= this.#window;
+  }
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+  get isConnected(): boolean {
+    return this.#connected;
+  }
+  /** Current retransmission timeout in ms. */
+  get rtoMs(): number {
+    return this.#rtt.rtoMs;
+  }
+  get rtt(): RttEstimator {
+    return this.#rtt;
+  }
+
+  /**
+   * Sends one sequenced stream message. It is numbered, encoded, handed to `sendFrame` (unless
+   * disconnected or paused) and kept until acked: it is never dropped. Returns false when the
+   * unacked window is full; wait for 'drain' before sending more.
+   */
+  send(payloadType: PayloadType, payload: Buffer): boolean {
+    if (this.#closed) throw new SessionError('ERR_SESSION_CLOSED', 'send on a closed data channel link');
+    const seq = this.#nextSeq;
+    const frame = encodeClientMessage({
+      messageType: this.#outType,
+      createdDate: this.#clock.wallNow(),
+      sequenceNumber: seq,
+      // INTEROP: only the agent's very first output_stream_data (the HandshakeRequest) has Flags 1 (SYN).
+      flags: this.#role === 'agent' && seq === 0 ? MessageFlags.Syn : MessageFlags.Data,
+      messageId: this.#newMessageId(),
+      payloadType,
+      payload,
+    });
+    this.#nextSeq = seq + 1;
+    const entry: Outgoing = { seq, frame, lastSentAt: undefined, resends: 0 };
+    this.#outgoing.set(seq, entry);
+    if (this.#canTransmit()) this.#transmit(entry);
+    this.#ensureTimer();
+    if (this.#outgoing.size >= this.#window) {
+      this.#needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Feeds one decoded incoming message. Types other than stream data, acknowledge and publication are ignored. */
+  handleMessage(msg: ClientMessage): void {
+    if (this.#closed) return;
+    switch (msg.messageType) {
+      case MessageType.Acknowledge:
+        this.#resumeFromPause();
+        this.#handleAck(msg);
+        return;
+      case MessageType.PausePublication:
+        // Never acked (unsequenced, MGS-originated).
+        this.#paused = true;
+        return;
+      case MessageType.StartPublication:
+        this.#resumeFromPause();
+        return;
+      case this.#inType:
+        this.#resumeFromPause();
+        this.#handleStreamData(msg);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The transport went down (false) or came back (true). On reconnect every unacked message is
+   * resent at once, in sequence order, and a publication pause is cleared (the agent does the same).
+   */
+  setConnected(connected: boolean): void {
+    if (this.#closed || connected === this.#connected) return;
+    this.#connected = connected;
+    if (!connected) return;
+    this.#paused = false;
+    for (const e of this.#outgoing.values()) this.#transmit(e);
+    this.#ensureTimer();
+  }
+
+  /** Retries delivery of buffered in-order messages that the consumer refused earlier. */
+  flushDelivery(): void {
+    if (this.#closed) return;
+    this.#drainReorder();
+  }
+
+  /** Stops timers; later sends throw ERR_SESSION_CLOSED and incoming messages are ignored. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTimer();
+  }
+
+  // ---- receive side ------------------------------------------------------------------------
+
+  #handleAck(msg: ClientMessage): void {
+    let seq: number;
+    try {
+      seq = decodeAcknowledge(msg.payload).acknowledgedMessageSequenceNumber;
+    } catch (e) {
+      if (e instanceof TunnelError) this.emit('protocol-error', e);
+      return;
+    }
+    // Both peers match acks by sequence number only.
+    const entry = this.#outgoing.get(seq);
+    if (entry === undefined) return; // unknown or already acked: harmless
+    this.#outgoing.delete(seq);
+    if (entry.lastSentAt !== undefined) this.#rtt.update(this.#clock.now() - entry.lastSentAt);
+    this.emit('ack', seq);
+    if (this.#outgoing.size === 0) this.#stopTimer();
+    if (this.#needDrain && this.#outgoing.size < this.#window) {
+      this.#needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  #handleStreamData(msg: ClientMessage): void {
+    const s = msg.sequenceNumber;
+    const e = this.#expectedSeq;
+    if (s < e) {
+      // Recommendation (not upstream client behaviour): re-ack duplicates so a lost ack does not
+      // make the peer retransmit forever (real-agent-resume.jsonl shows ten such resends).
+      this.#sendAck(msg);
+      this.emit('duplicate', s);
+      return;
+    }
+    if (s > e) {
+      if (this.#reorder.has(s)) {
+        this.#sendAck(msg);
+        this.emit('duplicate', s);
+      } else if (this.#reorder.size < this.#reorderCapacity) {
+        this.#reorder.set(s, msg);
+        this.#sendAck(msg);
+      } else {
+        this.emit('reorder-overflow', s); // not acked: the peer retransmits it later
+      }
+      return;
+    }
+    // s === e
+    if (this.#reorder.has(s)) {
+      // Already held (and acked) but refused by the consumer earlier: this is a retransmission.
+      this.#sendAck(msg);
+      this.#drainReorder();
+      return;
+    }
+    if (ACK_FIRST_TYPES.has(msg.payloadType)) {
+      // INTEROP: handshake types are acked before processing, as the upstream client does.
+      this.#sendAck(msg);
+      this.#expectedSeq = s + 1;
+      this.#callDeliver(msg);
+    } else {
+      if (!this.#callDeliver(msg)) return; // not ready: no ack, no advance
+      this.#expectedSeq = s + 1;
+      this.#sendAck(msg);
+    }
+    this.#drainReorder();
+  }
+
+  #callDeliver(msg: ClientMessage): boolean {
+    this.#delivering = true;
+    try {
+      return this.#deliver(msg);
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  /** Delivers buffered messages E, E+1, … while the consumer accepts them. */
+  #drainReorder(): void {
+    if (this.#delivering) return; // re-entrant call from inside deliver(): the outer loop continues
+    for (;;) {
+      const m = this.#reorder.get(this.#expectedSeq);
+      if (m === undefined) return;
+      // Handshake types coming out of the buffer are processed like in-order ones (upstream bug avoided).
+      const accepted = this.#callDeliver(m) || ACK_FIRST_TYPES.has(m.payloadType);
+      if (!accepted) return; // keep it: it was acked, so it must not be dropped
+      this.#reorder.delete(this.#expectedSeq);
+      this.#expectedSeq++;
+      if (this.#closed) return;
+    }
+  }
+
+  #sendAck(msg: ClientMessage): void {
+    const frame = encodeClientMessage({
+      messageType: MessageType.Acknowledge,
+      createdDate: this.#clock.wallNow(),
+      sequenceNumber: 0,
+      flags: MessageFlags.Ack,
+      messageId: this.#newMessageId(),
+      payloadType: 0,
+      payload: encodeAcknowledge({
+        acknowledgedMessageType: msg.messageType,
+        acknowledgedMessageId: msg.messageId,
+        acknowledgedMessageSequenceNumber: msg.sequenceNumber,
+        isSequentialMessage: true,
+      }),
+    });
+    this.#sendFrame(frame);
+  }
+
+  // ---- send side ---------------------------------------------------------------------------
+
+  #canTransmit(): boolean {
+    return this.#connected && !this.#paused && !this.#closed;
+  }
+
+  #transmit(e: Outgoing): void {
+    e.lastSentAt = this.#clock.now();
+    this.#sendFrame(e.frame);
+  }
+
+  #resumeFromPause(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (!this.#connected) return;
+    // Messages numbered while paused go out now, in order; overdue ones follow the ticker.
+    for (const e of this.#outgoing.values()) if (e.lastSentAt === undefined) this.#transmit(e);
+    this.#ensureTimer();
+  }
+
+  #ensureTimer(): void {
+    if (this.#timer !== undefined || this.#closed || this.#exhausted || this.#outgoing.size === 0) return;
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#resendIntervalMs);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer === undefined) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One retransmit tick: looks only at the oldest unacked message (head-of-line), at most one resend. */
+  #tick(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const head = this.#outgoing.values().next().value;
+    if (head === undefined) return;
+    // Disconnected or paused: stop ticking; setConnected(true) / resume restart the timer.
+    if (!this.#canTransmit()) return;
+    {
+      if (head.lastSentAt === undefined) {
+        this.#transmit(head);
+      } else if (this.#clock.now() - head.lastSentAt > this.#rtt.rtoMs) {
+        if (head.resends >= this.#maxResends) {
+          this.#exhausted = true;
+          this.emit(
+            'resend-exhausted',
+            new SessionError('ERR_SESSION_RESEND_EXHAUSTED', `message seq ${head.seq} unacknowledged after ${head.resends} resends`, {
+              details: { sequenceNumber: head.seq, resends: head.resends },
+            }),
+          );
+          return;
+        }
+        head.resends++;
+        // Recommendation: record the resend time (upstream's client forgets to).
+        this.#transmit(head);
+      }
+    }
+    this.#ensureTimer();
+  }
+}
