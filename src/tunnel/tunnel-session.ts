@@ -1,0 +1,278 @@
+/**
+ * One Session Manager session of a forward: StartSession → data channel → handshake → smux
+ * client (mux) or the bare channel (basic). It carries connections until it ends; the forward
+ * decides what happens next (a fresh session, or `failed`).
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../clock.js';
+import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
+import { ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
+import { Connection, type ConnectionHooks } from './connection.js';
+import { FLAG_CONNECT_TO_PORT_ERROR, type ChannelPort, type HandshakeInfo, type MuxPort, type SessionFactory } from './session-ports.js';
+
+export type SessionEndReason = 'channel-closed' | 'channel-error' | 'mux-closed' | 'terminated' | 'idle';
+
+export interface SessionEnd {
+  reason: SessionEndReason;
+  message: string;
+  code?: string;
+  /** Retrying cannot help (forbidden host, access denied, bad parameters). */
+  permanent: boolean;
+}
+
+export interface TunnelSessionOptions {
+  api: SsmApi;
+  factory: SessionFactory;
+  clock: Clock;
+  targetId: string;
+  remotePort: number;
+  remoteHost?: string;
+  reason?: string;
+  /** Secrets (tokens) are reported here so the event layer can scrub them. */
+  onSecret(secret: string): void;
+}
+
+/** AWS/session codes for which a fresh session would fail the same way. */
+const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_AWS_ACCESS_DENIED',
+  'ERR_AWS_INVALID_DOCUMENT',
+  'ERR_AWS_INVALID_PARAMETERS',
+  'ERR_AWS_INSECURE_ENDPOINT',
+  'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+  'ERR_TUNNEL_TARGET_NOT_FOUND',
+  'ERR_TUNNEL_TARGET_AMBIGUOUS',
+  'ERR_SESSION_UNSUPPORTED_SESSION_TYPE',
+  'ERR_SESSION_INSECURE_URL',
+]);
+
+export function isPermanentCode(code: string | undefined): boolean {
+  return code !== undefined && PERMANENT_CODES.has(code);
+}
+
+/** The agent's refusal of a remote host arrives as channel_closed text (see the fixtures). */
+export function classifyChannelClosed(output: string): SessionEnd {
+  if (/is forbidden|not allowed|denied/i.test(output)) {
+    return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true };
+  }
+  return { reason: 'channel-closed', message: output === '' ? 'the service closed the session' : output, code: 'ERR_SESSION_CHANNEL_CLOSED', permanent: false };
+}
+
+export class TunnelSession extends EventEmitter {
+  readonly #o: TunnelSessionOptions;
+  sessionId = '';
+  handshake: HandshakeInfo | undefined;
+  startedAt = 0;
+  readonly connections = new Set<Connection>();
+  #channel: ChannelPort | undefined;
+  #mux: MuxPort | undefined;
+  #ended: SessionEnd | undefined;
+  #pendingConnectErrors = 0;
+
+  constructor(o: TunnelSessionOptions) {
+    super();
+    this.#o = o;
+  }
+
+  get mode(): 'mux' | 'basic' {
+    return this.handshake?.portMode === 'mux' ? 'mux' : 'basic';
+  }
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+  get ready(): boolean {
+    return this.handshake !== undefined && this.#ended === undefined;
+  }
+  /** Why the session ended (read through a method: callbacks change it across awaits). */
+  endState(): SessionEnd | undefined {
+    return this.#ended;
+  }
+  get load(): number {
+    return this.connections.size;
+  }
+  /** Basic mode carries one connection at a time. */
+  get hasCapacity(): boolean {
+    return this.ready && (this.mode === 'mux' || this.connections.size === 0);
+  }
+
+  /**
+   * StartSession, open the data channel and complete the handshake. Rejects with the mapped
+   * error (AwsError / SessionError / ForwardError); the session is then ended.
+   */
+  async start(): Promise<HandshakeInfo> {
+    const o = this.#o;
+    const req = portForwardingRequest({
+      target: o.targetId,
+      remotePort: o.remotePort,
+      ...(o.remoteHost === undefined ? {} : { remoteHost: o.remoteHost }),
+      ...(o.reason === undefined ? {} : { reason: o.reason }),
+    });
+    const grant = await o.api.startSession(req);
+    o.onSecret(grant.tokenValue);
+    this.sessionId = grant.sessionId;
+    if (this.#ended !== undefined) {
+      // Shut down while StartSession was in flight: do not leave it open on the service.
+      await o.api.terminateSession(grant.sessionId).catch(() => undefined);
+      throw new ForwardError('ERR_TUNNEL_STOPPED', 'the forward stopped while the session was starting');
+    }
+    const channel = o.factory.createChannel({
+      streamUrl: grant.streamUrl,
+      tokenValue: grant.tokenValue,
+      sessionId: grant.sessionId,
+      targetId: o.targetId,
+      clock: o.clock,
+      resume: async () => {
+        const g = await o.api.resumeSession(grant.sessionId);
+        if (g !== undefined) o.onSecret(g.tokenValue);
+        return g?.tokenValue;
+      },
+    });
+    this.#channel = channel;
+    // A channel_closed or error before the handshake completes rejects open(); after it, ends the session.
+    channel.on('closed', (c: { output?: unknown }) => this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')));
+    channel.on('error', (err: Error) => {
+      const code = isTunnelError(err) ? err.code : undefined;
+      this.end({ reason: 'channel-error', message: err.message, ...(code === undefined ? {} : { code }), permanent: isPermanentCode(code) });
+    });
+    channel.on('flag', (code: number) => {
+      if (code === FLAG_CONNECT_TO_PORT_ERROR) this.#pendingConnectErrors++;
+    });
+    channel.on('reconnecting', () => this.emit('reconnecting'));
+    channel.on('reconnected', () => this.emit('reconnected'));
+    let hs: HandshakeInfo;
+    try {
+      hs = await channel.open();
+    } catch (err) {
+      const end = this.endState();
+      channel.close();
+      if (end !== undefined && end.code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN') {
+        throw new ForwardError('ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', end.message, { cause: err });
+      }
+      this.end({ reason: 'channel-error', message: (err as Error).message, permanent: false });
+      throw err;
+    }
+    const ended = this.endState();
+    if (ended !== undefined) {
+      const end = ended;
+      throw new ForwardError(end.code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' ? 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' : 'ERR_TUNNEL_SESSION_LOST', end.message);
+    }
+    this.handshake = hs;
+    this.startedAt = o.clock.now();
+    if (hs.portMode === 'mux') {
+      const mux = o.factory.createMux(channel, { keepAlive: hs.smuxKeepAlive, clock: o.clock });
+      this.#mux = mux;
+      mux.on('close', (err?: Error) => {
+        const code = isTunnelError(err) ? err.code : undefined;
+        this.end({ reason: 'mux-closed', message: err?.message ?? 'the smux session closed', ...(code === undefined ? {} : { code }), permanent: false });
+      });
+    }
+    return hs;
+  }
+
+  /**
+   * Run `conn` over this session. Mux: a new stream. `onConnectError` is called when the agent
+   * reports ConnectToPortError for it (the Flag comes first, then a FIN on a stream that never
+   * carried data: that stream is the one the agent could not connect).
+   */
+  attach(conn: Connection, hooks: Omit<ConnectionHooks, 'onRemoteEnd'>, onConnectError: (c: Connection) => void): void {
+    this.connections.add(conn);
+    const full: ConnectionHooks = {
+      ...hooks,
+      onRemoteEnd: (c) => {
+        if (c.bytesIn === 0 && this.#pendingConnectErrors > 0) {
+          this.#pendingConnectErrors--;
+          onConnectError(c);
+          return true;
+        }
+        return false;
+      },
+      onClose: (c, e) => {
+        this.connections.delete(c);
+        hooks.onClose(c, e);
+        this.emit('load', this.connections.size);
+      },
+    };
+    if (this.#mux !== undefined) {
+      let stream;
+      try {
+        stream = this.#mux.openStream();
+      } catch (err) {
+        this.connections.delete(conn);
+        conn.abort(err instanceof Error ? err : new Error(String(err)));
+        hooks.onClose(conn, err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      conn.attachStream(stream, full);
+    }
+    else if (this.#channel !== undefined) conn.attachChannel(this.#channel, full);
+    else conn.abort(new ForwardError('ERR_TUNNEL_NOT_READY', 'session is not ready'));
+  }
+
+  /**
+   * Prove the agent reaches the destination: open a stream and watch it. Data, or no
+   * ConnectToPortError within `timeoutMs`, is success; ConnectToPortError + FIN is failure.
+   * Basic mode cannot probe without disturbing the single connection: it reports skipped.
+   */
+  probe(timeoutMs: number): Promise<{ ok: boolean; skipped: boolean }> {
+    const mux = this.#mux;
+    if (mux === undefined) return Promise.resolve({ ok: true, skipped: true });
+    let stream: ReturnType<MuxPort['openStream']>;
+    try {
+      stream = mux.openStream();
+    } catch {
+      return Promise.resolve({ ok: false, skipped: false });
+    }
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (ok: boolean): void => {
+        if (done) return;
+        done = true;
+        this.#o.clock.clearTimeout(timer);
+        stream.destroy();
+        resolve({ ok, skipped: false });
+      };
+      const timer = this.#o.clock.setTimeout(() => finish(true), timeoutMs);
+      stream.on('data', () => finish(true));
+      stream.on('error', () => finish(false));
+      stream.on('end', () => {
+        if (this.#pendingConnectErrors > 0) {
+          this.#pendingConnectErrors--;
+          finish(false);
+        } else finish(true);
+      });
+      stream.resume();
+    });
+  }
+
+  /** End the session locally: close its connections and the channel. Emits 'end' once. */
+  end(end: SessionEnd): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = end;
+    const err = new ForwardError('ERR_TUNNEL_SESSION_LOST', `session ended: ${end.message}`);
+    for (const c of this.connections) {
+      c.detach();
+      c.abort(err);
+    }
+    this.#mux?.close();
+    if (end.reason !== 'terminated' && end.reason !== 'idle') this.#channel?.close();
+    this.emit('end', end);
+  }
+
+  /**
+   * Terminate on the service: Flag TerminateSession when the agent understands it, and the
+   * TerminateSession API in every case, so nothing lingers. Never rejects.
+   */
+  async terminate(reason: 'terminated' | 'idle' = 'terminated'): Promise<void> {
+    const channel = this.#channel;
+    const wasReady = this.handshake !== undefined;
+    this.end({ reason, message: reason === 'idle' ? 'closed after idle period' : 'terminated', permanent: false });
+    const jobs: Array<Promise<unknown>> = [];
+    if (channel !== undefined) {
+      if (wasReady && this.handshake?.canSendTerminateFlag === true) jobs.push(channel.terminate().catch(() => undefined));
+      else channel.close();
+    }
+    if (this.sessionId !== '') jobs.push(this.#o.api.terminateSession(this.sessionId).catch(() => undefined));
+    await Promise.all(jobs);
+    channel?.close();
+  }
+}
+
