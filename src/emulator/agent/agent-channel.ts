@@ -1,0 +1,200 @@
+/**
+ * The emulated agent's end of the data channel: the reliable link in role `agent`, an ordered
+ * and paced output queue, and the `PayloadChannel` face the mux (or basic mode) runs over.
+ *
+ * Reliability (sequence numbers, acks, retransmission, reordering) is `session/ReliableLink`,
+ * the same code the client uses; this class only adds what the real agent does around it:
+ *
+ * - every outgoing payload goes through one FIFO, so a Flag ConnectToPortError is always ahead of
+ *   the smux FIN that follows it (`port_mux.go` sends the flag, then closes the stream);
+ * - Output payloads are at most 1024 bytes and paced per `PacingProfile`;
+ * - nothing is sent while no client websocket is attached (the agent's `Pause` on
+ *   `pause_publication`), and in mux mode no Output leaves before the client's first Output (the
+ *   upstream client crashes its reader if Output arrives before its smux client exists);
+ * - `sendData` returns false above a high-water mark and `'drain'` follows (backpressure).
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import type { ClientMessage } from '../../protocol/ssm/client-message.js';
+import { PayloadType } from '../../protocol/ssm/message-type.js';
+import { ReliableLink } from '../../session/reliable-link.js';
+import { Pacer, chunkPayload, type PacingProfile } from '../pacing.js';
+
+export interface AgentChannelOptions {
+  clock: Clock;
+  pacing: PacingProfile;
+  /** Hand an encoded record to the gateway (faults, then the client socket if attached). */
+  sendFrame(frame: Buffer): void;
+  /** In-order sequenced message from the client; false = not ready (no ack, peer retransmits). */
+  deliver(msg: ClientMessage): boolean;
+  /** Outgoing unacked window (messages). The real agent keeps 100 000. */
+  windowMessages?: number;
+}
+
+/** Queued bytes above which `sendData` asks the writer to wait. */
+export const AGENT_OUTPUT_HIGH_WATER_BYTES = 64 * 1024;
+
+interface OutItem {
+  payloadType: PayloadType;
+  payload: Buffer;
+}
+
+export class AgentChannel extends EventEmitter {
+  readonly link: ReliableLink;
+  readonly #o: AgentChannelOptions;
+  readonly #pacer: Pacer;
+  #queue: OutItem[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #needDrain = false;
+  #linkBlocked = false;
+  #connected = false;
+  #outputGate = false;
+  #receivingPaused = false;
+  #closed = false;
+
+  constructor(options: AgentChannelOptions) {
+    super();
+    this.#o = options;
+    this.#pacer = new Pacer(options.pacing, options.clock);
+    const linkOptions: ConstructorParameters<typeof ReliableLink>[0] = {
+      role: 'agent',
+      clock: options.clock,
+      sendFrame: (frame) => this.#o.sendFrame(frame),
+      deliver: (msg) => this.#o.deliver(msg),
+      newMessageId: () => randomUUID(),
+      // The agent retransmits without limit (only the client gives up after 3000 resends).
+      maxResends: Number.POSITIVE_INFINITY,
+    };
+    if (options.windowMessages !== undefined) linkOptions.windowMessages = options.windowMessages;
+    this.link = new ReliableLink(linkOptions);
+    // Nothing is attached yet: the link must not transmit until a client socket is.
+    this.link.setConnected(false);
+    this.link.on('drain', () => {
+      this.#linkBlocked = false;
+      this.#pump();
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes waiting in the output queue (not yet handed to the link). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True while a client websocket is attached. */
+  get isConnected(): boolean {
+    return this.#connected;
+  }
+
+  /** True while the consumer asked the client side to stop (inbound backpressure). */
+  get isReceivingPaused(): boolean {
+    return this.#receivingPaused;
+  }
+
+  /** A client websocket is (or is no longer) attached. */
+  setConnected(connected: boolean): void {
+    if (this.#closed || connected === this.#connected) return;
+    this.#connected = connected;
+    this.link.setConnected(connected);
+    if (connected) this.#pump();
+  }
+
+  /** Mux mode: hold Output until the client's first Output arrives (see the file comment). */
+  holdOutputUntilClientOutput(): void {
+    this.#outputGate = true;
+  }
+
+  /** Called by the plugin when the client's first Output arrived. */
+  releaseOutput(): void {
+    if (!this.#outputGate) return;
+    this.#outputGate = false;
+    this.#pump();
+  }
+
+  /** A record from the client (already decoded). */
+  handleMessage(msg: ClientMessage): void {
+    if (!this.#closed) this.link.handleMessage(msg);
+  }
+
+  /** Queue one whole message (handshake, flag): never split. */
+  sendMessage(payloadType: PayloadType, payload: Buffer): void {
+    if (this.#closed || payload.length === 0) return;
+    this.#enqueue({ payloadType, payload });
+    this.#pump();
+  }
+
+  // ---- PayloadChannel -------------------------------------------------------------------------
+
+  /** Queue Output bytes (split into ≤ 1024-byte messages). False: wait for `'drain'`. */
+  sendData(buf: Buffer): boolean {
+    if (this.#closed) return false;
+    for (const chunk of chunkPayload(buf)) this.#enqueue({ payloadType: PayloadType.Output, payload: chunk });
+    this.#pump();
+    const ok = this.#queuedBytes < AGENT_OUTPUT_HIGH_WATER_BYTES;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  /** Deliver client Output bytes to the consumer (`'data'`). */
+  pushData(payload: Buffer): void {
+    this.emit('data', payload);
+  }
+
+  pauseReceiving(): void {
+    if (this.#receivingPaused) return;
+    this.#receivingPaused = true;
+    this.emit('receiving-paused');
+  }
+
+  resumeReceiving(): void {
+    if (!this.#receivingPaused) return;
+    this.#receivingPaused = false;
+    this.emit('receiving-resumed');
+  }
+
+  /** Stop everything: timers, queue. Nothing more is sent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pacer.close();
+    this.link.close();
+    this.#queue = [];
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    this.emit('close');
+  }
+
+  #enqueue(item: OutItem): void {
+    this.#queue.push(item);
+    this.#queuedBytes += item.payload.length;
+  }
+
+  #pump(): void {
+    while (!this.#closed && this.#connected && !this.#linkBlocked && !this.#pacer.isWaiting && this.#head < this.#queue.length) {
+      const item = this.#queue[this.#head] as OutItem;
+      if (item.payloadType === PayloadType.Output && this.#outputGate) break;
+      this.#head += 1;
+      this.#queuedBytes -= item.payload.length;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+      // The link keeps the message (it never drops); false means its window is now full.
+      if (!this.link.send(item.payloadType, item.payload)) this.#linkBlocked = true;
+      if (item.payloadType === PayloadType.Output && !this.#pacer.afterOutput(() => this.#pump())) break;
+    }
+    if (this.#head >= this.#queue.length && this.#head > 0) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    if (this.#needDrain && this.#queuedBytes < AGENT_OUTPUT_HIGH_WATER_BYTES / 2) {
+      this.#needDrain = false;
+      this.emit('drain');
+    }
+  }
+}
