@@ -73,17 +73,12 @@ function describeInstances(state: EmulatorState, body: JsonObject): JsonObject {
   return describeInstanceInformation(state, body);
 }
 
-function listTags(state: EmulatorState, body: JsonObject): JsonObject {
-  const out = listTagsForResource(state, body);
-  return out;
-}
-
 export const SSM_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
   ['StartSession', startSession],
   ['ResumeSession', resumeSession],
   ['TerminateSession', terminateSession],
   ['DescribeInstanceInformation', describeInstances],
-  ['ListTagsForResource', listTags],
+  ['ListTagsForResource', listTagsForResource],
 ]);
 
 interface Route {
