@@ -4,7 +4,8 @@
  * the emulator, or an in-memory pair in tests.
  *
  * ```
- *   Open ── close(err?) ──────────────▶ Closed   (writes nothing; every stream destroyed, reset)
+ *   Open ── close() ──────────────────▶ Closed   (writes nothing; every stream destroyed quietly)
+ *     │ ── close(err) ─────────────────▶ Closed   (every stream destroyed with ERR_SMUX_STREAM_RESET)
  *     │ ── protocol error / keep-alive ─▶ Closed   ('close' with a MuxError)
  *     └─ carrier EOF ──▶ (frames already received are dispatched) ──▶ Closed
  *                         streams: buffered data then EOF; writes fail ERR_SMUX_SESSION_CLOSED
@@ -370,8 +371,10 @@ export class MuxSession extends EventEmitter implements StreamHost {
 
   /**
    * Latched once. `graceful` (carrier EOF): streams keep their buffered data and then see EOF.
-   * Otherwise every stream is destroyed with ERR_SMUX_STREAM_RESET (streams still waiting in
-   * the accept backlog are destroyed quietly: nobody listens to them).
+   * A plain local `close()` (no error) destroys every stream without an error, as http2's
+   * `session.destroy()` does: only 'close' is emitted, so nothing crashes a stream nobody
+   * listens to for errors. With an error, every stream is destroyed with ERR_SMUX_STREAM_RESET
+   * (cause: the session error). Streams still waiting in the accept backlog are destroyed quietly.
    */
   #shutdown(err: MuxError | undefined, graceful: boolean): void {
     if (this.#closed) return;
@@ -392,7 +395,7 @@ export class MuxSession extends EventEmitter implements StreamHost {
     this.#streams.clear();
     this.#drainWaiters.clear();
     for (const s of streams) {
-      if (queued.has(s)) s.destroy();
+      if (queued.has(s) || err === undefined) s.destroy();
       else if (graceful) s.handleSessionEnd();
       else s.destroy(new MuxError('ERR_SMUX_STREAM_RESET', `stream ${s.id}: mux session closed`, { cause: err }));
     }

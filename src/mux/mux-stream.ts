@@ -7,7 +7,7 @@
  *     │  remote FIN → push(null)                                     ▲
  *     └────────────────────────▶ RemoteFin ── end() → FIN sent ──────┘
  *   any state ── destroy() ──▶ FIN sent if not yet (and the session is alive), unregistered
- *   any state ── session close(err) ──▶ destroyed with ERR_SMUX_STREAM_RESET
+ *   any state ── session close(err) ──▶ destroyed with ERR_SMUX_STREAM_RESET (plain close(): destroyed, no error)
  *   any state ── carrier EOF ──▶ buffered data then EOF; later writes fail ERR_SMUX_SESSION_CLOSED
  * ```
  *
