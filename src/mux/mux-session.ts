@@ -33,6 +33,8 @@ export interface MuxSessionOptions {
   role: MuxRole;
   config?: Partial<MuxConfig>;
   clock?: Clock;
+  /** @internal Tests only: the id counter's start (default client 1, server 0). */
+  lastStreamId?: number;
 }
 
 const MAX_STREAM_ID = 0xffffffff;
@@ -74,7 +76,7 @@ export class MuxSession extends EventEmitter implements StreamHost {
     this.#carrier = carrier;
     this.#clock = options.clock ?? systemClock;
     this.#decoder = new FrameDecoder(this.config.version);
-    this.#lastId = options.role === 'client' ? 1 : 0;
+    this.#lastId = options.lastStreamId ?? (options.role === 'client' ? 1 : 0);
     this.#nopFrame = encodeFrame({ version: this.config.version, cmd: Cmd.NOP, streamId: 0 });
 
     carrier.on('data', this.#onData);
