@@ -49,7 +49,7 @@ function rig(version: 1 | 2 = 1, role: 'client' | 'server' = 'server'): Rig {
   return { raw, session, accepted, streamErrors, warnings, closeErr: () => closeErr, closed: () => closed };
 }
 
-function frame(version: number, cmd: number, streamId: number, length: number, data = Buffer.alloc(0)): Buffer {
+function frame(version: number, cmd: number, streamId: number, length: number, data: Buffer = Buffer.alloc(0)): Buffer {
   const b = Buffer.alloc(HEADER_SIZE + data.length);
   writeHeader(b, 0, version, cmd as Cmd, length, streamId);
   data.copy(b, HEADER_SIZE);
