@@ -1,0 +1,65 @@
+/**
+ * From the merged config to the engine's `AwsSettings`. When a profile is named and a person is
+ * at the terminal, credentials come from the SDK chain with an MFA prompt (assume-role profiles
+ * with `mfa_serial` ask for a code); otherwise the aws/ layer's default chain is used.
+ */
+import type { AwsCredentialIdentityProvider, AwsSettings } from '../aws/settings.js';
+import type { TunnelConfig } from '../config/schema.js';
+import type { CliIo } from './io.js';
+
+export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<AwsSettings> {
+  const d = config.defaults;
+  const settings: AwsSettings = { env: { ...io.env } };
+  if (d.region !== undefined) settings.region = d.region;
+  if (d.profile !== undefined) settings.profile = d.profile;
+  if (d.endpoint !== undefined) settings.endpoint = d.endpoint;
+  if (d.profile !== undefined && io.stdinIsTTY && io.stdin !== undefined) {
+    settings.credentials = await mfaAwareCredentials(io, d.profile);
+  }
+  return settings;
+}
+
+async function mfaAwareCredentials(io: CliIo, profile: string): Promise<AwsCredentialIdentityProvider> {
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const chain = fromNodeProviderChain({
+    profile,
+    mfaCodeProvider: (serial: string) => promptLine(io, `MFA code for ${serial}: `),
+  });
+  return (options) => chain(options);
+}
+
+/** Ask on stderr, read one line from stdin (the MFA code; it is not echoed anywhere else). */
+export function promptLine(io: CliIo, question: string): Promise<string> {
+  const input = io.stdin;
+  if (input === undefined) return Promise.resolve('');
+  io.stderr.write(question);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer | string): void => {
+      buf += chunk.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        done();
+        resolve(buf.slice(0, nl).replace(/\r$/, '').trim());
+      }
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(buf.trim());
+    };
+    const onError = (e: Error): void => {
+      done();
+      reject(e);
+    };
+    const done = (): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.pause();
+    };
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+    input.resume();
+  });
+}

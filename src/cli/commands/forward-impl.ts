@@ -1,0 +1,40 @@
+/** `tunnel SPEC…` and `tunnel up [NAME|GROUP…]`. */
+import { UsageError } from '../../errors.js';
+import { selectForwards, specsFromWords } from '../../config/resolve.js';
+import { awsSettingsFor } from '../aws-settings.js';
+import { loadFor, rendererFor } from '../context.js';
+import { runForwarding } from '../forwarding.js';
+import type { CliIo } from '../io.js';
+import type { GlobalArgs } from '../options.js';
+
+export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly string[]): Promise<number> {
+  if (words.length === 0) {
+    throw new UsageError('nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`');
+  }
+  const { config } = await loadFor(io, args);
+  const specs = specsFromWords(config, words);
+  return runForwarding(io, {
+    specs,
+    aws: await awsSettingsFor(io, config),
+    renderer: rendererFor(io, args),
+    timeoutMs: config.defaults.timeoutMs,
+    requireAll: args.wait,
+  });
+}
+
+export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
+  const loaded = await loadFor(io, args);
+  const { config } = loaded;
+  if (Object.keys(config.forwards).length === 0) {
+    const where = loaded.projectFile ?? 'no .tunnel.yaml found';
+    throw new UsageError(`the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`);
+  }
+  const specs = selectForwards(config, names);
+  return runForwarding(io, {
+    specs,
+    aws: await awsSettingsFor(io, config),
+    renderer: rendererFor(io, args),
+    timeoutMs: config.defaults.timeoutMs,
+    requireAll: args.wait,
+  });
+}

@@ -1,0 +1,93 @@
+/** `tunnel ls` (configured forwards, resolved) and `tunnel targets` (managed instances). */
+import { UsageError } from '../../errors.js';
+import { selectForwards } from '../../config/resolve.js';
+import { describeTargetRef } from '../../tunnel/forward-spec.js';
+import { awsSettingsFor } from '../aws-settings.js';
+import { loadFor } from '../context.js';
+import type { CliIo } from '../io.js';
+import type { GlobalArgs } from '../options.js';
+import { table } from '../output/format.js';
+
+function json(io: CliIo, value: Record<string, unknown>): void {
+  io.stdout.write(`${JSON.stringify({ time: new Date(io.clock.wallNow()).toISOString(), ...value })}\n`);
+}
+
+export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
+  const loaded = await loadFor(io, args);
+  const { config } = loaded;
+  const specs = selectForwards(config, names);
+  if (args.json) {
+    for (const s of specs) {
+      json(io, {
+        type: 'forward',
+        forward: s.name,
+        target: s.target,
+        remoteHost: s.remoteHost ?? null,
+        remotePort: s.remotePort,
+        localPort: s.localPort,
+        bind: s.bind ?? [],
+        lazy: s.lazy ?? false,
+        sessions: s.sessions ?? 1,
+      });
+    }
+    for (const [name, members] of Object.entries(config.groups)) json(io, { type: 'group', group: name, members });
+    return 0;
+  }
+  if (!args.quiet) {
+    const files = [loaded.userFile, loaded.projectFile].filter((f) => f !== undefined);
+    io.stderr.write(files.length === 0 ? 'no config files found (run `tunnel init`)\n' : `config: ${files.join(', ')}\n`);
+  }
+  if (specs.length === 0) return 0;
+  const rows = [['FORWARD', 'LOCAL', 'TARGET', 'REMOTE', 'OPTIONS']];
+  for (const s of specs) {
+    const local = `${(s.bind ?? []).join(',')} :${s.localPort}${s.allowBusyFallback === true ? '*' : ''}`;
+    const opts = [s.lazy === true ? 'lazy' : '', s.sessions !== undefined ? `sessions=${s.sessions}` : '', s.probe === true ? 'probe' : ''].filter((o) => o !== '');
+    rows.push([s.name, local, describeTargetRef(s.target), `${s.remoteHost ?? 'localhost'}:${s.remotePort}`, opts.join(' ')]);
+  }
+  io.stdout.write(`${table(rows).join('\n')}\n`);
+  const groups = Object.entries(config.groups);
+  if (groups.length > 0) io.stdout.write(`\n${table([['GROUP', 'MEMBERS'], ...groups.map(([g, m]) => [g, m.join(', ')])]).join('\n')}\n`);
+  return 0;
+}
+
+/** `--tag Role=db` → DescribeInstanceInformation filter `tag:Role` = [db]. */
+export function tagFilters(tags: readonly string[]): Array<{ key: string; values: string[] }> {
+  const byKey = new Map<string, string[]>();
+  for (const t of tags) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag ${t}: expected KEY=VALUE`);
+    const k = t.slice(0, eq);
+    byKey.set(k, [...(byKey.get(k) ?? []), t.slice(eq + 1)]);
+  }
+  return [...byKey.entries()].map(([k, values]) => ({ key: `tag:${k}`, values }));
+}
+
+export async function targets(io: CliIo, args: GlobalArgs, tags: readonly string[]): Promise<number> {
+  const filters = tagFilters(tags);
+  const { config } = await loadFor(io, args);
+  const { createSsmApi } = await import('../../aws/ssm-api.js');
+  const api = createSsmApi(await awsSettingsFor(io, config));
+  const instances = await api.describeInstances(filters);
+  // The API returns no tags; the Name tag needs one ListTagsForResource per node (10 at a time).
+  const names = new Map<string, string>();
+  for (let i = 0; i < instances.length; i += 10) {
+    await Promise.all(
+      instances.slice(i, i + 10).map(async (inst) => {
+        const t = await api.listTags(inst.instanceId).catch((): Record<string, string> => ({}));
+        const n = t['Name'];
+        if (n !== undefined) names.set(inst.instanceId, n);
+      }),
+    );
+  }
+  if (args.json) {
+    for (const inst of instances) json(io, { type: 'target', ...inst, nameTag: names.get(inst.instanceId) ?? null });
+    return 0;
+  }
+  const rows = [['INSTANCE', 'NAME', 'PING', 'AGENT', 'PLATFORM']];
+  for (const inst of instances) {
+    rows.push([inst.instanceId, names.get(inst.instanceId) ?? inst.name ?? inst.computerName ?? '-', inst.pingStatus ?? '-', inst.agentVersion ?? '-', inst.platformName ?? '-']);
+  }
+  io.stdout.write(`${table(rows).join('\n')}\n`);
+  if (instances.length === 0 && !args.quiet) io.stderr.write('no managed instances match\n');
+  return 0;
+}

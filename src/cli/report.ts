@@ -1,0 +1,75 @@
+/** Turning an error into what the user sees: text on stderr, an `error` event with --json. */
+import { ConfigError, isTunnelError } from '../errors.js';
+import { formatIssue } from '../config/validate.js';
+import type { CliIo } from './io.js';
+import { redactKeys } from './output/redact.js';
+
+export interface ReportOptions {
+  json: boolean;
+  verbose: boolean;
+  /** Profile in use, for the `aws sso login --profile …` advice. */
+  profile?: string | undefined;
+}
+
+/** Extra advice for errors with a well-known fix. */
+export function adviceFor(err: unknown, profile?: string): string | undefined {
+  if (!isTunnelError(err)) return undefined;
+  const p = profile === undefined ? '' : ` --profile ${profile}`;
+  const sso = /\bsso\b|SSO/.test(err.message);
+  switch (err.code) {
+    case 'ERR_AWS_EXPIRED_TOKEN':
+      return sso ? `the SSO session has expired: run \`aws sso login${p}\`` : `the credentials have expired: refresh them (for SSO profiles: \`aws sso login${p}\`)`;
+    case 'ERR_AWS_CREDENTIALS':
+      return sso ? `run \`aws sso login${p}\` and try again` : 'set AWS credentials (environment, --profile, or `aws configure`)';
+    case 'ERR_AWS_ACCESS_DENIED':
+      return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
+    case 'ERR_AWS_TARGET_NOT_CONNECTED':
+      return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';
+    case 'ERR_TUNNEL_TARGET_NOT_FOUND':
+      return 'run `tunnel targets` to list managed instances';
+    case 'ERR_TUNNEL_PORT_IN_USE':
+      return 'choose another local port (TARGET:PORT:LOCAL_PORT) or `auto`';
+    case 'ERR_AWS_ENDPOINT_UNREACHABLE':
+      return 'check --endpoint/--region and the network';
+    default:
+      return undefined;
+  }
+}
+
+function causeChain(err: unknown): string[] {
+  const out: string[] = [];
+  let c: unknown = err instanceof Error ? err.cause : undefined;
+  for (let i = 0; i < 5 && c instanceof Error; i++) {
+    out.push(c.message);
+    c = c.cause;
+  }
+  return out;
+}
+
+export function reportError(io: CliIo, err: unknown, exitCode: number, options: ReportOptions): void {
+  const time = new Date(io.clock.wallNow()).toISOString();
+  if (options.json) {
+    const event: Record<string, unknown> = { type: 'error', time, exitCode };
+    if (isTunnelError(err)) {
+      event['code'] = err.code;
+      event['message'] = err.message;
+      if (Object.keys(err.details).length > 0) event['details'] = err.details;
+    } else event['message'] = err instanceof Error ? err.message : String(err);
+    if (err instanceof ConfigError && err.issues.length > 0) event['issues'] = err.issues;
+    io.stdout.write(`${JSON.stringify(redactKeys(event))}\n`);
+  }
+  const lines: string[] = [];
+  if (err instanceof ConfigError) {
+    lines.push(`tunnel: ${err.message}`);
+    for (const issue of err.issues) lines.push(`  ${formatIssue(issue)}`);
+  } else if (isTunnelError(err)) {
+    lines.push(`tunnel: ${err.message} [${err.code}]`);
+  } else {
+    lines.push(`tunnel: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    if (options.verbose && err instanceof Error && err.stack !== undefined) lines.push(err.stack);
+  }
+  const advice = adviceFor(err, options.profile);
+  if (advice !== undefined) lines.push(`  hint: ${advice}`);
+  if (options.verbose) for (const c of causeChain(err)) lines.push(`  caused by: ${c}`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+}
