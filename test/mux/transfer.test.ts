@@ -133,6 +133,34 @@ t.test('v2: a 32 MiB transfer under per-stream windows arrives intact', async (t
   t.equal(back.digest('hex'), sentHash.digest('hex'));
 });
 
+for (const version of [1, 2] as const) {
+  t.test(`v${version}: 64 MiB echoed on one stream with both directions loaded at once (no deadlock)`, async (t) => {
+    const { client, server } = pairOfSessions({ version, maxReceiveBufferBytes: 512 * 1024, maxStreamBufferBytes: 128 * 1024 }, 64 * 1024);
+    server.on('stream', (s: MuxStream) => s.pipe(s));
+    const s = client.openStream();
+    const total = 64 * 1024 * 1024;
+    const base = randomBytesFrom(seededRandom(64 + version), 512 * 1024);
+    const sent = createHash('sha256');
+    const back = createHash('sha256');
+    let n = 0;
+    s.on('data', (d: Buffer) => {
+      n += d.length;
+      back.update(d);
+    });
+    const ended = once(s, 'end');
+    for (let i = 0; i < total / base.length; i++) {
+      const chunk = Buffer.from(base);
+      chunk.writeUInt32LE(i, 0);
+      sent.update(chunk);
+      if (!s.write(chunk)) await once(s, 'drain');
+    }
+    s.end();
+    await ended;
+    t.equal(n, total);
+    t.equal(back.digest('hex'), sent.digest('hex'), 'echo matches');
+  });
+}
+
 t.test('half-close: end() sends FIN, the peer still writes back, and both directions finish', async (t) => {
   const { client, server } = pairOfSessions();
   const order: string[] = [];
