@@ -125,11 +125,13 @@ export class FrameDecoder {
     if (this.#offset === c.length) {
       this.#head++;
       this.#offset = 0;
-      // PERF: compact the chunk list now and then instead of shift() per chunk.
+      // PERF: drop consumed chunks only once they are at least half the list, so compaction is
+      // amortised O(1) per chunk even when a 64 KiB frame arrives in 1-byte pieces (a fixed
+      // "every 64 chunks" rule made that case quadratic).
       if (this.#head === this.#chunks.length) {
         this.#chunks = [];
         this.#head = 0;
-      } else if (this.#head >= 64) {
+      } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
         this.#chunks = this.#chunks.slice(this.#head);
         this.#head = 0;
       }
