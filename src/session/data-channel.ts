@@ -1,0 +1,613 @@
+/**
+ * DataChannel: the client end of a Session Manager data channel. Transport-agnostic (the
+ * WebSocket comes through `connect`), clock-injected, and built on `ReliableLink`.
+ *
+ * ```
+ *  Idle ──open()──▶ Connecting ──ws open, TEXT OpenDataChannel──▶ Handshaking
+ *                                                                  │ HandshakeRequest → Response
+ *                                                                  │ (EncChallenge ↔)  Complete
+ *                                                                  ▼
+ *           Reconnecting ◀──ws dropped / dead peer──  Established ──channel_closed──▶ Closed
+ *             │  resume() → new token, same StreamUrl,    ▲              close()/terminate()/fatal ─▶ Closed
+ *             │  new RequestId, same ClientId; seq kept   │
+ *             └───────────────────────────────────────────┘
+ * ```
+ *
+ * Events: 'data' (Buffer, in order), 'drain', 'flag' (FlagCode), 'closed' ({ output }) for
+ * channel_closed, 'reconnecting' (reason: SessionError), 'reconnected', 'error' (SessionError:
+ * ERR_SESSION_RESEND_EXHAUSTED, ERR_SESSION_RESUME_FAILED, ERR_SESSION_EXPIRED,
+ * ERR_SESSION_CONNECT_FAILED), 'protocol-error' (a dropped malformed frame; informational).
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { type Clock, type TimerHandle, systemClock } from '../clock.js';
+import { SessionError, TunnelError } from '../errors.js';
+import {
+  type ClientMessage,
+  DEFAULT_CLIENT_VERSION,
+  FlagCode,
+  MESSAGE_SCHEMA_VERSION,
+  MessageType,
+  PayloadType,
+  STREAM_DATA_PAYLOAD_SIZE,
+  decodeChannelClosed,
+  decodeClientMessage,
+  decodeEncChallenge,
+  decodeFlag,
+  decodeHandshakeComplete,
+  decodeHandshakeRequest,
+  encodeEncChallenge,
+  encodeFlag,
+  encodeHandshakeResponse,
+  encodeOpenDataChannel,
+} from '../protocol/ssm/index.js';
+import type { PayloadChannel } from './data-channel-duplex.js';
+import { type HandshakeResult, type KmsHandshakeHandler, handshakeResult, processHandshakeRequest } from './handshake.js';
+import { ReliableLink } from './reliable-link.js';
+import { ReconnectPolicy } from './reconnect-policy.js';
+
+export type { HandshakeResult, KmsHandshakeHandler } from './handshake.js';
+
+/** The WebSocket as the data channel sees it. Events: 'message'(data, isBinary), 'close'(code, reason), 'error', 'pong', optional 'drain'. */
+export interface MessageTransport extends EventEmitter {
+  sendText(text: string): void;
+  sendBinary(frame: Buffer): void;
+  ping(): void;
+  pause(): void;
+  resume(): void;
+  close(): void;
+  readonly bufferedAmount: number;
+}
+
+export interface DataChannelOptions {
+  streamUrl: string;
+  tokenValue: string;
+  sessionId: string;
+  targetId: string;
+  /** Per-process UUID, the same on every reconnect. Default: a random UUID. */
+  clientId?: string;
+  /** Default '1.2.677.0': current agents then use smux with keep-alive off. */
+  clientVersion?: string;
+  clock?: Clock;
+  /** Default: the ws transport (src/session/ws-transport.ts). */
+  connect?(url: string): Promise<MessageTransport>;
+  /** ResumeSession → new token; undefined or '' = the session is gone. */
+  resume(): Promise<string | undefined>;
+  /** Optional KMS encryption (issue #9). */
+  kms?: KmsHandshakeHandler;
+  /** From the websocket open to HandshakeComplete. Default 30 s. */
+  handshakeTimeoutMs?: number;
+  /** WebSocket ping period. Default 30 s (upstream: first at open, then 5 min). */
+  pingIntervalMs?: number;
+  /** No pong or message for this long after a ping → the connection is dropped and resumed. Default 60 s. */
+  deadPeerTimeoutMs?: number;
+  // ---- additions for tests and tuning ----
+  /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID. */
+  newId?(): string;
+  /** Resends of one message before ERR_SESSION_RESEND_EXHAUSTED. Default 3000. */
+  maxResends?: number;
+  /** Unacked-message window. Default 10000. */
+  windowMessages?: number;
+  /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
+  transportHighWaterBytes?: number;
+  /** Random source for reconnect jitter. Default Math.random. */
+  random?(): number;
+  /** How long terminate() waits for the Flag's ack. Default 2 s. */
+  terminateAckTimeoutMs?: number;
+}
+
+export enum DataChannelState {
+  Idle = 'idle',
+  Connecting = 'connecting',
+  Handshaking = 'handshaking',
+  Established = 'established',
+  Reconnecting = 'reconnecting',
+  Closed = 'closed',
+}
+
+const EDGES: Record<DataChannelState, readonly DataChannelState[]> = {
+  [DataChannelState.Idle]: [DataChannelState.Connecting, DataChannelState.Closed],
+  [DataChannelState.Connecting]: [DataChannelState.Handshaking, DataChannelState.Closed],
+  [DataChannelState.Handshaking]: [DataChannelState.Established, DataChannelState.Reconnecting, DataChannelState.Closed],
+  [DataChannelState.Established]: [DataChannelState.Reconnecting, DataChannelState.Closed],
+  [DataChannelState.Reconnecting]: [DataChannelState.Handshaking, DataChannelState.Established, DataChannelState.Closed],
+  [DataChannelState.Closed]: [],
+};
+
+export class DataChannel extends EventEmitter implements PayloadChannel {
+  readonly #opts: DataChannelOptions;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+  readonly #clientId: string;
+  readonly #clientVersion: string;
+  readonly #link: ReliableLink;
+  readonly #highWater: number;
+  #state = DataChannelState.Idle;
+  #token: string;
+  #transport: MessageTransport | undefined;
+  #handshake: HandshakeResult | undefined;
+  #agentVersion = '';
+  #sessionType = '';
+  #properties: Record<string, string> = {};
+  #encrypting = false;
+  #receivingPaused = false;
+  #needDrain = false;
+  #openWaiter: { resolve(r: HandshakeResult): void; reject(e: Error): void } | undefined;
+  #handshakeTimer: TimerHandle | undefined;
+  #pingTimer: TimerHandle | undefined;
+  #deadPeerTimer: TimerHandle | undefined;
+  #lastHeardAt = 0;
+  #fatal: SessionError | undefined;
+
+  constructor(opts: DataChannelOptions) {
+    super();
+    this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#newId = opts.newId ?? randomUUID;
+    this.#clientId = opts.clientId ?? randomUUID();
+    this.#clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
+    this.#token = opts.tokenValue;
+    this.#highWater = opts.transportHighWaterBytes ?? 4 * 1024 * 1024;
+    const linkOpts = {
+      role: 'client' as const,
+      clock: this.#clock,
+      sendFrame: (f: Buffer) => this.#sendFrame(f),
+      deliver: (m: ClientMessage) => this.#deliver(m),
+      newMessageId: this.#newId,
+      ...(opts.maxResends === undefined ? {} : { maxResends: opts.maxResends }),
+      ...(opts.windowMessages === undefined ? {} : { windowMessages: opts.windowMessages }),
+    };
+    this.#link = new ReliableLink(linkOpts);
+    this.#link.setConnected(false);
+    this.#link.on('drain', () => this.#maybeDrain());
+    this.#link.on('resend-exhausted', (e: SessionError) => this.#fail(e));
+    this.#link.on('protocol-error', (e: TunnelError) => this.emit('protocol-error', e));
+  }
+
+  get state(): DataChannelState {
+    return this.#state;
+  }
+  get clientId(): string {
+    return this.#clientId;
+  }
+  get handshake(): HandshakeResult | undefined {
+    return this.#handshake;
+  }
+  /** The reliable link underneath (sequence numbers, unacked count), for tests and metrics. */
+  get link(): ReliableLink {
+    return this.#link;
+  }
+
+  /** Connects, sends the OpenDataChannel frame and resolves after HandshakeComplete. */
+  async open(): Promise<HandshakeResult> {
+    if (this.#state !== DataChannelState.Idle) throw new SessionError('ERR_SESSION_CLOSED', `open() in state ${this.#state}`);
+    this.#transition(DataChannelState.Connecting);
+    const done = new Promise<HandshakeResult>((resolve, reject) => (this.#openWaiter = { resolve, reject }));
+    done.catch(() => undefined); // the caller gets the rejection from the returned promise
+    this.#startHandshakeTimer();
+    // INTEROP: the first open retries with the same StartSession token (no ResumeSession).
+    const policy = new ReconnectPolicy(this.#clock, this.#opts.random);
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const transport = await this.#connect();
+        if (this.#isClosed()) {
+          transport.close();
+          break;
+        }
+        this.#attach(transport);
+        this.#transition(DataChannelState.Handshaking);
+        break;
+      } catch (e) {
+        lastError = e;
+        if (this.#isClosed() || !(await policy.wait())) break;
+        if (this.#isClosed()) break;
+      }
+    }
+    if ((this.#state as DataChannelState) === DataChannelState.Connecting) {
+      this.#fail(new SessionError('ERR_SESSION_CONNECT_FAILED', `could not open the data channel websocket: ${messageOf(lastError)}`, { cause: lastError }));
+    }
+    return done;
+  }
+
+  /** Sends bytes as Output messages of at most 1024 bytes. False = wait for 'drain'. Never drops. */
+  sendData(buf: Buffer): boolean {
+    this.#assertUsable();
+    let ok = true;
+    for (let i = 0; i < buf.length; i += STREAM_DATA_PAYLOAD_SIZE) {
+      let chunk = buf.subarray(i, i + STREAM_DATA_PAYLOAD_SIZE);
+      if (this.#encrypting && this.#opts.kms !== undefined) chunk = this.#opts.kms.encrypt(chunk);
+      // Never rewrite a lone 0x0A (upstream's shell hack): the bytes go out as given.
+      ok = this.#link.send(PayloadType.Output, chunk) && ok;
+    }
+    if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) ok = false;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  /** Sends a Flag message (4-byte big-endian code, never encrypted). */
+  sendFlag(code: FlagCode): void {
+    this.#assertUsable();
+    this.#link.send(PayloadType.Flag, encodeFlag(code));
+  }
+
+  /** Inbound backpressure: Output is refused (not acked, so the agent retransmits) until resumeReceiving(). */
+  pauseReceiving(): void {
+    this.#receivingPaused = true;
+  }
+
+  resumeReceiving(): void {
+    if (!this.#receivingPaused) return;
+    this.#receivingPaused = false;
+    this.#link.flushDelivery();
+  }
+
+  /** Sends Flag TerminateSession when the agent supports it, waits briefly for its ack, then closes. */
+  async terminate(): Promise<void> {
+    if (this.#isClosed()) return;
+    if (this.#state === DataChannelState.Established && this.#handshake?.canSendTerminateFlag === true) {
+      const seq = this.#link.nextSequenceNumber;
+      this.sendFlag(FlagCode.TerminateSession);
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          this.#clock.clearTimeout(timer);
+          this.#link.off('ack', onAck);
+          this.off('closed', finish);
+          resolve();
+        };
+        const onAck = (s: number): void => {
+          if (s === seq) finish();
+        };
+        const timer = this.#clock.setTimeout(finish, this.#opts.terminateAckTimeoutMs ?? 2000);
+        this.#link.on('ack', onAck);
+        this.once('closed', finish);
+      });
+    }
+    this.close();
+  }
+
+  /** Closes the transport without a close frame (as upstream) and stops every timer. */
+  close(): void {
+    if (this.#isClosed()) return;
+    this.#shutdown();
+    this.#rejectOpen(new SessionError('ERR_SESSION_CLOSED', 'the data channel was closed before the handshake completed'));
+  }
+
+  // ---- transport ---------------------------------------------------------------------------
+
+  async #connect(): Promise<MessageTransport> {
+    if (this.#opts.connect !== undefined) return this.#opts.connect(this.#opts.streamUrl);
+    const { connectWebSocket } = await import('./ws-transport.js');
+    return connectWebSocket(this.#opts.streamUrl);
+  }
+
+  #attach(t: MessageTransport): void {
+    this.#transport = t;
+    t.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.#transport === t) this.#handleFrame(data, isBinary);
+    });
+    t.on('pong', () => {
+      if (this.#transport === t) this.#lastHeardAt = this.#clock.now();
+    });
+    t.on('drain', () => {
+      if (this.#transport === t) this.#maybeDrain();
+    });
+    t.on('error', () => undefined); // a 'close' follows
+    t.on('close', () => {
+      if (this.#transport === t) this.#onTransportLost(new SessionError('ERR_SESSION_CONNECT_FAILED', 'the data channel websocket closed'));
+    });
+    // INTEROP: the first frame is TEXT, new RequestId per open, same ClientId; nothing comes back.
+    t.sendText(
+      encodeOpenDataChannel({
+        messageSchemaVersion: MESSAGE_SCHEMA_VERSION,
+        requestId: this.#newId(),
+        tokenValue: this.#token,
+        clientId: this.#clientId,
+        clientVersion: this.#clientVersion,
+      }),
+    );
+    this.#lastHeardAt = this.#clock.now();
+    this.#ping(); // upstream pings at once, then periodically
+    this.#armDeadPeer();
+    this.#link.setConnected(true);
+  }
+
+  #sendFrame(frame: Buffer): void {
+    // While disconnected the frame is dropped here; the link keeps it and resends on reconnect.
+    if (this.#transport === undefined || this.#isClosed()) return;
+    try {
+      this.#transport.sendBinary(frame);
+    } catch {
+      // A failing socket is detected through its 'close'; retransmission covers the frame.
+    }
+  }
+
+  #ping(): void {
+    const t = this.#transport;
+    if (t === undefined) return;
+    try {
+      t.ping();
+    } catch {
+      // see #sendFrame
+    }
+    this.#pingTimer = this.#clock.setTimeout(() => {
+      this.#pingTimer = undefined;
+      if (this.#transport === t) this.#ping();
+    }, this.#opts.pingIntervalMs ?? 30_000);
+  }
+
+  /** Dead-peer detection: fires when nothing (pong or message) was heard for deadPeerTimeoutMs. */
+  #armDeadPeer(): void {
+    const t = this.#transport;
+    const timeoutMs = this.#opts.deadPeerTimeoutMs ?? 60_000;
+    const due = this.#lastHeardAt + timeoutMs - this.#clock.now();
+    this.#deadPeerTimer = this.#clock.setTimeout(() => {
+      this.#deadPeerTimer = undefined;
+      if (this.#transport !== t || t === undefined) return;
+      if (this.#clock.now() - this.#lastHeardAt >= timeoutMs) {
+        this.#onTransportLost(new SessionError('ERR_SESSION_DEAD_PEER', `no pong or message for ${timeoutMs} ms`));
+      } else {
+        this.#armDeadPeer();
+      }
+    }, Math.max(0, due));
+  }
+
+  #stopConnectionTimers(): void {
+    for (const h of [this.#pingTimer, this.#deadPeerTimer]) if (h !== undefined) this.#clock.clearTimeout(h);
+    this.#pingTimer = undefined;
+    this.#deadPeerTimer = undefined;
+  }
+
+  #onTransportLost(reason: SessionError): void {
+    if (this.#isClosed() || this.#state === DataChannelState.Reconnecting) return;
+    const old = this.#transport;
+    this.#transport = undefined;
+    this.#stopConnectionTimers();
+    this.#link.setConnected(false);
+    old?.close();
+    this.#transition(DataChannelState.Reconnecting);
+    this.emit('reconnecting', reason);
+    void this.#reconnect();
+  }
+
+  /** ResumeSession → reconnect to the same StreamUrl, up to 6 attempts with doubling delays. */
+  async #reconnect(): Promise<void> {
+    const policy = new ReconnectPolicy(this.#clock, this.#opts.random);
+    let lastError: unknown;
+    for (;;) {
+      if (this.#isClosed()) return;
+      let token: string | undefined;
+      try {
+        token = await this.#opts.resume();
+      } catch (e) {
+        lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, { cause: e });
+        if (this.#isClosed() || !(await policy.wait())) break;
+        continue;
+      }
+      if (this.#isClosed()) return;
+      if (token === undefined || token === '') {
+        this.#fail(new SessionError('ERR_SESSION_EXPIRED', `session ${this.#opts.sessionId} has ended on the service (ResumeSession returned no token)`));
+        return;
+      }
+      this.#token = token;
+      try {
+        // INTEROP: the original StreamUrl, not the one ResumeSession returns.
+        const t = await this.#connect();
+        if (this.#isClosed()) {
+          t.close();
+          return;
+        }
+        const wasEstablished = this.#handshake !== undefined;
+        this.#transition(wasEstablished ? DataChannelState.Established : DataChannelState.Handshaking);
+        this.#attach(t);
+        this.emit('reconnected');
+        return;
+      } catch (e) {
+        lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
+        if (this.#isClosed() || !(await policy.wait())) break;
+      }
+    }
+    if (this.#isClosed()) return;
+    this.#fail(lastError instanceof SessionError ? lastError : new SessionError('ERR_SESSION_RESUME_FAILED', `reconnect failed: ${messageOf(lastError)}`, { cause: lastError }));
+  }
+
+  // ---- incoming ----------------------------------------------------------------------------
+
+  #handleFrame(data: Buffer, _isBinary: boolean): void {
+    this.#lastHeardAt = this.#clock.now();
+    let msg: ClientMessage;
+    try {
+      // Text frames are parsed too, as upstream does; only binary ones are expected.
+      msg = decodeClientMessage(data);
+    } catch (e) {
+      // Dropped without ack (a digest mismatch is then retransmitted by the agent).
+      if (e instanceof TunnelError) this.emit('protocol-error', e);
+      return;
+    }
+    if (msg.messageType === MessageType.ChannelClosed) {
+      this.#onChannelClosed(msg);
+      return;
+    }
+    this.#link.handleMessage(msg);
+  }
+
+  /** ReliableLink delivers in-order stream messages here; false = not ready (no ack). */
+  #deliver(msg: ClientMessage): boolean {
+    switch (msg.payloadType) {
+      case PayloadType.HandshakeRequest:
+        void this.#onHandshakeRequest(msg);
+        return true;
+      case PayloadType.EncChallengeRequest:
+        void this.#onEncChallenge(msg);
+        return true;
+      case PayloadType.HandshakeComplete:
+        this.#onHandshakeComplete(msg);
+        return true;
+      case PayloadType.Output:
+      case PayloadType.StdErr:
+      case PayloadType.ExitCode: {
+        // Recommendation: never ack data we cannot hand on yet; the agent retransmits it.
+        if (this.#handshake === undefined || this.#receivingPaused || this.listenerCount('data') === 0) return false;
+        if (msg.payloadType !== PayloadType.Output) return true; // shell-only types: acked, ignored
+        let payload: Buffer = msg.payload;
+        if (this.#encrypting && this.#opts.kms !== undefined) {
+          try {
+            payload = this.#opts.kms.decrypt(payload);
+          } catch (e) {
+            this.#fail(e instanceof SessionError ? e : new SessionError('ERR_SESSION_ENCRYPTION', 'an Output payload failed to decrypt', { cause: e }));
+            return false;
+          }
+        }
+        this.emit('data', payload);
+        return true;
+      }
+      case PayloadType.Flag: {
+        try {
+          this.emit('flag', decodeFlag(msg.payload));
+        } catch (e) {
+          if (e instanceof TunnelError) this.emit('protocol-error', e); // acked and ignored
+        }
+        return true;
+      }
+      default:
+        return true; // Error, Size, Parameter, …: acked and ignored in port sessions
+    }
+  }
+
+  async #onHandshakeRequest(msg: ClientMessage): Promise<void> {
+    try {
+      const req = decodeHandshakeRequest(msg.payload);
+      const p = await processHandshakeRequest(req, {
+        clientVersion: this.#clientVersion,
+        sessionId: this.#opts.sessionId,
+        targetId: this.#opts.targetId,
+        kms: this.#opts.kms,
+      });
+      if (this.#isClosed()) return;
+      this.#agentVersion = p.agentVersion;
+      this.#sessionType = p.sessionType;
+      this.#properties = p.properties;
+      // HandshakeResponse is never encrypted; encryption starts with the next Output.
+      this.#link.send(PayloadType.HandshakeResponse, encodeHandshakeResponse(p.response));
+      this.#encrypting = p.encryptionEnabled;
+      if (p.failure !== undefined) this.#fail(p.failure);
+    } catch (e) {
+      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeRequest: ${messageOf(e)}`, { cause: e }));
+    }
+  }
+
+  async #onEncChallenge(msg: ClientMessage): Promise<void> {
+    try {
+      const kms = this.#opts.kms;
+      if (kms === undefined || !this.#encrypting) throw new SessionError('ERR_SESSION_ENCRYPTION', 'EncChallengeRequest without agreed encryption');
+      const answer = await kms.answerChallenge(decodeEncChallenge(msg.payload));
+      if (!this.#isClosed()) this.#link.send(PayloadType.EncChallengeResponse, encodeEncChallenge(answer));
+    } catch (e) {
+      this.#fail(e instanceof SessionError ? e : new SessionError('ERR_SESSION_ENCRYPTION', `encryption challenge failed: ${messageOf(e)}`, { cause: e }));
+    }
+  }
+
+  #onHandshakeComplete(msg: ClientMessage): void {
+    if (this.#handshake !== undefined) return; // no second handshake after a resume
+    let customerMessage = '';
+    try {
+      customerMessage = decodeHandshakeComplete(msg.payload).customerMessage;
+    } catch (e) {
+      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeComplete: ${messageOf(e)}`, { cause: e }));
+      return;
+    }
+    if (this.#agentVersion === '') {
+      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', 'HandshakeComplete arrived before any HandshakeRequest'));
+      return;
+    }
+    this.#handshake = handshakeResult({ agentVersion: this.#agentVersion, sessionType: this.#sessionType, properties: this.#properties, customerMessage });
+    this.#clearHandshakeTimer();
+    if (this.#state === DataChannelState.Handshaking) this.#transition(DataChannelState.Established);
+    const w = this.#openWaiter;
+    this.#openWaiter = undefined;
+    w?.resolve(this.#handshake);
+  }
+
+  #onChannelClosed(msg: ClientMessage): void {
+    let output = '';
+    try {
+      output = decodeChannelClosed(msg.payload).output;
+    } catch {
+      // The Output text is all that matters; a malformed body still ends the channel.
+    }
+    this.#shutdown();
+    const err = new SessionError('ERR_SESSION_CHANNEL_CLOSED', output === '' ? 'the session was closed by the service' : output, {
+      wireAction: { kind: 'channel-closed', output },
+    });
+    this.#rejectOpen(err);
+    this.emit('closed', { output });
+  }
+
+  // ---- state helpers -----------------------------------------------------------------------
+
+  #transition(next: DataChannelState): void {
+    if (!EDGES[this.#state].includes(next)) throw new SessionError('ERR_SESSION_CLOSED', `illegal data channel transition ${this.#state} → ${next}`);
+    this.#state = next;
+  }
+
+  #isClosed(): boolean {
+    return this.#state === DataChannelState.Closed;
+  }
+
+  #assertUsable(): void {
+    if (this.#fatal !== undefined) throw this.#fatal;
+    if (this.#state !== DataChannelState.Established && this.#state !== DataChannelState.Reconnecting) {
+      throw new SessionError('ERR_SESSION_CLOSED', `the data channel is ${this.#state}`);
+    }
+  }
+
+  #maybeDrain(): void {
+    if (!this.#needDrain || this.#link.isWindowFull) return;
+    if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) return;
+    this.#needDrain = false;
+    this.emit('drain');
+  }
+
+  #startHandshakeTimer(): void {
+    const ms = this.#opts.handshakeTimeoutMs ?? 30_000;
+    this.#handshakeTimer = this.#clock.setTimeout(() => {
+      this.#handshakeTimer = undefined;
+      if (this.#handshake === undefined) this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_TIMEOUT', `no HandshakeComplete within ${ms} ms`));
+    }, ms);
+  }
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer !== undefined) this.#clock.clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+  }
+
+  #shutdown(): void {
+    if (this.#isClosed()) return;
+    this.#transition(DataChannelState.Closed);
+    this.#clearHandshakeTimer();
+    this.#stopConnectionTimers();
+    this.#link.close();
+    const t = this.#transport;
+    this.#transport = undefined;
+    t?.close();
+  }
+
+  #rejectOpen(err: SessionError): boolean {
+    const w = this.#openWaiter;
+    this.#openWaiter = undefined;
+    w?.reject(err);
+    return w !== undefined;
+  }
+
+  /** A fatal error is latched once: open() rejects with it, or 'error' is emitted after open. */
+  #fail(err: SessionError): void {
+    if (this.#isClosed()) return;
+    this.#fatal = err;
+    this.#shutdown();
+    if (!this.#rejectOpen(err)) this.emit('error', err);
+  }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,530 @@
+import t from 'tap';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeConnector, flush } from '../helpers/fake-transport.js';
+import { DataChannel, DataChannelState, type DataChannelOptions, type HandshakeResult } from '../../src/session/data-channel.js';
+import { FlagCode, MessageType, PayloadType, decodeHandshakeResponse, decodeOpenDataChannel, encodeFlag } from '../../src/protocol/ssm/index.js';
+import { SessionError } from '../../src/errors.js';
+import { idFactory } from './link-harness.js';
+import { ackedSeqs, agentAck, agentFrame, channelClosed, handshakeComplete, handshakeRequest, mgsFrame, streamOf } from './agent-script.js';
+
+const CLIENT_ID = '5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a';
+const URL = 'wss://ssmmessages.example/v1/data-channel/s-1?role=publish_subscribe';
+
+interface Rig {
+  clock: FakeClock;
+  conn: FakeConnector;
+  ch: DataChannel;
+  resumes: number;
+  errors: SessionError[];
+}
+
+function rig(over: Partial<DataChannelOptions> = {}, resumeTokens: (string | undefined | Error)[] = ['TOKEN-2', 'TOKEN-3']): Rig {
+  const clock = new FakeClock();
+  const conn = new FakeConnector();
+  const r: Rig = { clock, conn, ch: undefined as unknown as DataChannel, resumes: 0, errors: [] };
+  r.ch = new DataChannel({
+    streamUrl: URL,
+    tokenValue: 'TOKEN-1',
+    sessionId: 's-1',
+    targetId: 'i-0123456789abcdef0',
+    clientId: CLIENT_ID,
+    clock,
+    connect: conn.connect,
+    newId: idFactory(0xc1),
+    random: () => 0,
+    resume: async () => {
+      r.resumes++;
+      const next = resumeTokens.shift();
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    ...over,
+  });
+  r.ch.on('error', (e: SessionError) => r.errors.push(e));
+  return r;
+}
+
+/** Opens and completes the handshake; returns the result. */
+async function established(r: Rig, agentVersion = '3.3.1142.0'): Promise<HandshakeResult> {
+  const p = r.ch.open();
+  await flush();
+  r.conn.last.receive(handshakeRequest({ agentVersion }));
+  await flush();
+  r.conn.last.receive(agentAck(0));
+  r.conn.last.receive(handshakeComplete(1));
+  return p;
+}
+
+t.test('open: TEXT OpenDataChannel first, then a ping; handshake answered; result from the agent version', async (t) => {
+  const r = rig();
+  const p = r.ch.open();
+  await flush();
+  const tr = r.conn.last;
+  t.same(r.conn.urls, [URL], 'the StreamUrl verbatim');
+  t.equal(tr.texts.length, 1);
+  const open = decodeOpenDataChannel(tr.texts[0] ?? '');
+  t.same(
+    { ...open, requestId: 'x' },
+    { messageSchemaVersion: '1.0', requestId: 'x', tokenValue: 'TOKEN-1', clientId: CLIENT_ID, clientVersion: '1.2.677.0' },
+  );
+  t.match(tr.texts[0], /^\{"MessageSchemaVersion":"1\.0","RequestId":"[0-9a-f-]{36}","TokenValue":"TOKEN-1","ClientId":"5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a","ClientVersion":"1\.2\.677\.0"\}$/);
+  t.equal(tr.pings, 1, 'pinged at once');
+  t.equal(r.ch.state, DataChannelState.Handshaking);
+
+  tr.receive(handshakeRequest());
+  await flush();
+  const sent = tr.messages();
+  t.same(sent.map((m) => m.messageType), ['acknowledge', 'input_stream_data'], 'ack first, then the response');
+  t.same(ackedSeqs(sent), [0]);
+  const resp = sent[1];
+  t.equal(resp?.sequenceNumber, 0);
+  t.equal(resp?.flags, 0);
+  t.equal(resp?.payloadType, PayloadType.HandshakeResponse);
+  t.equal(resp?.payload.toString(), '{"ClientVersion":"1.2.677.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":1,"ActionResult":null,"Error":""}],"Errors":null}');
+
+  tr.receive(agentAck(0));
+  tr.receive(handshakeComplete(1));
+  const res = await p;
+  t.same(res, {
+    agentVersion: '3.3.1142.0',
+    sessionType: 'Port',
+    properties: { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' },
+    portMode: 'mux',
+    smuxKeepAlive: false,
+    canSendTerminateFlag: true,
+    customerMessage: '',
+  });
+  t.same(ackedSeqs(tr.messages()), [0, 1]);
+  t.equal(r.ch.state, DataChannelState.Established);
+  t.equal(r.ch.link.unackedCount, 0);
+  r.ch.close();
+  t.equal(r.clock.pending, 0, 'close stops every timer');
+  t.ok(tr.closed);
+});
+
+t.test('version gates: old agents give basic mode, keep-alive on, no terminate flag; no type gives stream mode', async (t) => {
+  const a = rig();
+  const ra = await established(a, '3.0.196.0');
+  t.equal(ra.portMode, 'basic');
+  t.equal(ra.smuxKeepAlive, true);
+  t.equal(ra.canSendTerminateFlag, true);
+  a.ch.close();
+  const b = rig();
+  const rb = await established(b, '2.3.722.0');
+  t.equal(rb.canSendTerminateFlag, false);
+  b.ch.close();
+  const c = rig();
+  const pc = c.ch.open();
+  await flush();
+  c.conn.last.receive(handshakeRequest({ properties: { portNumber: '22' } }));
+  await flush();
+  c.conn.last.receive(handshakeComplete(1));
+  t.equal((await pc).portMode, 'stream');
+  c.ch.close();
+});
+
+t.test('an unsupported session type is answered Failed (as upstream words it) and open() rejects', async (t) => {
+  const r = rig();
+  const p = r.ch.open();
+  await flush();
+  r.conn.last.receive(handshakeRequest({ sessionType: 'Banana', properties: {} }));
+  await t.rejects(p, { code: 'ERR_SESSION_UNSUPPORTED_SESSION_TYPE' });
+  const resp = r.conn.last.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse);
+  // Byte-identical to the upstream vector client_handshake_response_unknown_session_type.
+  t.equal(
+    resp?.payload.toString(),
+    '{"ClientVersion":"1.2.677.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":2,"ActionResult":null,"Error":"Failed to process action SessionType: Unknown session type Banana"}],"Errors":["Unknown session type Banana"]}',
+  );
+  t.equal(r.ch.state, DataChannelState.Closed);
+  t.same(r.errors, [], 'the error goes to open(), not to an error event');
+});
+
+t.test('handshake timeout', async (t) => {
+  const r = rig({ handshakeTimeoutMs: 5000 });
+  const p = r.ch.open();
+  await flush();
+  r.clock.advance(4999);
+  t.equal(r.ch.state, DataChannelState.Handshaking);
+  r.clock.advance(1);
+  await t.rejects(p, { code: 'ERR_SESSION_HANDSHAKE_TIMEOUT' });
+  t.ok(r.conn.last.closed);
+});
+
+t.test('Output is not acked before the handshake completes or while nobody listens', async (t) => {
+  const r = rig();
+  const p = r.ch.open();
+  await flush();
+  const tr = r.conn.last;
+  tr.receive(handshakeRequest());
+  await flush();
+  tr.receive(handshakeComplete(1));
+  await p;
+  tr.receive(agentFrame(2, PayloadType.Output, 'early'));
+  t.same(ackedSeqs(tr.messages()), [0, 1], 'no data listener yet: not acked');
+  const got: string[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  tr.receive(agentFrame(2, PayloadType.Output, 'early'));
+  t.same(got, ['early'], 'the retransmission is taken');
+  t.same(ackedSeqs(tr.messages()), [0, 1, 2]);
+  r.ch.close();
+});
+
+t.test('data in order, out-of-order buffered, duplicates re-acked', async (t) => {
+  const r = rig();
+  await established(r);
+  const got: string[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  const tr = r.conn.last;
+  tr.receive(agentFrame(3, PayloadType.Output, 'c'));
+  tr.receive(agentFrame(2, PayloadType.Output, 'b'));
+  tr.receive(agentFrame(2, PayloadType.Output, 'b'));
+  t.same(got, ['b', 'c']);
+  t.same(ackedSeqs(tr.messages()), [0, 1, 3, 2, 2], 'the duplicate of seq 2 is re-acked');
+  r.ch.close();
+});
+
+t.test('sendData: chunks of at most 1024 bytes, bytes never rewritten', async (t) => {
+  const r = rig();
+  await established(r);
+  const buf = Buffer.alloc(2500, 7);
+  t.ok(r.ch.sendData(buf));
+  t.ok(r.ch.sendData(Buffer.from([0x0a])));
+  const out = r.conn.last.messages().filter((m) => m.messageType === MessageType.InputStreamData && m.payloadType === PayloadType.Output);
+  t.same(out.map((m) => m.payload.length), [1024, 1024, 452, 1]);
+  t.same(out.map((m) => m.sequenceNumber), [1, 2, 3, 4], 'seq continues after the HandshakeResponse (0)');
+  t.equal(out[3]?.payload.toString('hex'), '0a', 'a lone LF stays LF');
+  t.ok(Buffer.concat(out.slice(0, 3).map((m) => m.payload)).equals(buf));
+  r.ch.close();
+});
+
+t.test('full window: sendData false, drain after acks; nothing dropped', async (t) => {
+  const r = rig({ windowMessages: 2 });
+  await established(r);
+  let drains = 0;
+  r.ch.on('drain', () => drains++);
+  t.ok(r.ch.sendData(Buffer.from('a')));
+  t.notOk(r.ch.sendData(Buffer.from('b')), 'seq 1 and 2 fill the window of 2');
+  t.notOk(r.ch.sendData(Buffer.from('c')), 'still accepted');
+  t.equal(r.ch.link.unackedCount, 3);
+  r.conn.last.receive(agentAck(1));
+  t.equal(drains, 0);
+  r.conn.last.receive(agentAck(2));
+  t.equal(drains, 1);
+  t.same(streamOf(r.conn.last.messages()).map(([s]) => s), [0, 1, 2, 3]);
+  r.ch.close();
+});
+
+t.test('transport backpressure: bufferedAmount above the mark makes sendData false until the transport drains', async (t) => {
+  const r = rig({ transportHighWaterBytes: 100 });
+  await established(r);
+  let drains = 0;
+  r.ch.on('drain', () => drains++);
+  r.conn.last.bufferedAmount = 150;
+  t.notOk(r.ch.sendData(Buffer.from('x')));
+  r.conn.last.bufferedAmount = 0;
+  r.conn.last.emit('drain');
+  t.equal(drains, 1);
+  r.ch.close();
+});
+
+t.test('flags both ways', async (t) => {
+  const r = rig();
+  await established(r);
+  const flags: FlagCode[] = [];
+  r.ch.on('flag', (f: FlagCode) => flags.push(f));
+  r.conn.last.receive(agentFrame(2, PayloadType.Flag, encodeFlag(FlagCode.ConnectToPortError)));
+  t.same(flags, [FlagCode.ConnectToPortError]);
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2]);
+  r.ch.sendFlag(FlagCode.DisconnectToPort);
+  const last = r.conn.last.messages().at(-1);
+  t.equal(last?.payloadType, PayloadType.Flag);
+  t.equal(last?.payload.toString('hex'), '00000001');
+  const perr: unknown[] = [];
+  r.ch.on('protocol-error', (e: unknown) => perr.push(e));
+  r.conn.last.receive(agentFrame(3, PayloadType.Flag, Buffer.from('0000000009', 'hex')));
+  t.match(perr[0], { code: 'ERR_SSM_BAD_FLAG' });
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2, 3], 'a bad flag is acked and ignored');
+  r.ch.close();
+});
+
+t.test('channel_closed ends the channel with its Output text; it is not acked', async (t) => {
+  const r = rig();
+  await established(r);
+  const closed: { output: string }[] = [];
+  r.ch.on('closed', (c: { output: string }) => closed.push(c));
+  const before = r.conn.last.frames.length;
+  r.conn.last.receive(channelClosed('Forwarding to IP address 169.254.169.254 is forbidden.'));
+  t.same(closed, [{ output: 'Forwarding to IP address 169.254.169.254 is forbidden.' }]);
+  t.equal(r.ch.state, DataChannelState.Closed);
+  t.equal(r.conn.last.frames.length, before, 'nothing sent in reply');
+  t.ok(r.conn.last.closed);
+  t.equal(r.clock.pending, 0);
+  t.throws(() => r.ch.sendData(Buffer.from('x')), { code: 'ERR_SESSION_CLOSED' });
+});
+
+t.test('channel_closed during the handshake rejects open()', async (t) => {
+  const r = rig();
+  const p = r.ch.open();
+  await flush();
+  r.conn.last.receive(channelClosed('Session s-1 was terminated.'));
+  await t.rejects(p, { code: 'ERR_SESSION_CHANNEL_CLOSED', message: 'Session s-1 was terminated.' });
+});
+
+t.test('publication messages and frames with a bad digest are never acked', async (t) => {
+  const r = rig();
+  await established(r);
+  const perr: unknown[] = [];
+  r.ch.on('protocol-error', (e: unknown) => perr.push(e));
+  r.conn.last.receive(mgsFrame(MessageType.PausePublication));
+  r.conn.last.receive(mgsFrame(MessageType.StartPublication));
+  const bad = agentFrame(2, PayloadType.Output, 'x');
+  bad[80] = (bad[80] ?? 0) ^ 0xff;
+  r.conn.last.receive(bad);
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1]);
+  t.match(perr, [{ code: 'ERR_SSM_DIGEST_MISMATCH' }]);
+  r.ch.close();
+});
+
+t.test('pauseReceiving refuses Output (no ack); resumeReceiving delivers what was buffered', async (t) => {
+  const r = rig();
+  await established(r);
+  const got: string[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  r.ch.pauseReceiving();
+  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+  r.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
+  t.same(got, []);
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 3], 'seq 2 refused, seq 3 held (acked)');
+  r.ch.resumeReceiving();
+  t.same(got, [], 'seq 2 must come again: it was never acked');
+  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+  t.same(got, ['a', 'b']);
+  r.ch.close();
+});
+
+t.test('reconnect: resume token, same URL and ClientId, new RequestId, sequence numbers continue, unacked resent', async (t) => {
+  const r = rig();
+  await established(r);
+  const first = r.conn.last;
+  r.ch.sendData(Buffer.from('unacked-1'));
+  const reasons: SessionError[] = [];
+  r.ch.on('reconnecting', (e: SessionError) => reasons.push(e));
+  let reconnected = 0;
+  r.ch.on('reconnected', () => reconnected++);
+  first.drop();
+  t.equal(r.ch.state, DataChannelState.Reconnecting);
+  t.equal(reasons[0]?.code, 'ERR_SESSION_CONNECT_FAILED');
+  // Sent while disconnected: numbered and kept (upstream loses it).
+  t.ok(r.ch.sendData(Buffer.from('while-down-2')));
+  await flush();
+  t.equal(r.resumes, 1);
+  t.equal(r.conn.transports.length, 2);
+  const second = r.conn.last;
+  t.same(r.conn.urls, [URL, URL], 'the original StreamUrl again');
+  const o1 = decodeOpenDataChannel(first.texts[0] ?? '');
+  const o2 = decodeOpenDataChannel(second.texts[0] ?? '');
+  t.equal(o2.tokenValue, 'TOKEN-2');
+  t.equal(o2.clientId, o1.clientId);
+  t.not(o2.requestId, o1.requestId);
+  t.equal(reconnected, 1);
+  t.equal(r.ch.state, DataChannelState.Established);
+  t.same(streamOf(second.messages()), [
+    [1, 1],
+    [2, 1],
+  ], 'both unacked messages resent at once, in order');
+  second.receive(agentAck(1));
+  second.receive(agentAck(2));
+  r.ch.sendData(Buffer.from('after-3'));
+  t.same(streamOf(second.messages()).at(-1), [3, 1]);
+  // The agent's numbering continues too, with no new handshake.
+  const got: string[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  second.receive(agentFrame(2, PayloadType.Output, 'x'));
+  t.same(got, ['x']);
+  t.equal(second.texts.length, 1);
+  r.ch.close();
+});
+
+t.test('reconnect: ResumeSession with no token → ERR_SESSION_EXPIRED', async (t) => {
+  const r = rig({}, [undefined]);
+  await established(r);
+  r.conn.last.drop();
+  await flush();
+  t.equal(r.errors[0]?.code, 'ERR_SESSION_EXPIRED');
+  t.equal(r.ch.state, DataChannelState.Closed);
+  t.equal(r.clock.pending, 0);
+});
+
+t.test('reconnect: ResumeSession failing 6 times → ERR_SESSION_RESUME_FAILED after the doubling delays', async (t) => {
+  const boom = (): Error => new Error('403');
+  const r = rig({}, [boom(), boom(), boom(), boom(), boom(), boom()]);
+  await established(r);
+  r.conn.last.drop();
+  await flush();
+  t.equal(r.resumes, 1);
+  // random() = 0 → d = 100 ms: sleeps 100, 200, 400, 800, 1600.
+  for (const [ms, calls] of [
+    [100, 2],
+    [200, 3],
+    [400, 4],
+    [800, 5],
+    [1600, 6],
+  ] as const) {
+    r.clock.advance(ms - 1);
+    await flush();
+    t.equal(r.resumes, calls - 1, `not yet after ${ms - 1} ms`);
+    r.clock.advance(1);
+    await flush();
+    t.equal(r.resumes, calls, `call ${calls} after ${ms} ms`);
+  }
+  t.equal(r.errors[0]?.code, 'ERR_SESSION_RESUME_FAILED');
+  t.equal(r.ch.state, DataChannelState.Closed);
+});
+
+t.test('first open: connect retried with the same token; all failures → ERR_SESSION_CONNECT_FAILED', async (t) => {
+  const r = rig();
+  r.conn.failNext = 2;
+  const p = r.ch.open();
+  await flush();
+  r.clock.advance(100);
+  await flush();
+  r.clock.advance(200);
+  await flush();
+  t.equal(r.conn.urls.length, 3);
+  t.equal(r.resumes, 0, 'no ResumeSession for the first open');
+  t.equal(decodeOpenDataChannel(r.conn.last.texts[0] ?? '').tokenValue, 'TOKEN-1');
+  r.ch.close();
+  await t.rejects(p, { code: 'ERR_SESSION_CLOSED' });
+
+  const f = rig({ handshakeTimeoutMs: 60_000 });
+  f.conn.failNext = 99;
+  const rejected = t.rejects(f.ch.open(), { code: 'ERR_SESSION_CONNECT_FAILED' });
+  for (let i = 0; i < 10; i++) {
+    await flush();
+    f.clock.advance(2000);
+  }
+  await rejected;
+  t.equal(f.conn.urls.length, 6, '1 + 5 retries');
+});
+
+t.test('dead peer: no pong after a ping → reconnect with ERR_SESSION_DEAD_PEER; pongs keep it alive', async (t) => {
+  const r = rig({ pingIntervalMs: 1000, deadPeerTimeoutMs: 3000 });
+  await established(r);
+  const reasons: SessionError[] = [];
+  r.ch.on('reconnecting', (e: SessionError) => reasons.push(e));
+  const tr = r.conn.last;
+  for (let i = 0; i < 5; i++) {
+    r.clock.advance(1000);
+    tr.emit('pong');
+  }
+  t.same(reasons, [], 'alive while pongs come back');
+  t.ok(tr.pings >= 5);
+  r.clock.advance(3000);
+  t.equal(reasons[0]?.code, 'ERR_SESSION_DEAD_PEER');
+  t.ok(tr.closed);
+  await flush();
+  t.equal(r.conn.transports.length, 2, 'resumed on a new socket');
+  r.ch.close();
+});
+
+t.test('resend exhaustion → error event ERR_SESSION_RESEND_EXHAUSTED', async (t) => {
+  const r = rig({ maxResends: 2 });
+  await established(r);
+  r.ch.sendData(Buffer.from('x'));
+  r.clock.advance(10_000);
+  t.equal(r.errors[0]?.code, 'ERR_SESSION_RESEND_EXHAUSTED');
+  t.equal(r.ch.state, DataChannelState.Closed);
+});
+
+t.test('terminate: Flag TerminateSession, wait for its ack, then close; old agents get no flag', async (t) => {
+  const r = rig();
+  await established(r);
+  const done = r.ch.terminate();
+  const last = r.conn.last.messages().at(-1);
+  t.equal(last?.payloadType, PayloadType.Flag);
+  t.equal(last?.payload.toString('hex'), '00000002');
+  t.equal(r.ch.state, DataChannelState.Established, 'waiting for the ack');
+  r.conn.last.receive(agentAck(last?.sequenceNumber ?? -1));
+  await done;
+  t.equal(r.ch.state, DataChannelState.Closed);
+
+  const o = rig();
+  await established(o, '2.3.722.0');
+  const before = o.conn.last.frames.length;
+  await o.ch.terminate();
+  t.equal(o.conn.last.frames.length, before, 'no flag to an agent that cannot take it');
+
+  const s = rig({ terminateAckTimeoutMs: 500 });
+  await established(s);
+  const ds = s.ch.terminate();
+  s.clock.advance(500);
+  await ds;
+  t.equal(s.ch.state, DataChannelState.Closed, 'closes anyway when the ack never comes');
+});
+
+t.test('a KMS handler plugs into the handshake and the payload path', async (t) => {
+  const xor = (b: Buffer): Buffer => Buffer.from(b.map((x) => x ^ 0x5a));
+  const r = rig({
+    kms: {
+      processKmsEncryption: async (p, ctx) => ({ KMSCipherTextKey: `key-for-${p.kmsKeyId}-${ctx.sessionId}`, KMSCipherTextHash: null }),
+      answerChallenge: (c) => `re-${c}`,
+      encrypt: xor,
+      decrypt: xor,
+    },
+  });
+  const p = r.ch.open();
+  await flush();
+  const tr = r.conn.last;
+  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction, encodeEncChallenge } = await import('../../src/protocol/ssm/index.js');
+  tr.receive(
+    agentFrame(
+      0,
+      PayloadType.HandshakeRequest,
+      encodeHandshakeRequest({
+        agentVersion: '3.3.1142.0',
+        requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: { type: 'LocalPortForwarding', portNumber: '1' } }), kmsEncryptionAction({ kmsKeyId: 'k1' })],
+      }),
+    ),
+  );
+  await flush();
+  const resp = decodeHandshakeResponse(tr.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'));
+  t.same(resp.processedClientActions[1], { actionType: 'KMSEncryption', actionStatus: 1, actionResult: { KMSCipherTextKey: 'key-for-k1-s-1', KMSCipherTextHash: null }, error: '' });
+  tr.receive(agentFrame(1, PayloadType.EncChallengeRequest, encodeEncChallenge('QUJD')));
+  await flush();
+  const ch = tr.messages().find((m) => m.payloadType === PayloadType.EncChallengeResponse);
+  t.equal(ch?.payload.toString(), '{"Challenge":"re-QUJD"}');
+  t.equal(ch?.sequenceNumber, 1);
+  tr.receive(handshakeComplete(2, 'This session is encrypted using AWS KMS.'));
+  t.equal((await p).customerMessage, 'This session is encrypted using AWS KMS.');
+  const got: Buffer[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b));
+  tr.receive(agentFrame(3, PayloadType.Output, xor(Buffer.from('secret'))));
+  t.equal(got[0]?.toString(), 'secret');
+  r.ch.sendData(Buffer.from('plain'));
+  t.equal(tr.messages().at(-1)?.payload.toString(), xor(Buffer.from('plain')).toString(), 'Output encrypted on the wire');
+  r.ch.sendFlag(FlagCode.TerminateSession);
+  t.equal(tr.messages().at(-1)?.payload.toString('hex'), '00000002', 'flags are never encrypted');
+  r.ch.close();
+});
+
+t.test('KMSEncryption without a handler is answered Failed and open() rejects', async (t) => {
+  const r = rig();
+  const p = r.ch.open();
+  await flush();
+  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction } = await import('../../src/protocol/ssm/index.js');
+  r.conn.last.receive(
+    agentFrame(0, PayloadType.HandshakeRequest, encodeHandshakeRequest({ agentVersion: '3.3.1142.0', requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: {} }), kmsEncryptionAction({ kmsKeyId: 'k' })] })),
+  );
+  await t.rejects(p, { code: 'ERR_SESSION_ENCRYPTION' });
+  const resp = decodeHandshakeResponse(r.conn.last.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'));
+  t.equal(resp.processedClientActions[1]?.actionStatus, 2);
+});
+
+t.test('open() twice, and use before open, are refused', async (t) => {
+  const r = rig();
+  t.throws(() => r.ch.sendData(Buffer.from('x')), { code: 'ERR_SESSION_CLOSED' });
+  const p = r.ch.open();
+  await t.rejects(r.ch.open(), { code: 'ERR_SESSION_CLOSED' });
+  r.ch.close();
+  await t.rejects(p, { code: 'ERR_SESSION_CLOSED' });
+});
