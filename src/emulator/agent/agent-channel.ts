@@ -7,7 +7,11 @@
  *
  * - every outgoing payload goes through one FIFO, so a Flag ConnectToPortError is always ahead of
  *   the smux FIN that follows it (`port_mux.go` sends the flag, then closes the stream);
- * - Output payloads are at most 1024 bytes and paced per `PacingProfile`;
+ * - Output is one byte stream cut into messages of at most 1024 bytes when they are sent (the
+ *   agent reads its mux pipe / destination socket 1024 bytes at a time, so small writes that
+ *   are queued together share a message, e.g. the last bytes of a PSH and the FIN after it), and
+ *   paced per `PacingProfile` (profile `agent` also reads on the next event-loop turn, like a
+ *   pipe read, so writes made in one turn coalesce);
  * - nothing is sent while no client websocket is attached (the agent's `Pause` on
  *   `pause_publication`), and in mux mode no Output leaves before the client's first Output (the
  *   upstream client crashes its reader if Output arrives before its smux client exists);
@@ -19,7 +23,7 @@ import type { Clock } from '../../clock.js';
 import type { ClientMessage } from '../../protocol/ssm/client-message.js';
 import { PayloadType } from '../../protocol/ssm/message-type.js';
 import { ReliableLink } from '../../session/reliable-link.js';
-import { Pacer, chunkPayload, type PacingProfile } from '../pacing.js';
+import { Pacer, STREAM_DATA_PAYLOAD_BYTES, type PacingProfile } from '../pacing.js';
 
 export interface AgentChannelOptions {
   clock: Clock;
@@ -46,7 +50,10 @@ export class AgentChannel extends EventEmitter {
   readonly #pacer: Pacer;
   #queue: OutItem[] = [];
   #head = 0;
+  /** Bytes of the head item already sent (Output items are consumed piecewise). */
+  #headOffset = 0;
   #queuedBytes = 0;
+  #immediate: NodeJS.Immediate | undefined;
   #needDrain = false;
   #linkBlocked = false;
   #connected = false;
@@ -125,16 +132,16 @@ export class AgentChannel extends EventEmitter {
   sendMessage(payloadType: PayloadType, payload: Buffer): void {
     if (this.#closed || payload.length === 0) return;
     this.#enqueue({ payloadType, payload });
-    this.#pump();
+    this.#schedulePump();
   }
 
   // ---- PayloadChannel -------------------------------------------------------------------------
 
-  /** Queue Output bytes (split into ≤ 1024-byte messages). False: wait for `'drain'`. */
+  /** Queue Output bytes (sent as ≤ 1024-byte messages). False: wait for `'drain'`. */
   sendData(buf: Buffer): boolean {
     if (this.#closed) return false;
-    for (const chunk of chunkPayload(buf)) this.#enqueue({ payloadType: PayloadType.Output, payload: chunk });
-    this.#pump();
+    if (buf.length > 0) this.#enqueue({ payloadType: PayloadType.Output, payload: buf });
+    this.#schedulePump();
     const ok = this.#queuedBytes < AGENT_OUTPUT_HIGH_WATER_BYTES;
     if (!ok) this.#needDrain = true;
     return ok;
@@ -162,9 +169,12 @@ export class AgentChannel extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#pacer.close();
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     this.link.close();
     this.#queue = [];
     this.#head = 0;
+    this.#headOffset = 0;
     this.#queuedBytes = 0;
     this.emit('close');
   }
@@ -174,27 +184,66 @@ export class AgentChannel extends EventEmitter {
     this.#queuedBytes += item.payload.length;
   }
 
+  /** Profile `none`: send now. Profile `agent`: on the next turn, like the agent's pipe read. */
+  #schedulePump(): void {
+    if (this.#o.pacing === 'none') return this.#pump();
+    if (this.#immediate !== undefined || this.#closed) return;
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#pump();
+    });
+  }
+
   #pump(): void {
     while (!this.#closed && this.#connected && !this.#linkBlocked && !this.#pacer.isWaiting && this.#head < this.#queue.length) {
       const item = this.#queue[this.#head] as OutItem;
-      if (item.payloadType === PayloadType.Output && this.#outputGate) break;
-      this.#head += 1;
-      this.#queuedBytes -= item.payload.length;
+      let payloadType = item.payloadType;
+      let payload: Buffer;
+      if (payloadType === PayloadType.Output) {
+        if (this.#outputGate) break;
+        payload = this.#takeOutput();
+      } else {
+        payloadType = item.payloadType;
+        payload = item.payload;
+        this.#head += 1;
+        this.#queuedBytes -= payload.length;
+      }
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
       // The link keeps the message (it never drops); false means its window is now full.
-      if (!this.link.send(item.payloadType, item.payload)) this.#linkBlocked = true;
-      if (item.payloadType === PayloadType.Output && !this.#pacer.afterOutput(() => this.#pump())) break;
+      if (!this.link.send(payloadType, payload)) this.#linkBlocked = true;
+      if (payloadType === PayloadType.Output && !this.#pacer.afterOutput(() => this.#pump())) break;
     }
     if (this.#head >= this.#queue.length && this.#head > 0) {
       this.#queue = [];
       this.#head = 0;
+      this.#headOffset = 0;
     }
     if (this.#needDrain && this.#queuedBytes < AGENT_OUTPUT_HIGH_WATER_BYTES / 2) {
       this.#needDrain = false;
       this.emit('drain');
     }
+  }
+
+  /** Up to 1024 bytes from the consecutive Output items at the head of the queue. */
+  #takeOutput(): Buffer {
+    const parts: Buffer[] = [];
+    let n = 0;
+    while (this.#head < this.#queue.length && n < STREAM_DATA_PAYLOAD_BYTES) {
+      const item = this.#queue[this.#head] as OutItem;
+      if (item.payloadType !== PayloadType.Output) break;
+      const take = Math.min(item.payload.length - this.#headOffset, STREAM_DATA_PAYLOAD_BYTES - n);
+      parts.push(item.payload.subarray(this.#headOffset, this.#headOffset + take));
+      n += take;
+      this.#headOffset += take;
+      if (this.#headOffset === item.payload.length) {
+        this.#head += 1;
+        this.#headOffset = 0;
+      }
+    }
+    this.#queuedBytes -= n;
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, n);
   }
 }

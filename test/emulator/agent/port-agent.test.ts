@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -27,7 +27,7 @@ function collect(stream: MuxStream): Promise<Buffer> {
   });
 }
 
-async function demoEmulator(t: Parameters<Parameters<typeof t.test>[1]>[0], pacing: 'agent' | 'none' = 'none') {
+async function demoEmulator(t: Test, pacing: 'agent' | 'none' = 'none') {
   const demo = await startDemoServices();
   t.teardown(() => demo.close());
   const emu = await withEmulator(t, { pacing, destinations: demo.destinations });

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -10,7 +10,7 @@ import { withEmulator, createRawSession, portProperties } from '../../helpers/em
 import { RawClient } from './raw-client.js';
 
 /** A destination that sends `n` bytes as soon as it is connected (basic mode dials at start). */
-async function burstServer(t: Parameters<Parameters<typeof t.test>[1]>[0], n: number): Promise<number> {
+async function burstServer(t: Test, n: number): Promise<number> {
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer((s) => {
     sockets.add(s);
