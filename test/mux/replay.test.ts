@@ -33,14 +33,18 @@ function harness(): { ours: DuplexPairEnd; theirs: DuplexPairEnd; output: () => 
   return { ours, theirs, output: () => Buffer.concat(chunks) };
 }
 
-/** Recorded bytes of `dir` belonging to one step, cut into 1024-byte pieces as SSM carries them. */
+/** Recorded bytes of `dir` belonging to one step. */
 function stepBytes(s: Scenario, dir: Direction, step: string): Buffer {
   return Buffer.concat(s.frames.filter((f) => f.dir === dir && f.step === step).map(frameBytes));
 }
 
-function feed(theirs: DuplexPairEnd, bytes: Buffer): void {
-  for (let i = 0; i < bytes.length; i += 1024) theirs.write(bytes.subarray(i, i + 1024));
+/** Write `bytes` in pieces of `piece` bytes: smux frames are not aligned with carrier chunks. */
+function feed(theirs: DuplexPairEnd, bytes: Buffer, piece: number): void {
+  for (let i = 0; i < bytes.length; i += piece) theirs.write(bytes.subarray(i, i + piece));
 }
+
+/** 1024 is what SSM carries per message; the others cut headers and data at odd places. */
+const PIECES = [1024, 1, 7, 333];
 
 const lifecycle = file.scenarios.filter((s) => s.name.startsWith('stream_lifecycle'));
 
@@ -49,7 +53,8 @@ for (const s of lifecycle) {
   const config = { version, keepAliveDisabled: true, maxFrameBytes: 32_768, maxReceiveBufferBytes: 4_194_304, maxStreamBufferBytes: 65_536 };
   t.equal(s.config['MaxFrameSize'], config.maxFrameBytes);
 
-  t.test(`${s.name}: a server session fed the client's recorded bytes writes exactly the recorded server bytes`, async (t) => {
+  for (const piece of PIECES)
+  t.test(`${s.name}: a server session fed the client's recorded bytes (${piece}-byte pieces) writes exactly the recorded server bytes`, async (t) => {
     const { ours, theirs, output } = harness();
     const server = new MuxSession(ours, { role: 'server', config });
     const streams = new Map<number, { stream: MuxStream; data: Buffer[]; ended: boolean }>();
@@ -67,7 +72,7 @@ for (const s of lifecycle) {
     for (const step of s.steps) {
       if (step.startsWith('4 ')) streams.get(3)?.stream.write('pong'); // "server Write 4 bytes"
       if (step.startsWith('7 ')) server.close();
-      feed(theirs, stepBytes(s, 'client_to_server', step));
+      feed(theirs, stepBytes(s, 'client_to_server', step), piece);
       expected = Buffer.concat([expected, stepBytes(s, 'server_to_client', step)]);
       await until(() => output().length >= expected.length);
       await settle();
@@ -84,7 +89,8 @@ for (const s of lifecycle) {
     t.equal(server.isClosed, true);
   });
 
-  t.test(`${s.name}: a client session fed the server's recorded bytes writes exactly the recorded client bytes`, async (t) => {
+  for (const piece of PIECES)
+  t.test(`${s.name}: a client session fed the server's recorded bytes (${piece}-byte pieces) writes exactly the recorded client bytes`, async (t) => {
     const { ours, theirs, output } = harness();
     const client = new MuxSession(ours, { role: 'client', config });
     let s3: MuxStream | undefined;
@@ -114,7 +120,7 @@ for (const s of lifecycle) {
         s5.resume();
         s5.end();
       } else if (n === '7 ') client.close();
-      feed(theirs, serverBytes);
+      feed(theirs, serverBytes, piece);
       expected = Buffer.concat([expected, stepBytes(s, 'client_to_server', step)]);
       await until(() => output().length >= expected.length);
       await settle();
