@@ -43,6 +43,16 @@ function fmt(v: Figure, digits = 2): string {
   return v.toFixed(digits);
 }
 
+/** A value with its unit, or 'not measured' alone. */
+function fu(v: Figure, digits: number, unit: string): string {
+  return v === null ? 'not measured' : `${fmt(v, digits)} ${unit}`;
+}
+
+/** "a / b unit" for a p50/p95 pair. */
+function pair(a: Figure, b: Figure, unit: string): string {
+  return a === null && b === null ? 'not measured' : `${fmt(a, 3)} / ${fmt(b, 3)} ${unit}`;
+}
+
 function machineFacts(): string[] {
   const cpus = os.cpus();
   return [
@@ -78,20 +88,20 @@ export function renderMarkdown(r: BenchResults, d: RunDetails, opts: { analysis?
 
   L.push(`## Results (${d.date}, commit \`${d.commit}\`, ${d.durationS.toFixed(0)} s)`, '');
   L.push('| figure | tunnel | official client (issue #7) |', '| --- | ---: | ---: |');
-  L.push(`| paced download | ${fmt(r.paced.download_MBps, 3)} MB/s | ${OFFICIAL.download_MBps} MB/s |`);
-  L.push(`| paced upload | ${fmt(r.paced.upload_MBps)} MB/s | ${OFFICIAL.upload_MBps} MB/s |`);
-  L.push(`| emulator send cap (same run) | ${fmt(r.paced.emulator_send_cap_MBps, 3)} MB/s | — |`);
-  L.push(`| paced 4 × 4 MiB downloads, sessions: 1 | ${fmt(r.paced.conns4_sessions1_MBps, 3)} MB/s | ${OFFICIAL.conns4_MBps} MB/s |`);
-  L.push(`| paced 4 × 4 MiB downloads, sessions: 4 | ${fmt(r.paced.conns4_sessions4_MBps, 3)} MB/s | ${OFFICIAL.conns4_MBps} MB/s |`);
-  L.push(`| paced 64-byte round trip p50 / p95 | ${fmt(r.paced.rtt_p50_ms, 3)} / ${fmt(r.paced.rtt_p95_ms, 3)} ms | ${OFFICIAL.rtt_p50_ms} / ${OFFICIAL.rtt_p95_ms} ms |`);
-  L.push(`| unpaced download | ${fmt(r.unpaced.download_MBps)} MB/s | — |`);
-  L.push(`| unpaced upload | ${fmt(r.unpaced.upload_MBps)} MB/s | — |`);
-  L.push(`| unpaced 64-byte round trip p50 / p95 | ${fmt(r.unpaced.rtt_p50_ms, 3)} / ${fmt(r.unpaced.rtt_p95_ms, 3)} ms | — |`);
-  L.push(`| direct loopback TCP, no tunnel | ${fmt(r.unpaced.direct_tcp_MBps)} MB/s | — |`);
+  L.push(`| paced download | ${fu(r.paced.download_MBps, 3, 'MB/s')} | ${OFFICIAL.download_MBps} MB/s |`);
+  L.push(`| paced upload | ${fu(r.paced.upload_MBps, 2, 'MB/s')} | ${OFFICIAL.upload_MBps} MB/s |`);
+  L.push(`| emulator send cap (same run) | ${fu(r.paced.emulator_send_cap_MBps, 3, 'MB/s')} | — |`);
+  L.push(`| paced 4 × 4 MiB downloads, sessions: 1 | ${fu(r.paced.conns4_sessions1_MBps, 3, 'MB/s')} | ${OFFICIAL.conns4_MBps} MB/s |`);
+  L.push(`| paced 4 × 4 MiB downloads, sessions: 4 | ${fu(r.paced.conns4_sessions4_MBps, 3, 'MB/s')} | ${OFFICIAL.conns4_MBps} MB/s |`);
+  L.push(`| paced 64-byte round trip p50 / p95 | ${pair(r.paced.rtt_p50_ms, r.paced.rtt_p95_ms, 'ms')} | ${OFFICIAL.rtt_p50_ms} / ${OFFICIAL.rtt_p95_ms} ms |`);
+  L.push(`| unpaced download | ${fu(r.unpaced.download_MBps, 2, 'MB/s')} | — |`);
+  L.push(`| unpaced upload | ${fu(r.unpaced.upload_MBps, 2, 'MB/s')} | — |`);
+  L.push(`| unpaced 64-byte round trip p50 / p95 | ${pair(r.unpaced.rtt_p50_ms, r.unpaced.rtt_p95_ms, 'ms')} | — |`);
+  L.push(`| direct loopback TCP, no tunnel | ${fu(r.unpaced.direct_tcp_MBps, 2, 'MB/s')} | — |`);
   L.push(`| 1,000 concurrent connections verified | ${fmt(r.conns1000.verified, 0)} | — |`);
-  L.push(`| tunnel peak RSS with 1,000 connections | ${fmt(r.conns1000.peak_rss_MB, 1)} MB | — |`);
-  L.push(`| cold start, 10 eager forwards | ${fmt(r.cold_start_10_forwards_s, 3)} s | — |`);
-  L.push(`| tunnel CPU per GB moved (unpaced) | ${fmt(r.cpu_s_per_GB)} s/GB | — |`, '');
+  L.push(`| tunnel peak RSS with 1,000 connections | ${fu(r.conns1000.peak_rss_MB, 1, 'MB')} | — |`);
+  L.push(`| cold start, 10 eager forwards | ${fu(r.cold_start_10_forwards_s, 3, 's')} | — |`);
+  L.push(`| tunnel CPU per GB moved (unpaced) | ${fu(r.cpu_s_per_GB, 2, 's/GB')} | — |`, '');
   L.push('Raw figures: [`bench/results/latest.json`](../bench/results/latest.json).', '');
   L.push('![Throughput chart: tunnel vs the official client and the loopback limit, MB/s, log scale](benchmarks.svg)', '');
 

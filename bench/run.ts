@@ -6,7 +6,8 @@
  * and writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks.svg`.
  *
  * Flags: `--quick` (small sizes, results to bench/results/quick.json, docs untouched),
- * `--no-profile`, `--peer PATH` (not implemented: recorded as such, see docs/benchmarks.md).
+ * `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile; results to
+ * bench/results/partial.json, docs untouched), `--peer PATH` (not implemented: recorded as such, see docs/benchmarks.md).
  * Bounded: every step has a timeout, the whole run a watchdog; all children die with the driver.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,6 +29,10 @@ const resultsDir = join(root, 'bench', 'results');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = !argv.includes('--no-profile');
+/** `--only paced,cold,direct,unpaced,conns,profile`: run a subset (development; implies no docs). */
+const onlyIdx = argv.indexOf('--only');
+const ONLY = onlyIdx >= 0 ? new Set((argv[onlyIdx + 1] ?? '').split(',')) : undefined;
+const want = (phase: string): boolean => ONLY === undefined || ONLY.has(phase);
 const peerIdx = argv.indexOf('--peer');
 const PEER = peerIdx >= 0 ? argv[peerIdx + 1] : undefined;
 
@@ -148,6 +153,7 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
   const t = await startTunnel(`tunnel(${tag})`, emu.info, forwards);
   try {
     const before = await t.child.request<Usage>('usage');
+    const emuBefore = await emu.child.request<{ cpu_s: number }>('usage');
     const caps: number[] = [];
     const down = await runs(`${tag} download`, async (i) => {
       if (pacing === 'agent') await emu.child.request('meter-reset');
@@ -162,6 +168,7 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       return res;
     });
     const after = await t.child.request<Usage>('usage');
+    const emuAfter = await emu.child.request<{ cpu_s: number }>('usage');
     if (down !== null) {
       record(`${tag} download`, 'MB/s', mbps(down));
       r[tag].download_MBps = round(median(mbps(down)), 3);
@@ -178,7 +185,10 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       const bytes = [...down, ...up].reduce((a, x) => a + x.bytes, 0);
       const cpu = after.cpu_s - before.cpu_s;
       r.cpu_s_per_GB = round(cpu / (bytes / 1e9), 2);
-      record('tunnel CPU, unpaced transfers', 's', [cpu]);
+      const emuCpu = emuAfter.cpu_s - emuBefore.cpu_s;
+      record('tunnel CPU per GB, unpaced transfers', 's/GB', [cpu / (bytes / 1e9)]);
+      record('emulator process CPU per GB, same transfers (not in JSON)', 's/GB', [emuCpu / (bytes / 1e9)]);
+      log(`unpaced CPU per GB: tunnel ${(cpu / (bytes / 1e9)).toFixed(1)} s, emulator ${(emuCpu / (bytes / 1e9)).toFixed(1)} s`);
     }
 
     if (pacing === 'agent') {
@@ -312,23 +322,27 @@ async function main(): Promise<void> {
   if (PEER !== undefined) notes.push(`--peer ${PEER}: comparing against the official plugin is not implemented (see "Not done").`);
 
   log(`paced phases (emulator pacing 'agent')${QUICK ? ' [quick]' : ''}`);
-  const paced = await startEmulator('agent');
-  try {
-    await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
-    await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
-  } finally {
-    await paced.child.stop();
+  if (want('paced') || want('cold')) {
+    const paced = await startEmulator('agent');
+    try {
+      if (want('paced')) await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
+      if (want('cold')) await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
+    } finally {
+      await paced.child.stop();
+    }
   }
 
   log("unpaced phases (emulator pacing 'none')");
-  const fast = await startEmulator('none');
-  try {
-    await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
-    await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
-    await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
-    if (PROFILE) await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
-  } finally {
-    await fast.child.stop();
+  if (want('direct') || want('unpaced') || want('conns') || (PROFILE && want('profile'))) {
+    const fast = await startEmulator('none');
+    try {
+      if (want('direct')) await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
+      if (want('unpaced')) await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
+      if (want('conns')) await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
+      if (PROFILE && want('profile')) await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
+    } finally {
+      await fast.child.stop();
+    }
   }
 
   details.durationS = (Date.now() - t0) / 1000;
@@ -336,6 +350,16 @@ async function main(): Promise<void> {
   const json = resultsJson(r);
   process.stdout.write(json);
   for (const g of evaluateGoals(r)) log(`goal ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'} ${g.label}: ${g.value ?? 'null'} (${g.target})`);
+  if (details.profile !== undefined) {
+    log(`profile ${details.profile.file}: busy ${details.profile.totalMs.toFixed(0)} ms, gc ${details.profile.gcMs.toFixed(0)} ms`);
+    for (const e of details.profile.top) log(`  ${e.selfMs.toFixed(1).padStart(8)} ms ${e.percent.toFixed(1).padStart(5)} %  ${e.functionName}  ${e.location}`);
+    for (const f of details.profile.byFile) log(`  ${f.selfMs.toFixed(1).padStart(8)} ms ${f.percent.toFixed(1).padStart(5)} %  ${f.location}`);
+  }
+  if (ONLY !== undefined) {
+    writeFileSync(join(resultsDir, 'partial.json'), json);
+    log(`partial run: wrote bench/results/partial.json only (${details.durationS.toFixed(0)} s)`);
+    return;
+  }
   if (QUICK) {
     writeFileSync(join(resultsDir, 'quick.json'), json);
     log(`quick run: wrote bench/results/quick.json only (${details.durationS.toFixed(0)} s)`);
