@@ -170,7 +170,7 @@ export class ReliableLink extends EventEmitter {
     const seq = this.#nextSeq;
     const frame = encodeClientMessage({
       messageType: this.#outType,
-      createdDate: this.#clock.wallNow(),
+      createdDate: this.#createdDate(),
       sequenceNumber: seq,
       // INTEROP: only the agent's very first output_stream_data (the HandshakeRequest) has Flags 1 (SYN).
       flags: this.#role === 'agent' && seq === 0 ? MessageFlags.Syn : MessageFlags.Data,
@@ -332,7 +332,7 @@ export class ReliableLink extends EventEmitter {
   #sendAck(msg: ClientMessage): void {
     const frame = encodeClientMessage({
       messageType: MessageType.Acknowledge,
-      createdDate: this.#clock.wallNow(),
+      createdDate: this.#createdDate(),
       sequenceNumber: 0,
       flags: MessageFlags.Ack,
       messageId: this.#newMessageId(),
@@ -348,6 +348,11 @@ export class ReliableLink extends EventEmitter {
   }
 
   // ---- send side ---------------------------------------------------------------------------
+
+  /** CreatedDate: whole Unix milliseconds, never 0 (receivers reject 0). */
+  #createdDate(): number {
+    return Math.max(1, Math.floor(this.#clock.wallNow()));
+  }
 
   #canTransmit(): boolean {
     return this.#connected && !this.#paused && !this.#closed;
