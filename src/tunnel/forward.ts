@@ -217,6 +217,7 @@ export class Forward extends EventEmitter {
       remotePort: this.spec.remotePort,
       ...(this.spec.remoteHost === undefined ? {} : { remoteHost: this.spec.remoteHost }),
       ...(this.spec.reason === undefined ? {} : { reason: this.spec.reason }),
+      ...(target.agentVersion === undefined ? {} : { agentVersion: target.agentVersion }),
       onSecret: (secret) => this.#d.secrets.add(secret),
     });
     this.#starting.add(s);

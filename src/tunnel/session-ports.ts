@@ -49,6 +49,12 @@ export interface ChannelInit {
   sessionId: string;
   targetId: string;
   clock: Clock;
+  /**
+   * ClientVersion to report; undefined = the data channel's default. Set to a pre-smux
+   * version for agents known (from DescribeInstanceInformation) to predate smux, so that an
+   * agent deciding on our version agrees with our choice of basic mode.
+   */
+  clientVersion?: string;
   /** ResumeSession → new token, undefined when the session is gone. */
   resume(): Promise<string | undefined>;
 }

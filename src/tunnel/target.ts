@@ -22,7 +22,20 @@ function describeCandidate(i: InstanceInfo): string {
 }
 
 export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<ResolvedTarget> {
-  if (ref.kind === 'id') return { instanceId: ref.id };
+  if (ref.kind === 'id') {
+    // Best effort: learn the agent version (old agents have no smux). Users allowed to start
+    // sessions may not be allowed to describe nodes; the id is then used as given.
+    const out: ResolvedTarget = { instanceId: ref.id };
+    try {
+      const found = await api.describeInstances([{ key: 'InstanceIds', values: [ref.id] }]);
+      const me = found.find((i) => i.instanceId === ref.id);
+      if (me?.agentVersion !== undefined) out.agentVersion = me.agentVersion;
+      if (me?.pingStatus !== undefined) out.pingStatus = me.pingStatus;
+    } catch {
+      // ignored on purpose (see above)
+    }
+    return out;
+  }
   const tags = ref.kind === 'name' ? { Name: ref.name } : ref.tags;
   const filters = Object.entries(tags).map(([key, value]) => ({ key: `tag:${key}`, values: [value] }));
   const found = await api.describeInstances(filters);

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
 import { ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
+import { agentSupportsMux } from '../protocol/ssm/versions.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import { FLAG_CONNECT_TO_PORT_ERROR, type ChannelPort, type HandshakeInfo, type MuxPort, type SessionFactory } from './session-ports.js';
 
@@ -28,9 +29,17 @@ export interface TunnelSessionOptions {
   remotePort: number;
   remoteHost?: string;
   reason?: string;
+  /** From target resolution, when known. */
+  agentVersion?: string;
   /** Secrets (tokens) are reported here so the event layer can scrub them. */
   onSecret(secret: string): void;
 }
+
+/**
+ * The ClientVersion reported to agents that predate smux (AgentVersion ≤ 3.0.196.0): older
+ * than the agent's mux threshold (1.1.70), so both ends pick basic mode.
+ */
+export const PRE_MUX_CLIENT_VERSION = '1.1.61.0';
 
 /** AWS/session codes for which a fresh session would fail the same way. */
 const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -120,6 +129,7 @@ export class TunnelSession extends EventEmitter {
       sessionId: grant.sessionId,
       targetId: o.targetId,
       clock: o.clock,
+      ...(o.agentVersion !== undefined && !agentSupportsMux(o.agentVersion) ? { clientVersion: PRE_MUX_CLIENT_VERSION } : {}),
       resume: async () => {
         const g = await o.api.resumeSession(grant.sessionId);
         if (g !== undefined) o.onSecret(g.tokenValue);
@@ -130,8 +140,10 @@ export class TunnelSession extends EventEmitter {
     // A channel_closed or error before the handshake completes rejects open(); after it, ends the session.
     channel.on('closed', (c: { output?: unknown }) => this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')));
     channel.on('error', (err: Error) => {
+      // A channel that fails (resume refused, even with AccessDenied; resend exhausted; dead
+      // peer) says nothing about whether a fresh StartSession would work: never permanent.
       const code = isTunnelError(err) ? err.code : undefined;
-      this.end({ reason: 'channel-error', message: err.message, ...(code === undefined ? {} : { code }), permanent: isPermanentCode(code) });
+      this.end({ reason: 'channel-error', message: err.message, ...(code === undefined ? {} : { code }), permanent: false });
     });
     channel.on('flag', (code: number) => {
       if (code === FLAG_CONNECT_TO_PORT_ERROR) this.#pendingConnectErrors++;

@@ -53,10 +53,23 @@ t.test('parses ids, tag expressions and Name values', async (t) => {
   t.equal(describeTargetRef({ kind: 'tags', tags: { Env: 'prod', Role: 'db' } }), 'tag:Env=prod,tag:Role=db');
 });
 
-t.test('an instance id is used as given, without an API call', async (t) => {
+t.test('an instance id is used as given; its agent version is looked up best-effort', async (t) => {
   const api = fakeApi(nodes);
-  t.same(await resolveTarget(api, { kind: 'id', id: 'i-0123456789abcdef0' }), { instanceId: 'i-0123456789abcdef0' });
-  t.equal(api.filters.length, 0);
+  const calls: InstanceFilter[][] = [];
+  api.describeInstances = async (f) => {
+    calls.push(f);
+    return [{ instanceId: 'i-0123456789abcdef0', agentVersion: '3.0.196.0', pingStatus: 'Online' }];
+  };
+  t.same(await resolveTarget(api, { kind: 'id', id: 'i-0123456789abcdef0' }), {
+    instanceId: 'i-0123456789abcdef0',
+    agentVersion: '3.0.196.0',
+    pingStatus: 'Online',
+  });
+  t.same(calls, [[{ key: 'InstanceIds', values: ['i-0123456789abcdef0'] }]]);
+  api.describeInstances = async () => {
+    throw new Error('AccessDenied for DescribeInstanceInformation');
+  };
+  t.same(await resolveTarget(api, { kind: 'id', id: 'i-0123456789abcdef0' }), { instanceId: 'i-0123456789abcdef0' }, 'a refused lookup is ignored');
 });
 
 t.test('a Name value resolves through a tag:Name filter', async (t) => {

@@ -1,0 +1,31 @@
+/**
+ * The production wiring of the engine's ports: session/DataChannel for the data channel and
+ * mux/MuxSession (client role, smux v1) over a DataChannelDuplex.
+ */
+import { MuxSession } from '../mux/mux-session.js';
+import { DataChannel } from '../session/data-channel.js';
+import { DataChannelDuplex } from '../session/data-channel-duplex.js';
+import type { ChannelPort, SessionFactory } from './session-ports.js';
+
+export const defaultSessionFactory: SessionFactory = {
+  createChannel(init): ChannelPort {
+    return new DataChannel({
+      streamUrl: init.streamUrl,
+      tokenValue: init.tokenValue,
+      sessionId: init.sessionId,
+      targetId: init.targetId,
+      clock: init.clock,
+      resume: init.resume,
+      ...(init.clientVersion === undefined ? {} : { clientVersion: init.clientVersion }),
+    });
+  },
+  createMux(channel, options) {
+    // Keep-alive follows the agent's version (HandshakeResult.smuxKeepAlive): a modern agent
+    // has it off, and NOP frames would defeat the service's idle timeout.
+    return new MuxSession(new DataChannelDuplex(channel), {
+      role: 'client',
+      config: { version: 1, keepAliveDisabled: !options.keepAlive },
+      clock: options.clock,
+    });
+  },
+};

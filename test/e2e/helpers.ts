@@ -1,0 +1,111 @@
+/** Shared set-up for engine ⇄ emulator tests: emulator, echo destination, manager, sha-checked round trips. */
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createHash } from 'node:crypto';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
+import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
+import { TunnelManager, type TunnelManagerOptions } from '../../src/tunnel/tunnel-manager.js';
+import type { TunnelEvent } from '../../src/tunnel/events.js';
+import { seededRandom } from '../../src/tunnel/backoff.js';
+
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A TCP echo server on 127.0.0.1:0 that answers FIN with FIN after echoing everything. */
+export async function startEcho(t: Teardown): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('no address');
+  return { port: a.port, server, sockets };
+}
+
+export async function startEmu(t: Teardown, options: EmulatorOptions = {}): Promise<Emulator> {
+  const emu = await startEmulator({ pacing: 'none', seed: 1, ...options });
+  t.teardown(() => emu.close());
+  return emu;
+}
+
+/** An SsmApi that remembers every token it handed out (to prove none reaches an event). */
+export function recordingApi(api: SsmApi, tokens: string[]): SsmApi {
+  return {
+    ...api,
+    startSession: async (i) => {
+      const g = await api.startSession(i);
+      tokens.push(g.tokenValue);
+      return g;
+    },
+    resumeSession: async (id) => {
+      const g = await api.resumeSession(id);
+      if (g !== undefined) tokens.push(g.tokenValue);
+      return g;
+    },
+  };
+}
+
+export interface Harness {
+  manager: TunnelManager;
+  events: TunnelEvent[];
+  tokens: string[];
+}
+
+export function makeManager(t: Teardown, emu: Emulator, extra: Partial<TunnelManagerOptions> = {}): Harness {
+  const aws = { endpoint: emu.endpoint, region: emu.region, credentials: async () => ({ ...emu.credentials }), maxAttempts: 1, env: {} };
+  const tokens: string[] = [];
+  const manager = new TunnelManager({
+    aws,
+    ssm: recordingApi(createSsmApi(aws), tokens),
+    random: seededRandom(3),
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...extra,
+  });
+  const events: TunnelEvent[] = [];
+  manager.on('event', (e: TunnelEvent) => events.push(e));
+  t.teardown(() => manager.stop());
+  return { manager, events, tokens };
+}
+
+/**
+ * Connect, send `payload`, read until as many bytes came back, then close. (The agent does not
+ * propagate half-close: a FIN from us makes it close the destination connection outright, as
+ * the real agent does, so an echo test must not FIN before it has read everything.)
+ */
+export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1'): Promise<Buffer> {
+  const c = connect({ port, host });
+  const chunks: Buffer[] = [];
+  let n = 0;
+  const closed = once(c, 'close');
+  c.on('error', () => {});
+  c.on('data', (b: Buffer) => {
+    chunks.push(b);
+    n += b.length;
+    if (n >= payload.length) c.end();
+  });
+  await once(c, 'connect');
+  c.write(payload);
+  await closed;
+  return Buffer.concat(chunks);
+}
+
+/** Wait until `pred` holds, re-checking on each event of `emitter` (bounded). */
+export async function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, max = 10_000): Promise<void> {
+  for (let i = 0; i < max && !pred(); i++) await once(emitter, event);
+  if (!pred()) throw new Error(`condition not reached after ${max} '${event}' events`);
+}
