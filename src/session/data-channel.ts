@@ -96,6 +96,9 @@ export interface DataChannelOptions {
   terminateAckTimeoutMs?: number;
 }
 
+/** How often a waiting producer re-checks the transport's bufferedAmount. */
+const DRAIN_POLL_MS = 25;
+
 export enum DataChannelState {
   Idle = 'idle',
   Connecting = 'connecting',
@@ -132,6 +135,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #encrypting = false;
   #receivingPaused = false;
   #needDrain = false;
+  #drainPoll: TimerHandle | undefined;
   #openWaiter: { resolve(r: HandshakeResult): void; reject(e: Error): void } | undefined;
   #handshakeTimer: TimerHandle | undefined;
   #pingTimer: TimerHandle | undefined;
@@ -221,7 +225,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       ok = this.#link.send(PayloadType.Output, chunk) && ok;
     }
     if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) ok = false;
-    if (!ok) this.#needDrain = true;
+    if (!ok) {
+      this.#needDrain = true;
+      this.#armDrainPoll();
+    }
     return ok;
   }
 
@@ -565,7 +572,22 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     if (!this.#needDrain || this.#link.isWindowFull) return;
     if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) return;
     this.#needDrain = false;
+    if (this.#drainPoll !== undefined) this.#clock.clearTimeout(this.#drainPoll);
+    this.#drainPoll = undefined;
     this.emit('drain');
+  }
+
+  /**
+   * Safety net for transport backpressure: a transport need not emit 'drain' at our mark, so
+   * while a producer waits we also look at bufferedAmount every DRAIN_POLL_MS.
+   */
+  #armDrainPoll(): void {
+    if (this.#drainPoll !== undefined || this.#isClosed()) return;
+    this.#drainPoll = this.#clock.setTimeout(() => {
+      this.#drainPoll = undefined;
+      this.#maybeDrain();
+      if (this.#needDrain) this.#armDrainPoll();
+    }, DRAIN_POLL_MS);
   }
 
   #startHandshakeTimer(): void {
@@ -586,6 +608,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#transition(DataChannelState.Closed);
     this.#clearHandshakeTimer();
     this.#stopConnectionTimers();
+    if (this.#drainPoll !== undefined) this.#clock.clearTimeout(this.#drainPoll);
+    this.#drainPoll = undefined;
     this.#link.close();
     const t = this.#transport;
     this.#transport = undefined;

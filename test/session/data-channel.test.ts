@@ -224,7 +224,18 @@ t.test('transport backpressure: bufferedAmount above the mark makes sendData fal
   r.conn.last.bufferedAmount = 0;
   r.conn.last.emit('drain');
   t.equal(drains, 1);
+  // A transport that never emits 'drain' itself: the poll on the clock notices.
+  r.conn.last.bufferedAmount = 150;
+  t.notOk(r.ch.sendData(Buffer.from('y')));
+  r.clock.advance(100);
+  t.equal(drains, 1, 'still above the mark');
+  r.conn.last.bufferedAmount = 10;
+  r.clock.advance(25);
+  t.equal(drains, 2, 'drain once it fell below');
+  r.clock.advance(1000);
+  t.equal(drains, 2);
   r.ch.close();
+  t.equal(r.clock.pending, 0);
 });
 
 t.test('flags both ways', async (t) => {

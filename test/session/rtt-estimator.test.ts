@@ -29,3 +29,22 @@ t.test('RTO is capped at 1000 ms and floored by the 10 ms granularity term', asy
   neg.update(-5);
   t.equal(neg.srttMs, 87.5, 'negative samples count as 0');
 });
+
+t.test('reconnect policy: 6 calls at most, d in [100, 199], doubling, reset above 5 s', async (t) => {
+  const { ReconnectPolicy } = await import('../../src/session/reconnect-policy.js');
+  const { FakeClock } = await import('../helpers/fake-clock.js');
+  t.same(new ReconnectPolicy(new FakeClock(), () => 0).plannedDelaysMs(), [100, 200, 400, 800, 1600]);
+  t.same(new ReconnectPolicy(new FakeClock(), () => 0.999).plannedDelaysMs(), [199, 398, 796, 1592, 3184]);
+  t.same(new ReconnectPolicy(new FakeClock(), () => 0, { maxRetries: 7, initialDelayMs: 1000, jitterMs: 0 }).plannedDelaysMs(), [1000, 2000, 4000, 1000, 2000, 4000, 1000]);
+  const clock = new FakeClock();
+  const p = new ReconnectPolicy(clock, () => 0, { maxRetries: 1 });
+  let done: boolean | undefined;
+  void p.wait().then((v) => (done = v));
+  await Promise.resolve();
+  t.equal(done, undefined, 'waits on the clock');
+  clock.advance(100);
+  await new Promise((r) => setImmediate(r));
+  t.equal(done, true);
+  t.equal(await p.wait(), false, 'no retries left');
+  t.equal(p.retries, 1);
+});
