@@ -3,7 +3,7 @@
  * at the terminal, credentials come from the SDK chain with an MFA prompt (assume-role profiles
  * with `mfa_serial` ask for a code); otherwise the aws/ layer's default chain is used.
  */
-import type { AwsCredentialIdentityProvider, AwsSettings } from '../aws/settings.js';
+import type { AwsCredentialIdentityProvider, AwsCredentials, AwsSettings } from '../aws/settings.js';
 import type { TunnelConfig } from '../config/schema.js';
 import type { CliIo } from './io.js';
 
@@ -13,10 +13,23 @@ export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<A
   if (d.region !== undefined) settings.region = d.region;
   if (d.profile !== undefined) settings.profile = d.profile;
   if (d.endpoint !== undefined) settings.endpoint = d.endpoint;
-  if (d.profile !== undefined && io.stdinIsTTY && io.stdin !== undefined) {
+  const fromEnv = envCredentials(io.env);
+  if (d.profile === undefined && fromEnv !== undefined) {
+    // As the SDK's own chain does (environment first unless a profile is named), but from the
+    // injected environment rather than the ambient one.
+    settings.credentials = async () => fromEnv;
+  } else if (d.profile !== undefined && io.stdinIsTTY && io.stdin !== undefined) {
     settings.credentials = await mfaAwareCredentials(io, d.profile);
   }
   return settings;
+}
+
+function envCredentials(env: Readonly<Record<string, string | undefined>>): AwsCredentials | undefined {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') return undefined;
+  const sessionToken = env['AWS_SESSION_TOKEN'];
+  return { accessKeyId, secretAccessKey, ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }) };
 }
 
 async function mfaAwareCredentials(io: CliIo, profile: string): Promise<AwsCredentialIdentityProvider> {

@@ -38,3 +38,26 @@ export interface CliIo {
   /** Path of the running `tunnel` script, for the completion script. */
   scriptPath?: string | undefined;
 }
+
+/**
+ * A copy of `io` with some members replaced. Methods are bound to the original, so `io` may be
+ * a class instance (spreading one would drop its prototype methods).
+ */
+export function deriveIo(io: CliIo, overrides: Partial<CliIo>): CliIo {
+  return {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    stdin: io.stdin,
+    env: io.env,
+    cwd: io.cwd,
+    homedir: io.homedir,
+    isTTY: io.isTTY,
+    stdinIsTTY: io.stdinIsTTY,
+    onSignal: (signal, handler) => io.onSignal(signal, handler),
+    setExitCode: (code) => io.setExitCode(code),
+    clock: io.clock,
+    childStdio: io.childStdio,
+    scriptPath: io.scriptPath,
+    ...overrides,
+  };
+}

@@ -16,6 +16,7 @@ import { runCommandModule } from './commands/run.js';
 import { targetsCommand } from './commands/targets.js';
 import { upCommand } from './commands/up.js';
 import { EXIT } from './exit-codes.js';
+import { deriveIo } from './io.js';
 import type { CliIo } from './io.js';
 import { withGlobalOptions } from './options.js';
 import { maskingStream, secretsFromEnv } from './output/redact.js';
@@ -27,7 +28,7 @@ import { VERSION } from './version.js';
  */
 export function guardedIo(io: CliIo): CliIo {
   const secrets = secretsFromEnv(io.env);
-  return { ...io, stdout: maskingStream(io.stdout, secrets), stderr: maskingStream(io.stderr, secrets) };
+  return deriveIo(io, { stdout: maskingStream(io.stdout, secrets), stderr: maskingStream(io.stderr, secrets) });
 }
 
 export function buildCli(argv: readonly string[], io: CliIo): Argv {
@@ -65,13 +66,11 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
 /** Parse and run; resolves to the exit status. Never throws. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number = EXIT.OK;
-  const recorder: CliIo = {
-    ...io,
+  const recorder = deriveIo(io, {
     setExitCode(c) {
       code = c;
-      io.setExitCode(c);
     },
-  };
+  });
   try {
     await buildCli(argv, recorder).parseAsync([...argv], {}, (_err, _args, output) => {
       // Help and version text come here instead of console.log.
@@ -80,8 +79,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (err) {
     code = isTunnelError(err, 'ERR_CLI_USAGE') ? EXIT.USAGE : EXIT.SOFTWARE;
     const msg = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`tunnel: ${msg}\n${code === EXIT.USAGE ? 'Run `tunnel --help` for usage.\n' : ''}`);
-    io.setExitCode(code);
+    const out = guardedIo(io);
+    if (argv.includes('--json')) {
+      const errorCode = isTunnelError(err) ? err.code : undefined;
+      out.stdout.write(`${JSON.stringify({ type: 'error', time: new Date(io.clock.wallNow()).toISOString(), code: errorCode, message: msg, exitCode: code })}\n`);
+    }
+    out.stderr.write(`tunnel: ${msg}\n${code === EXIT.USAGE ? 'Run `tunnel --help` for usage.\n' : ''}`);
   }
+  io.setExitCode(code);
   return code;
 }

@@ -1,0 +1,122 @@
+import t from 'tap';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { VERSION } from '../../src/cli/version.js';
+import { CapturedIo } from './capture-io.js';
+
+const CONFIG = [
+  'targets:',
+  '  bastion: i-0123456789abcdef0',
+  'forwards:',
+  '  db: { target: bastion, host: db.internal, remotePort: 5432, localPort: 15432 }',
+  '  cache: { target: bastion, remotePort: 6379, localPort: auto, lazy: true }',
+  'groups:',
+  '  backend: [db, cache]',
+].join('\n');
+
+async function run(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; io: CapturedIo }> {
+  const io = new CapturedIo({ cwd, env });
+  const code = await main(argv, io);
+  t.equal(io.exitCode, code, 'the exit status went through io.setExitCode');
+  return { code, io };
+}
+
+t.test('--help lists the commands and exits 0; --version prints the version', async (t) => {
+  const dir = t.testdir({});
+  const help = await run(['--help'], dir);
+  t.equal(help.code, 0);
+  for (const c of ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion']) t.match(help.io.stdout.text, new RegExp(`tunnel ${c}\\b`));
+  t.notMatch(help.io.stdout.text, /__complete/, 'the helper command is hidden');
+  const version = await run(['--version'], dir);
+  t.equal(version.code, 0);
+  t.equal(version.io.stdout.text.trim(), VERSION);
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  t.match(pkg, { version: VERSION }, 'VERSION matches package.json');
+});
+
+t.test('usage errors exit 2 with a pointer to --help', async (t) => {
+  const dir = t.testdir({});
+  const unknown = await run(['--nope'], dir);
+  t.equal(unknown.code, 2);
+  t.match(unknown.io.stderr.text, /Unknown argument: nope[\s\S]*tunnel --help/);
+  const badSpec = await run(['db:70000'], dir);
+  t.equal(badSpec.code, 2);
+  t.match(badSpec.io.stderr.text, /remote port "70000"/);
+  const nothing = await run([], dir);
+  t.equal(nothing.code, 2);
+  t.match(nothing.io.stderr.text, /nothing to forward/);
+  const noCmd = await run(['run', 'db:5432'], dir);
+  t.equal(noCmd.code, 2, 'run without -- CMD');
+});
+
+t.test('config problems exit 78 and list every issue with file:line:column', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': 'forwards:\n  db:\n    target: nowhere\n    remotePort: 5432\n    locelPort: 1\n' });
+  const { code, io } = await run(['up'], dir);
+  t.equal(code, 78);
+  const file = join(dir, '.tunnel.yaml');
+  t.match(io.stderr.text, `${file}:3:13: forwards.db.target: unknown target alias "nowhere"`);
+  t.match(io.stderr.text, `${file}:5:5: forwards.db.locelPort: unknown key "locelPort" (did you mean "localPort"?)`);
+  t.equal(io.stdout.text, '', 'nothing on stdout without --json');
+});
+
+t.test('with --json a failure is one error event on stdout', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': 'forwards:\n  db: { target: nowhere, remotePort: 5432 }\n' });
+  const { code, io } = await run(['up', '--json'], dir);
+  t.equal(code, 78);
+  const lines = io.stdout.lines().map((l) => JSON.parse(l) as unknown);
+  t.equal(lines.length, 1);
+  t.match(lines[0], { type: 'error', code: 'ERR_CONFIG_INVALID', exitCode: 78, issues: [{ path: 'forwards.db.target', line: 2 }] });
+});
+
+t.test('unknown forward names on the command line suggest the closest (78)', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': CONFIG });
+  const { code, io } = await run(['up', 'bakend'], dir);
+  t.equal(code, 78);
+  t.match(io.stderr.text, /no forward or group named "bakend"; did you mean "backend"\?/);
+});
+
+t.test('ls shows forwards resolved, and --json as one object per line', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': CONFIG });
+  const plain = await run(['ls', '--no-user-config'], dir);
+  t.equal(plain.code, 0);
+  t.match(plain.io.stdout.text, /FORWARD\s+LOCAL\s+TARGET\s+REMOTE/);
+  t.match(plain.io.stdout.text, /db\s+127\.0\.0\.1,::1 :15432\s+i-0123456789abcdef0\s+db\.internal:5432/);
+  t.match(plain.io.stdout.text, /backend\s+db, cache/);
+  const json = await run(['ls', '--json', 'backend'], dir);
+  const objs = json.io.stdout.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(objs, [
+    { type: 'forward', forward: 'db', remotePort: 5432, localPort: 15432, remoteHost: 'db.internal' },
+    { type: 'forward', forward: 'cache', localPort: 'auto', lazy: true },
+    { type: 'group', group: 'backend', members: ['db', 'cache'] },
+  ]);
+});
+
+t.test('init writes a starter config that ls accepts; it will not overwrite without --force', async (t) => {
+  const dir = t.testdir({});
+  const first = await run(['init'], dir);
+  t.equal(first.code, 0);
+  t.ok(existsSync(join(dir, '.tunnel.yaml')));
+  const ls = await run(['ls'], dir);
+  t.equal(ls.code, 0, 'the starter config validates');
+  t.match(ls.io.stdout.text, /^db\s/m);
+  const again = await run(['init'], dir);
+  t.equal(again.code, 78);
+  t.match(again.io.stderr.text, /already exists/);
+  t.equal((await run(['init', '--force'], dir)).code, 0);
+});
+
+t.test('completion scripts and candidates from the config', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': CONFIG });
+  const bash = await run(['completion', 'bash'], dir);
+  t.match(bash.io.stdout.text, /complete -o default -F _tunnel_completions tunnel/);
+  const zsh = await run(['completion'], dir, { SHELL: '/bin/zsh' });
+  t.match(zsh.io.stdout.text, /compdef _tunnel tunnel/);
+  t.equal((await run(['completion', 'fish'], dir)).code, 2);
+  const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
+  t.same(c1.io.stdout.lines().sort(), ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort());
+  const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
+  t.same(c2.io.stdout.lines(), ['backend']);
+  const c3 = await run(['__complete', '--index', '2', '--', 'tunnel', 'targets', '--t'], dir);
+  t.same(c3.io.stdout.lines(), ['--timeout', '--tag']);
+});

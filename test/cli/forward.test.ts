@@ -1,0 +1,221 @@
+/**
+ * `main([...], capturedIo)` against an emulator started in this process: forwards, `run`,
+ * `--json`, the emulator and demo commands, exit statuses, and no secrets in any output.
+ */
+import t from 'tap';
+import type { Test } from 'tap';
+import { once } from 'node:events';
+import { createServer, connect } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { main } from '../../src/cli/main.js';
+import { CapturedIo } from './capture-io.js';
+
+const INSTANCE = 'i-0123456789abcdef0';
+const SECRET_MARK = 'SECRETMARKERxyzzy0123456789abcdefghijklmn';
+const TOKEN_MARK = 'SESSIONTOKENMARKERplugh9876543210';
+
+async function echoServer(t: Test): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+    s.pipe(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function emulator(t: Test): Promise<Emulator> {
+  const emu = await startEmulator({ credentials: { accessKeyId: 'AKIAEMULATORTEST0001', secretAccessKey: SECRET_MARK }, pacing: 'none' });
+  t.teardown(() => emu.close());
+  return emu;
+}
+
+function envFor(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_SSM: emu.endpoint,
+    AWS_REGION: emu.region,
+    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
+    ...extra,
+  };
+}
+
+/** Write `payload`, read as many bytes back, close. (No half-close: a FIN ends the agent's dial.) */
+async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
+  const s = connect({ host: '127.0.0.1', port });
+  await once(s, 'connect');
+  let got = Buffer.alloc(0);
+  s.write(payload);
+  for (let i = 0; i < 100_000 && got.length < payload.length; i++) {
+    const [d] = (await Promise.race([once(s, 'data'), once(s, 'close').then(() => [Buffer.alloc(0)])])) as [Buffer];
+    if (d.length === 0) break;
+    got = Buffer.concat([got, d]);
+  }
+  s.destroy();
+  return got;
+}
+
+t.test('tunnel TARGET:PORT:auto forwards bytes, stops on SIGINT with status 0 and terminates the session', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  const done = main([`demo:${port}:auto`, '--no-user-config'], io);
+  const m = await io.stdout.waitFor(/^demo\s+127\.0\.0\.1:(\d+) .*-> i-0123456789abcdef0 localhost:(\d+)/m, done);
+  const localPort = Number(m[1]);
+  t.equal(Number(m[2]), port);
+  const payload = Buffer.from('hello through the tunnel '.repeat(100));
+  t.same(await roundTrip(localPort, payload), payload, 'echoed through the emulated agent');
+  t.equal(io.signal('SIGINT'), 1, 'one SIGINT handler was installed');
+  t.equal(await done, 0);
+  const terminated = emu.state.calls.filter((c) => c.operation === 'TerminateSession' && c.errorCode === undefined);
+  t.equal(terminated.length, 1, 'TerminateSession recorded');
+  t.match(io.stderr.text, /interrupted: stopping forwards/);
+  // The listener is gone.
+  const s = connect({ host: '127.0.0.1', port: localPort });
+  const [err] = (await once(s, 'error')) as [NodeJS.ErrnoException];
+  t.equal(err.code, 'ECONNREFUSED');
+});
+
+t.test('--json prints only events, each line one JSON object, with the CLI ready event', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu, { AWS_SESSION_TOKEN: TOKEN_MARK }) });
+  const done = main([`${INSTANCE}:${port}:auto`, '--json', '--no-user-config'], io);
+  const m = await io.stdout.waitFor(/"type":"ready".*"port":(\d+)/, done);
+  t.same(await roundTrip(Number(m[1]), Buffer.from('x')), Buffer.from('x'));
+  await io.stdout.waitFor(/"type":"connection-closed"/, done);
+  io.signal('SIGTERM');
+  t.equal(await done, 0);
+  const events = io.stdout.lines().map((l) => JSON.parse(l) as { type: string; time: string });
+  t.ok(events.length >= 6);
+  for (const e of events) t.match(e, { type: String, time: /^\d{4}-\d\d-\d\dT/ });
+  const types = events.map((e) => e.type);
+  for (const want of ['forward-state', 'listening', 'session-started', 'ready', 'connection-opened', 'connection-closed']) t.ok(types.includes(want), `has ${want}`);
+  t.notMatch(io.stdout.text + io.stderr.text, SECRET_MARK);
+  t.notMatch(io.stdout.text + io.stderr.text, TOKEN_MARK);
+});
+
+t.test('secrets from the environment never appear with --verbose, even in errors', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const env = envFor(emu, { AWS_SESSION_TOKEN: TOKEN_MARK });
+  const io = new CapturedIo({ cwd: t.testdir({}), env });
+  const done = main([`demo:${port}:auto`, '--verbose', '--no-user-config'], io);
+  const m = await io.stdout.waitFor(/^demo\s+127\.0\.0\.1:(\d+)/m, done);
+  await roundTrip(Number(m[1]), Buffer.from('ping'));
+  io.signal('SIGINT');
+  t.equal(await done, 0);
+  t.match(io.stdout.text + io.stderr.text, /session .* started/, 'verbose output was produced');
+  // A failing run whose messages include the credentials' surroundings.
+  const bad = new CapturedIo({ cwd: t.testdir({}), env: { ...env, AWS_ACCESS_KEY_ID: 'AKIAWRONGWRONGWRONG1' } });
+  const code = await main([`demo:${port}`, '--verbose', '--no-user-config'], bad);
+  t.equal(code, 77, 'rejected credentials map to EX_NOPERM');
+  for (const text of [io.stdout.text, io.stderr.text, bad.stdout.text, bad.stderr.text]) {
+    t.notMatch(text, SECRET_MARK);
+    t.notMatch(text, TOKEN_MARK);
+  }
+});
+
+t.test('exit statuses: target not found 69, not connected 69, port in use 75', async (t) => {
+  const emu = await emulator(t);
+  const env = envFor(emu);
+  const notFound = new CapturedIo({ cwd: t.testdir({}), env });
+  t.equal(await main(['no-such-name:5432', '--no-user-config'], notFound), 69);
+  t.match(notFound.stderr.text, /ERR_TUNNEL_TARGET_NOT_FOUND[\s\S]*hint: run `tunnel targets`/);
+  emu.setInstancePingStatus(INSTANCE, 'ConnectionLost');
+  const offline = new CapturedIo({ cwd: t.testdir({}), env });
+  t.equal(await main([`${INSTANCE}:5432:auto`, '--no-user-config', '--timeout', '20'], offline), 69);
+  t.match(offline.stderr.text, /ERR_AWS_TARGET_NOT_CONNECTED/);
+  emu.setInstancePingStatus(INSTANCE, 'Online');
+  const busy = createServer();
+  busy.listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  t.teardown(() => new Promise<void>((r) => busy.close(() => r())));
+  const busyPort = (busy.address() as AddressInfo).port;
+  const inUse = new CapturedIo({ cwd: t.testdir({}), env });
+  t.equal(await main([`demo:5432:${busyPort}`, '--no-user-config', '--bind', '127.0.0.1'], inUse), 75);
+  t.match(inUse.stderr.text, /ERR_TUNNEL_PORT_IN_USE/);
+});
+
+t.test('run: environment, placeholders, no shell, the child status is ours, forwards torn down', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const dir = t.testdir({ '.tunnel.yaml': `forwards:\n  echo-svc: { target: ${INSTANCE}, remotePort: ${port}, localPort: auto }\n` });
+  const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  const script = [
+    "const net = require('node:net');",
+    'const out = { host: process.env.TUNNEL_ECHO_SVC_HOST, port: process.env.TUNNEL_ECHO_SVC_PORT, addr: process.env.TUNNEL_ECHO_SVC_ADDR, argv: process.argv.slice(1) };',
+    'const s = net.connect(Number(out.port), out.host, () => s.end("via-run"));',
+    'let got = ""; s.on("data", (d) => (got += d)); s.on("end", () => { out.echo = got; console.log(JSON.stringify(out)); process.exit(7); });',
+  ].join('\n');
+  const code = await main(['run', '--no-user-config', '--', process.execPath, '-e', script, '{echo-svc.port}', '$HOME;{echo-svc.addr}'], io);
+  t.equal(code, 7, "tunnel exits with the command's status");
+  const line = io.stdout.lines().find((l) => l.startsWith('{'));
+  const out = JSON.parse(line ?? '{}') as { host: string; port: string; addr: string; argv: string[]; echo: string };
+  t.equal(out.host, '127.0.0.1');
+  t.match(out.port, /^\d+$/);
+  t.equal(out.addr, `127.0.0.1:${out.port}`);
+  t.same(out.argv, [out.port, `$HOME;127.0.0.1:${out.port}`], 'placeholders expanded, nothing interpreted by a shell');
+  t.equal(out.echo, 'via-run', 'the forward was up while the command ran');
+  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1, 'session terminated after the command');
+
+  const missing = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  t.equal(await main(['run', '--no-user-config', '--', 'no-such-command-tunnel-test'], missing), 127);
+  t.match(missing.stderr.text, /command not found/);
+  const badPlaceholder = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  t.equal(await main(['run', '--no-user-config', '--', process.execPath, '{nope.port}'], badPlaceholder), 2);
+});
+
+t.test('tunnel emulator prints export lines first and stops on SIGINT', async (t) => {
+  const io = new CapturedIo({ cwd: t.testdir({}) });
+  const done = main(['emulator', '--port', '0'], io);
+  await io.stderr.waitFor(/Ctrl-C to stop/, done);
+  const lines = io.stdout.lines();
+  t.match(lines, [/^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/, /^export AWS_ACCESS_KEY_ID=\S+$/, /^export AWS_SECRET_ACCESS_KEY=\S+$/, /^export AWS_REGION=us-east-1$/]);
+  const endpoint = /=(\S+)$/.exec(lines[0] ?? '')?.[1] ?? '';
+  const env: Record<string, string> = {};
+  for (const l of lines) {
+    const m = /^export (\w+)=(\S+)$/.exec(l);
+    if (m?.[1] !== undefined && m[2] !== undefined) env[m[1]] = m[2];
+  }
+  // The printed settings work: list targets through them.
+  const targets = new CapturedIo({ cwd: t.testdir({}), env });
+  t.equal(await main(['targets', '--no-user-config'], targets), 0);
+  t.match(targets.stdout.text, /i-0123456789abcdef0\s+demo\s+Online\s+3\.3\.1142\.0\s+Amazon Linux/);
+  t.ok(endpoint.startsWith('http://127.0.0.1:'));
+  io.signal('SIGINT');
+  t.equal(await done, 0);
+});
+
+t.test('targets --tag filters; --json gives one object per instance', async (t) => {
+  const emu = await startEmulator({
+    instances: [
+      { instanceId: 'i-0aaaaaaaaaaaaaaa1', name: 'db-1', tags: { Role: 'db' } },
+      { instanceId: 'i-0aaaaaaaaaaaaaaa2', name: 'web-1', tags: { Role: 'web' } },
+    ],
+  });
+  t.teardown(() => emu.close());
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  t.equal(await main(['targets', '--tag', 'Role=db', '--json', '--no-user-config'], io), 0);
+  const objs = io.stdout.lines().map((l) => JSON.parse(l) as unknown);
+  t.match(objs, [{ type: 'target', instanceId: 'i-0aaaaaaaaaaaaaaa1', nameTag: 'db-1', pingStatus: 'Online' }]);
+  t.equal(objs.length, 1);
+  t.equal(await main(['targets', '--tag', 'Role'], new CapturedIo({ cwd: t.testdir({}) })), 2);
+});
+
+t.test('demo --once runs the self-check and exits 0', async (t) => {
+  const io = new CapturedIo({ cwd: t.testdir({}) });
+  const code = await main(['demo', '--once', '--bytes', '262144'], io);
+  t.equal(code, 0, io.stderr.text);
+  for (const c of ['echo', 'http', 'download', 'upload']) t.match(io.stdout.text, new RegExp(`check ${c}\\s+ok`));
+  t.match(io.stdout.text, /all checks passed/);
+});
