@@ -20,6 +20,9 @@ export interface RunDetails {
   perRun: Array<{ label: string; unit: string; values: number[] }>;
   /** Failures and caveats met during the run. */
   notes: string[];
+  /** 1-minute load average when the run started and when it ended (other work on the machine). */
+  loadStart: number;
+  loadEnd: number;
   profile?: ProfileSummary & { file: string; workload: string };
 }
 
@@ -109,7 +112,9 @@ export function renderMarkdown(r: BenchResults, d: RunDetails, opts: { analysis?
   for (const g of evaluateGoals(r)) L.push(`| ${g.label} | ${fmt(g.value, 3)} | ${g.target} | ${g.met === null ? 'n/a' : g.met ? 'yes' : '**no**'} |`);
   L.push('');
 
-  L.push('## Machine', '', ...machineFacts(), '');
+  L.push('## Machine', '', ...machineFacts());
+  L.push(`- 1-minute load average: ${d.loadStart.toFixed(2)} at the start of the run, ${d.loadEnd.toFixed(2)} at the end (anything above`);
+  L.push('  about 1 means other work competed with the three benchmark processes for the 2 cores).', '');
 
   L.push('## Every run', '', '| figure | runs | median |', '| --- | --- | ---: |');
   for (const p of d.perRun) {

@@ -11,6 +11,7 @@
  * Bounded: every step has a timeout, the whole run a watchdog; all children die with the driver.
  */
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,13 +153,21 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
   if (pacing === 'agent') forwards.push({ name: 'source4', remotePort: emu.info.services.source, sessions: 4 });
   const t = await startTunnel(`tunnel(${tag})`, emu.info, forwards);
   try {
+    const caps: number[] = [];
+    // Warm-up (not measured): JIT, socket buffers and the first mux stream, in both directions.
+    await download(port(t.ports, 'source'), 99, pacing === 'agent' ? 256 * 1024 : 4 * MiB, C.transferTimeoutMs);
+    await upload(port(t.ports, 'sink'), 199, pacing === 'agent' ? 256 * 1024 : 4 * MiB, C.transferTimeoutMs);
+    const fills: number[] = [];
     const before = await t.child.request<Usage>('usage');
     const emuBefore = await emu.child.request<{ cpu_s: number }>('usage');
-    const caps: number[] = [];
     const down = await runs(`${tag} download`, async (i) => {
       if (pacing === 'agent') await emu.child.request('meter-reset');
       const res = await download(port(t.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
-      if (pacing === 'agent') caps.push((await emu.child.request<MeterReading>('meter-read')).MBps);
+      if (pacing === 'agent') {
+        const m = await emu.child.request<MeterReading>('meter-read');
+        caps.push(m.MBps);
+        fills.push(m.messages > 0 ? m.bytes / m.messages : 0);
+      }
       log(`${tag} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
       return res;
     });
@@ -179,6 +188,7 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
     }
     if (pacing === 'agent' && caps.length === C.runs) {
       record('emulator send cap', 'MB/s', caps);
+      record('mean Output payload per message, single download (not in JSON)', 'bytes', fills);
       r.paced.emulator_send_cap_MBps = round(median(caps), 3);
     }
     if (pacing === 'none' && down !== null && up !== null) {
@@ -192,7 +202,20 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
     }
 
     if (pacing === 'agent') {
-      const s1 = await runs('paced 4 conns sessions 1', (i) => concurrentDownloads(port(t.ports, 'source'), 4, C.fourBytes, 300 + 10 * i));
+      const s1Meter: number[] = [];
+      const s1Fill: number[] = [];
+      const s1 = await runs('paced 4 conns sessions 1', async (i) => {
+        await emu.child.request('meter-reset');
+        const v = await concurrentDownloads(port(t.ports, 'source'), 4, C.fourBytes, 300 + 10 * i);
+        const m = await emu.child.request<MeterReading>('meter-read');
+        s1Meter.push(m.MBps);
+        s1Fill.push(m.messages > 0 ? m.bytes / m.messages : 0);
+        return v;
+      });
+      if (s1Meter.length > 0) {
+        record('emulator send rate during 4 conns, sessions 1 (not in JSON)', 'MB/s', s1Meter);
+        record('mean Output payload per message, 4 conns, sessions 1 (not in JSON)', 'bytes', s1Fill);
+      }
       if (s1 !== null) {
         record('paced 4 conns, sessions 1', 'MB/s', s1);
         r.paced.conns4_sessions1_MBps = round(median(s1), 3);
@@ -318,7 +341,7 @@ async function main(): Promise<void> {
   watchdog.unref();
   mkdirSync(resultsDir, { recursive: true });
   const r = emptyResults();
-  const details: RunDetails = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: gitCommit(), durationS: 0, runs: C.runs, perRun, notes };
+  const details: RunDetails = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: gitCommit(), durationS: 0, runs: C.runs, perRun, notes, loadStart: os.loadavg()[0] ?? 0, loadEnd: 0 };
   if (PEER !== undefined) notes.push(`--peer ${PEER}: comparing against the official plugin is not implemented (see "Not done").`);
 
   log(`paced phases (emulator pacing 'agent')${QUICK ? ' [quick]' : ''}`);
@@ -346,6 +369,7 @@ async function main(): Promise<void> {
   }
 
   details.durationS = (Date.now() - t0) / 1000;
+  details.loadEnd = os.loadavg()[0] ?? 0;
   for (const n of notes) log(`note: ${n}`);
   const json = resultsJson(r);
   process.stdout.write(json);
