@@ -166,6 +166,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#link.on('drain', () => this.#maybeDrain());
     this.#link.on('resend-exhausted', (e: SessionError) => this.#fail(e));
     this.#link.on('protocol-error', (e: TunnelError) => this.emit('protocol-error', e));
+    // Out-of-order Output that was acked and held while nobody listened is delivered as soon as
+    // a 'data' listener exists (newListener fires before the listener is added, hence the microtask).
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'data') queueMicrotask(() => this.#link.flushDelivery());
+    });
   }
 
   get state(): DataChannelState {

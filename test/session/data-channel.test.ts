@@ -169,6 +169,40 @@ t.test('Output is not acked before the handshake completes or while nobody liste
   r.ch.close();
 });
 
+t.test('held out-of-order Output is delivered once a data listener appears', async (t) => {
+  const r = rig();
+  await established(r);
+  const tr = r.conn.last;
+  tr.receive(agentFrame(3, PayloadType.Output, 'three'));
+  tr.receive(agentFrame(2, PayloadType.Output, 'two'));
+  t.same(ackedSeqs(tr.messages()), [0, 1, 3], 'seq 3 held and acked, seq 2 refused (nobody listens)');
+  tr.receive(agentFrame(2, PayloadType.Output, 'two'));
+  const got: string[] = [];
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  tr.receive(agentFrame(2, PayloadType.Output, 'two'));
+  t.same(got, ['two', 'three']);
+  // A held message (acked, refused during the drain because the listener went away) is
+  // delivered when a listener comes back, with no retransmission needed.
+  const q = rig();
+  await established(q);
+  const got2: string[] = [];
+  const once2 = (b: Buffer): void => {
+    got2.push(b.toString());
+    q.ch.off('data', once2);
+  };
+  q.ch.on('data', once2);
+  q.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
+  q.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+  t.same(got2, ['a'], 'seq 3 held: the listener left while seq 2 was delivered');
+  t.equal(q.ch.link.reorderCount, 1);
+  q.ch.on('data', (b: Buffer) => got2.push(b.toString()));
+  await flush();
+  t.same(got2, ['a', 'b'], 'delivered on listener arrival');
+  t.equal(q.ch.link.expectedSequenceNumber, 4);
+  r.ch.close();
+  q.ch.close();
+});
+
 t.test('data in order, out-of-order buffered, duplicates re-acked', async (t) => {
   const r = rig();
   await established(r);
