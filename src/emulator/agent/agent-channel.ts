@@ -164,6 +164,29 @@ export class AgentChannel extends EventEmitter {
     this.emit('receiving-resumed');
   }
 
+  /**
+   * Send everything queued now, ignoring pacing (the plugin has returned: what it produced goes
+   * out before the session is reported over). Output stays held in mux mode before the client's
+   * first Output.
+   */
+  flush(): void {
+    if (this.#closed) return;
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
+    this.#pacer.close();
+    while (this.#connected && !this.#linkBlocked && this.#head < this.#queue.length) {
+      const item = this.#queue[this.#head] as OutItem;
+      if (item.payloadType === PayloadType.Output) {
+        if (this.#outputGate) break;
+        if (!this.link.send(PayloadType.Output, this.#takeOutput())) this.#linkBlocked = true;
+      } else {
+        this.#head += 1;
+        this.#queuedBytes -= item.payload.length;
+        if (!this.link.send(item.payloadType, item.payload)) this.#linkBlocked = true;
+      }
+    }
+  }
+
   /** Stop everything: timers, queue. Nothing more is sent. */
   close(): void {
     if (this.#closed) return;

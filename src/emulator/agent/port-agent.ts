@@ -415,22 +415,34 @@ export class PortAgent extends EventEmitter {
 
   // ---- ending ---------------------------------------------------------------------------------
 
-  /** Plugin returned: wait (≤ 2 s) for the outgoing messages to be acked, then report. */
+  /**
+   * The plugin returned (success or failure): what it produced goes out, then the agent waits
+   * (≤ 2 s, §4.3) for its outgoing messages to be acked before it reports the result, which the
+   * gateway turns into channel_closed.
+   */
   #endAfterDrain(output: string): void {
     if (this.#state === 'ended' || this.#state === 'closing') return;
     this.#state = 'closing';
+    if (this.#handshakeTimer !== undefined) this.#o.clock.clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
     this.#closeConnections();
+    this.channel.flush();
     const deadline = this.#o.clock.now() + AGENT_CLOSE_DRAIN_MS;
     const check = (): void => {
       this.#drainTimer = undefined;
       if (this.#state === 'ended') return;
-      if (this.channel.link.unackedCount === 0 || !this.channel.isConnected || this.#o.clock.now() >= deadline) this.#end(output);
+      if (this.channel.link.unackedCount === 0 || !this.channel.isConnected || this.#o.clock.now() >= deadline) this.#report(output);
       else this.#drainTimer = this.#o.clock.setTimeout(check, CLOSE_DRAIN_POLL_MS);
     };
     check();
   }
 
+  /** A failure: report it with its text (after the drain wait). */
   #end(output: string): void {
+    this.#endAfterDrain(output);
+  }
+
+  #report(output: string): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#teardown();

@@ -26,7 +26,8 @@ export interface RawClientOptions {
 }
 
 export class RawClient extends EventEmitter {
-  readonly ws: WebSocket;
+  ws: WebSocket;
+  readonly clientVersion: string;
   /** Every record received, decoded, in arrival order. */
   readonly received: ClientMessage[] = [];
   /** Output payload bytes received in sequence order (duplicates dropped). */
@@ -44,6 +45,11 @@ export class RawClient extends EventEmitter {
     this.ws = ws;
     this.autoAck = options.autoAck ?? true;
     this.clientId = options.clientId ?? randomUUID();
+    this.clientVersion = options.clientVersion ?? '1.2.677.0';
+    this.#bind(ws);
+  }
+
+  #bind(ws: WebSocket): void {
     ws.on('message', (data: WebSocket.RawData) => this.#onRecord(data as Buffer));
     ws.on('close', (code: number, reason: Buffer) => {
       this.closeCode = code;
@@ -53,20 +59,41 @@ export class RawClient extends EventEmitter {
     ws.on('error', () => undefined);
   }
 
+  #sendOpen(token: string): void {
+    this.ws.send(
+      encodeOpenDataChannel({
+        messageSchemaVersion: '1.0',
+        requestId: randomUUID(),
+        tokenValue: token,
+        clientId: this.clientId,
+        clientVersion: this.clientVersion,
+      }),
+    );
+  }
+
+  /**
+   * What the client does after a lost socket: drop the old one (abruptly, unless already gone),
+   * open the same StreamUrl with a new token, keep every counter.
+   */
+  async reattach(streamUrl: string, token: string): Promise<void> {
+    const old = this.ws;
+    old.removeAllListeners('message');
+    old.removeAllListeners('close');
+    old.terminate();
+    const ws = new WebSocket(streamUrl, { perMessageDeflate: false });
+    this.ws = ws;
+    this.closeCode = undefined;
+    this.#bind(ws);
+    await once(ws, 'open');
+    this.#sendOpen(token);
+  }
+
   /** Open the StreamUrl and send the OpenDataChannel text frame (nothing comes back for it). */
   static async connect(streamUrl: string, token: string, options: RawClientOptions = {}): Promise<RawClient> {
     const ws = new WebSocket(streamUrl, { perMessageDeflate: false });
     const client = new RawClient(ws, options);
     await once(ws, 'open');
-    ws.send(
-      encodeOpenDataChannel({
-        messageSchemaVersion: '1.0',
-        requestId: randomUUID(),
-        tokenValue: token,
-        clientId: client.clientId,
-        clientVersion: options.clientVersion ?? '1.2.677.0',
-      }),
-    );
+    client.#sendOpen(token);
     return client;
   }
 

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { MessageType, PayloadType } from '../../../src/protocol/ssm/message-type.js';
 import { decodeChannelClosed } from '../../../src/protocol/ssm/payloads.js';
+import { AGENT_CLOSE_DRAIN_MS } from '../../../src/emulator/agent/port-agent.js';
 import { HANDSHAKE_TIMEOUT_TEXT, IDLE_TIMEOUT_TEXT, MAX_DURATION_TEXT } from '../../../src/emulator/index.js';
 import type { Emulator } from '../../../src/emulator/index.js';
 import { withEmulator, createRawSession, portProperties } from '../../helpers/emulator.js';
@@ -124,6 +125,8 @@ t.test('the agent times out a handshake nobody answers', async (t) => {
   const client = await RawClient.connect(s.streamUrl, s.tokenValue);
   await client.waitForOutputSeq(0);
   clock.advance(15_000);
+  // The agent then waits up to 2 s for its unacked output before it reports the failure.
+  clock.advance(AGENT_CLOSE_DRAIN_MS);
   t.equal(decodeChannelClosed((await client.waitForChannelClosed()).payload).output, HANDSHAKE_TIMEOUT_TEXT);
 });
 
@@ -134,6 +137,8 @@ t.test('restartAgent: the new agent starts over at seq 0, which the client ignor
   const client = await RawClient.connect(s.streamUrl, s.tokenValue);
   const { request } = await client.handshake();
   await client.waitForAck(0);
+  // Like the real client, do not ack what is below the expected sequence number.
+  client.autoAck = false;
   const restarted = once(emu.events, 'agent-restarted');
   emu.restartAgent(s.sessionId);
   await restarted;
@@ -142,5 +147,7 @@ t.test('restartAgent: the new agent starts over at seq 0, which the client ignor
   t.equal(second.flags, 1);
   t.equal(client.expectedSeq, 2, 'the client still expects seq 2: the new request is an old duplicate to it');
   clock.advance(15_000);
+  t.equal(client.received.filter((m) => m.messageType === MessageType.ChannelClosed).length, 0, 'the unacked request holds the report up to 2 s');
+  clock.advance(AGENT_CLOSE_DRAIN_MS);
   t.equal(decodeChannelClosed((await client.waitForChannelClosed()).payload).output, HANDSHAKE_TIMEOUT_TEXT);
 });
