@@ -54,6 +54,9 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SESSION_INSECURE_URL',
 ]);
 
+/** ResumeSession errors that mean "this session cannot be resumed" (not worth retrying). */
+const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>(['ERR_AWS_ACCESS_DENIED', 'ERR_AWS_INVALID_PARAMETERS', 'ERR_AWS_API']);
+
 export function isPermanentCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_CODES.has(code);
 }
@@ -76,6 +79,7 @@ export class TunnelSession extends EventEmitter {
   #mux: MuxPort | undefined;
   #ended: SessionEnd | undefined;
   #pendingConnectErrors = 0;
+  #resumeRefusal: string | undefined;
 
   constructor(o: TunnelSessionOptions) {
     super();
@@ -131,7 +135,19 @@ export class TunnelSession extends EventEmitter {
       clock: o.clock,
       ...(o.agentVersion !== undefined && !agentSupportsMux(o.agentVersion) ? { clientVersion: PRE_MUX_CLIENT_VERSION } : {}),
       resume: async () => {
-        const g = await o.api.resumeSession(grant.sessionId);
+        let g;
+        try {
+          g = await o.api.resumeSession(grant.sessionId);
+        } catch (err) {
+          // Refused (403 AccessDenied, unknown session): retrying the same resume cannot help,
+          // so report the session as gone and let the forward start a fresh one. Network
+          // errors and throttling are rethrown: the data channel retries those.
+          if (isTunnelError(err) && RESUME_REFUSALS.has(err.code)) {
+            this.#resumeRefusal = err.message;
+            return undefined;
+          }
+          throw err;
+        }
         if (g !== undefined) o.onSecret(g.tokenValue);
         return g?.tokenValue;
       },
@@ -143,6 +159,11 @@ export class TunnelSession extends EventEmitter {
       // A channel that fails (resume refused, even with AccessDenied; resend exhausted; dead
       // peer) says nothing about whether a fresh StartSession would work: never permanent.
       const code = isTunnelError(err) ? err.code : undefined;
+      const refusal = this.#resumeRefusal;
+      if (refusal !== undefined && code === 'ERR_SESSION_EXPIRED') {
+        this.end({ reason: 'channel-error', message: `ResumeSession refused: ${refusal}`, code: 'ERR_SESSION_RESUME_FAILED', permanent: false });
+        return;
+      }
       this.end({ reason: 'channel-error', message: err.message, ...(code === undefined ? {} : { code }), permanent: false });
     });
     channel.on('flag', (code: number) => {
