@@ -198,3 +198,50 @@ t.test('stop terminates every open session on the service, within 2 s', async (t
   t.same([...terminated].sort(), [...ids].sort());
   t.same(manager.status().map((s) => s.state), ['stopped', 'stopped']);
 });
+
+t.test('probe: ready when the agent reaches the destination, failed when it cannot', async (t) => {
+  const emu = await startEmu(t);
+  const echo = await startEcho(t);
+  const closed = createServer();
+  closed.listen(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const a = closed.address();
+  const deadPort = typeof a === 'object' && a !== null ? a.port : 0;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const { manager, events } = makeManager(t, emu, { probeTimeoutMs: 150 });
+  const good = manager.add({ name: 'good', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'], probe: true });
+  const bad = manager.add({ name: 'bad', target, remotePort: deadPort, localPort: 'auto', bind: ['127.0.0.1'], probe: true });
+  await manager.start();
+  t.equal(good.state, 'ready');
+  t.equal(bad.state, 'failed');
+  t.equal(bad.error?.code, 'ERR_TUNNEL_PROBE_FAILED');
+  t.match(bad.error?.message, `localhost:${deadPort}`);
+  t.same(
+    events.filter((e) => e.type === 'probe').map((e) => [e.forward, e['ok']]).sort(),
+    [
+      ['bad', false],
+      ['good', true],
+    ],
+  );
+  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1, 'the failed forward terminated its session');
+});
+
+t.test('a remote FIN reaches the local client as EOF (the destination speaks first and closes)', async (t) => {
+  const emu = await startEmu(t);
+  const banner = createServer((s) => s.end('220 hello\r\n'));
+  banner.listen(0, '127.0.0.1');
+  await once(banner, 'listening');
+  t.teardown(() => new Promise<void>((r) => banner.close(() => r())));
+  const a = banner.address();
+  const port = typeof a === 'object' && a !== null ? a.port : 0;
+  const { manager } = makeManager(t, emu);
+  const f = manager.add({ name: 'banner', target, remotePort: port, localPort: 'auto', bind: ['127.0.0.1'] });
+  await manager.start();
+  const c = connect(f.port ?? 0, '127.0.0.1');
+  let got = '';
+  c.on('data', (b: Buffer) => (got += b.toString()));
+  await once(c, 'end');
+  t.equal(got, '220 hello\r\n');
+  c.end();
+  await once(c, 'close');
+});
