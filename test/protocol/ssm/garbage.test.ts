@@ -100,20 +100,57 @@ t.test('100,000 seeded random and mutated frames: only typed errors, and the ref
   }
 });
 
-t.test('the stream decoder on garbage: typed errors, bounded memory, no hang', async (t) => {
+t.test('the stream decoder on garbage and on corrupted valid streams: typed errors, bounded memory, no hang', async (t) => {
   const rnd = seededRandom(7);
+  const valid = seeds.filter((f) => {
+    try {
+      decodeClientMessage(f);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   let typed = 0;
+  let clean = 0;
+  let maxBuffered = 0;
+  const bad: string[] = [];
   for (let i = 0; i < 2000; i++) {
     const dec = new ClientMessageStreamDecoder({ maxPayloadBytes: 4096 });
+    // Half pure noise, half a run of valid frames with (sometimes) one corrupted byte.
+    let stream: Buffer;
+    let corrupted = true;
+    if (i % 2 === 0) {
+      stream = randomBytesFrom(rnd, randInt(rnd, 4000));
+    } else {
+      stream = Buffer.concat(Array.from({ length: 1 + randInt(rnd, 6) }, () => valid[randInt(rnd, valid.length)] ?? Buffer.alloc(0)));
+      corrupted = rnd() < 0.5;
+      if (corrupted) {
+        const k = randInt(rnd, stream.length);
+        stream[k] = (stream[k] ?? 0) ^ (1 + randInt(rnd, 255));
+      }
+    }
+    let got = 0;
     try {
-      for (let k = 0; k < 20; k++) for (const m of dec.push(randomBytesFrom(rnd, randInt(rnd, 200)))) void m;
-      t.ok(dec.bufferedBytes <= 120 + 4096, 'buffer bounded');
+      for (let off = 0; off < stream.length; ) {
+        const n = 1 + randInt(rnd, 300);
+        for (const m of dec.push(stream.subarray(off, off + n))) got += m.payload.length >= 0 ? 1 : 0;
+        off += n;
+        maxBuffered = Math.max(maxBuffered, dec.bufferedBytes);
+      }
+      if (!corrupted) {
+        clean++;
+        if (dec.bufferedBytes !== 0 || got === 0) bad.push(`#${i}: clean stream left ${dec.bufferedBytes} bytes, ${got} messages`);
+      }
     } catch (e) {
       if (e instanceof TunnelError && SSM_CODES.has(e.code)) typed++;
-      else t.fail(`untyped: ${String(e)}`);
+      else bad.push(`#${i} untyped: ${String(e)}`);
+      if (!corrupted) bad.push(`#${i}: a clean stream was rejected: ${String(e)}`);
     }
   }
-  t.ok(typed > 0, `${typed} garbage streams rejected with typed errors`);
+  t.same(bad.slice(0, 5), []);
+  t.ok(typed > 500, `${typed} streams rejected with typed errors`);
+  t.ok(clean > 300, `${clean} clean streams decoded completely`);
+  t.ok(maxBuffered <= 120 + 4096 + 300, `buffer stays bounded (max ${maxBuffered} bytes)`);
 });
 
 t.test('payload decoders on garbage: only ERR_SSM_BAD_JSON / ERR_SSM_BAD_FLAG', async (t) => {
