@@ -3,7 +3,7 @@ import t from 'tap';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_INSTANCE_ID } from '../../src/emulator/index.js';
+import { DEFAULT_INSTANCE_ID, IDLE_TIMEOUT_TEXT, MAX_DURATION_TEXT } from '../../src/emulator/index.js';
 import { makeManager, roundTrip, sha, startEcho, startEmu, until } from './helpers.js';
 
 const target = { kind: 'id' as const, id: DEFAULT_INSTANCE_ID };
@@ -119,4 +119,28 @@ t.test('a 403 on ResumeSession gives a fresh session', async (t) => {
   c.destroy();
   const p = randomBytes(8000);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p));
+});
+
+t.test('the service idle timeout and maximum duration end sessions; fresh ones follow, the port stays', async (t) => {
+  for (const [opts, text] of [
+    [{ maxSessionDurationMs: 150 }, MAX_DURATION_TEXT],
+    [{ idleTimeoutMs: 150 }, IDLE_TIMEOUT_TEXT],
+  ] as const) {
+    const emu = await startEmu(t, opts);
+    const echo = await startEcho(t);
+    const { manager, events } = makeManager(t, emu);
+    const f = manager.add({ name: 'svc', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
+    await manager.start();
+    const port = f.port;
+    const first = f.status().sessions[0]?.sessionId ?? '';
+    await until(f, 'event', () => events.some((e) => e.type === 'session-ended' && e['sessionId'] === first));
+    const ended = events.find((e) => e.type === 'session-ended');
+    t.equal(ended?.['message'], text);
+    t.equal(ended?.['permanent'], false);
+    await until(f, 'event', () => f.status().sessions.some((s) => s.sessionId !== first));
+    t.equal(f.port, port, 'same local port');
+    const p = randomBytes(4000);
+    t.equal(sha(await roundTrip(port ?? 0, p)), sha(p), `works after: ${text}`);
+    await manager.stop();
+  }
 });
