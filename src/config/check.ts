@@ -54,7 +54,7 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
     const ref = parseTargetRef(f.target);
     if (ref !== undefined && ref.kind !== 'name') continue;
     const hint = didYouMean(f.target, targetNames) ?? (targetNames.length > 0 ? `aliases: ${targetNames.join(', ')}` : 'define it under `targets:`');
-    add('forwards', name, ['target'], `unknown target alias "${f.target}"`, `${hint} (for a Name tag write \`target: { name: ${f.target} }\`)`);
+    add('forwards', name, ['target'], `unknown target alias "${f.target}"`, `${hint}${hint.endsWith('?') ? '' : '.'} For a Name tag write \`target: { name: ${f.target} }\``);
   }
 
   for (const name of groupNames) {
