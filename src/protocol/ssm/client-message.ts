@@ -92,6 +92,11 @@ export type ClientMessageInit = Omit<ClientMessage, 'headerLength' | 'payloadDig
 
 export interface DecodeOptions {
   /**
+   * Whose validation rules to apply (default 'client'): the agent does not check digests and
+   * does not exempt start/pause_publication. See `validateIncoming`.
+   */
+  side?: ReceiverSide;
+  /**
    * Check the SHA-256 payload digest (default true). The upstream client checks it whenever
    * PayloadLength ≠ 0; the upstream agent never does.
    */
@@ -170,13 +175,14 @@ export function readMessageId(frame: Buffer, offset: number): string {
  * - ERR_SSM_UNSAFE_INTEGER: CreatedDate, SequenceNumber or Flags beyond 2^53.
  * - ERR_SSM_LENGTH_MISMATCH: PayloadLength ≠ bytes present (unless `strictPayloadLength: false`).
  *
- * Then, except for start_publication / pause_publication (which upstream exempts from all
- * validation, see the `start_publication_exempt_from_client_validation` vector):
+ * Then `validateIncoming(msg, side)`; on the client side, except for start_publication /
+ * pause_publication (which upstream exempts from all validation, see the
+ * `start_publication_exempt_from_client_validation` vector):
  *
  * - ERR_SSM_BAD_FIELD: CreatedDate 0.
  * - ERR_SSM_UNKNOWN_PAYLOAD_TYPE: PayloadType > 12.
  * - ERR_SSM_DIGEST_MISMATCH: PayloadLength ≠ 0 and SHA-256(payload) ≠ PayloadDigest
- *   (unless `verifyDigest: false`).
+ *   (client side only, unless `verifyDigest: false`).
  *
  * The input is never modified. The result is frozen.
  */
@@ -226,18 +232,36 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
     payloadLength,
     payload,
   });
-  // INTEROP: upstream accepts the publication messages before any validation.
-  if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) return msg;
-  if (createdDate === 0) throw badField('CreatedDate', 'is 0 (missing)');
-  if (payloadType > MAX_PAYLOAD_TYPE) {
-    throw new ProtocolError('ERR_SSM_UNKNOWN_PAYLOAD_TYPE', `unknown PayloadType ${payloadType}`, { details: { payloadType } });
+  validateIncoming(msg, options.side ?? 'client', options.verifyDigest ?? true);
+  return msg;
+}
+
+/** Which peer is receiving: the two upstream parsers validate differently. */
+export type ReceiverSide = 'client' | 'agent';
+
+/**
+ * The semantic checks each upstream receiver applies after parsing (ssm-client-protocol.md §4.4,
+ * agent §2), with our precise codes:
+ *
+ * | check                               | client                  | agent |
+ * | ----------------------------------- | ----------------------- | ----- |
+ * | start/pause_publication exempt      | yes                     | no    |
+ * | CreatedDate ≠ 0 (ERR_SSM_BAD_FIELD) | yes                     | yes   |
+ * | PayloadType ≤ 12                    | yes (ours)              | yes (ours) |
+ * | SHA-256 digest when PayloadLength≠0 | yes                     | no    |
+ */
+export function validateIncoming(msg: ClientMessage, side: ReceiverSide, verifyDigest = true): void {
+  // INTEROP: the upstream client accepts the publication messages before any validation.
+  if (side === 'client' && (msg.messageType === MessageType.StartPublication || msg.messageType === MessageType.PausePublication)) return;
+  if (msg.createdDate === 0) throw badField('CreatedDate', 'is 0 (missing)');
+  if (msg.payloadType > MAX_PAYLOAD_TYPE) {
+    throw new ProtocolError('ERR_SSM_UNKNOWN_PAYLOAD_TYPE', `unknown PayloadType ${msg.payloadType}`, { details: { payloadType: msg.payloadType } });
   }
-  if ((options.verifyDigest ?? true) && payloadLength !== 0 && !verifyPayloadDigest(msg)) {
-    throw new ProtocolError('ERR_SSM_DIGEST_MISMATCH', `payload digest mismatch on ${messageType} seq ${sequenceNumber}`, {
-      details: { messageType, sequenceNumber },
+  if (side === 'client' && verifyDigest && msg.payloadLength !== 0 && !verifyPayloadDigest(msg)) {
+    throw new ProtocolError('ERR_SSM_DIGEST_MISMATCH', `payload digest mismatch on ${msg.messageType} seq ${msg.sequenceNumber}`, {
+      details: { messageType: msg.messageType, sequenceNumber: msg.sequenceNumber },
     });
   }
-  return msg;
 }
 
 /** True when PayloadDigest is the SHA-256 of the payload. */

@@ -13,6 +13,7 @@ import {
   type ClientMessageInit,
   decodeClientMessage,
   encodeClientMessage,
+  validateIncoming,
   verifyPayloadDigest,
 } from '../../../src/protocol/ssm/index.js';
 import { isTunnelError } from '../../../src/errors.js';
@@ -272,4 +273,27 @@ t.test('stream decoder latches the first error and bounds payloads', async (t) =
   t.throws(() => [...dec.push(Buffer.alloc(1))], { code: 'ERR_SSM_LENGTH_MISMATCH' }, 'latched');
   const dec2 = new ClientMessageStreamDecoder();
   t.throws(() => [...dec2.push(Buffer.alloc(120))], { code: 'ERR_SSM_BAD_HEADER_LENGTH' });
+});
+
+t.test("each vector's upstream verdicts: client and agent parsers", async (t) => {
+  // Where we are deliberately stricter than both upstream parsers (documented in docs/protocol.md).
+  const STRICTER = new Set(['payload_length_field_ignored']);
+  for (const v of binary) {
+    if (v.expect === undefined) continue;
+    const bytes = Buffer.from(v.hex, 'hex');
+    for (const side of ['client', 'agent'] as const) {
+      const verdict = side === 'client' ? v.expect.client_parser : v.expect.agent_parser;
+      let accepted = true;
+      try {
+        decodeClientMessage(bytes, { side });
+      } catch {
+        accepted = false;
+      }
+      const upstreamAccepts = verdict === 'accepted';
+      if (STRICTER.has(v.name)) t.notOk(accepted, `${v.name} (${side}): rejected although upstream accepts`);
+      else t.equal(accepted, upstreamAccepts, `${v.name} (${side}): ${verdict}`);
+    }
+  }
+  const start = decodeClientMessage(Buffer.from(binary.find((v) => v.name === 'mgs_start_publication')?.hex ?? '', 'hex'));
+  t.doesNotThrow(() => validateIncoming(start, 'agent'), 'a well-formed start_publication passes the agent checks too');
 });
