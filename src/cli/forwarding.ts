@@ -9,7 +9,7 @@ import type { ForwardStatus, TunnelEvent } from '../tunnel/events.js';
 import type { ForwardSpec } from '../tunnel/forward-spec.js';
 import { describeTargetRef } from '../tunnel/forward-spec.js';
 import type { CliIo, SignalName } from './io.js';
-import { formatAddress } from './output/format.js';
+import { formatAddress, formatDuration } from './output/format.js';
 import type { Renderer } from './output/renderer.js';
 
 export interface ForwardingOptions {
@@ -120,7 +120,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     if (outcome === 'timeout') {
       const pending = statuses.filter((s) => !isUp(s)).map((s) => s.name);
       await stopAll();
-      throw new TunnelError('ERR_CLI_TIMEOUT', `not ready within ${Math.round(options.timeoutMs / 1000)} s: ${pending.join(', ')}`, {
+      throw new TunnelError('ERR_CLI_TIMEOUT', `not ready within ${formatDuration(options.timeoutMs)}: ${pending.join(', ')}`, {
         details: { forwards: pending.join(',') },
       });
     }

@@ -219,3 +219,47 @@ t.test('demo --once runs the self-check and exits 0', async (t) => {
   for (const c of ['echo', 'http', 'download', 'upload']) t.match(io.stdout.text, new RegExp(`check ${c}\\s+ok`));
   t.match(io.stdout.text, /all checks passed/);
 });
+
+t.test('--wait: one failed forward fails the command; without it the others keep running', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const lenient = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  const done = main([`demo:${port}:auto`, 'nosuch:5432:auto', '--no-user-config'], lenient);
+  await lenient.stdout.waitFor(/^demo\s+127\.0\.0\.1:\d+/m, done);
+  t.match(lenient.stderr.text, /nosuch: failed: .*\[ERR_TUNNEL_TARGET_NOT_FOUND\]/);
+  lenient.signal('SIGINT');
+  t.equal(await done, 0);
+  const strict = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  t.equal(await main([`demo:${port}:auto`, 'nosuch:5432:auto', '--no-user-config', '--wait'], strict), 69);
+  t.notMatch(strict.stdout.text, /^demo\s/m, 'nothing reported as up');
+});
+
+t.test('--timeout: forwards not ready in time exit 75 (ERR_CLI_TIMEOUT)', async (t) => {
+  // An "endpoint" that accepts connections and never answers.
+  const held = new Set<Socket>();
+  const silent = createServer((s) => held.add(s));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.teardown(() => {
+    for (const s of held) s.destroy();
+    return new Promise<void>((r) => silent.close(() => r()));
+  });
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const io = new CapturedIo({ cwd: t.testdir({}), env: { AWS_ACCESS_KEY_ID: 'AKIAXXXXXXXXXXXXXXXX', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40), AWS_REGION: 'us-east-1' } });
+  const code = await main([`${INSTANCE}:5432:auto`, '--endpoint', endpoint, '--timeout', '300ms', '--no-user-config'], io);
+  t.equal(code, 75);
+  t.match(io.stderr.text, /not ready within 300 ms: i-0123456789abcdef0 \[ERR_CLI_TIMEOUT\]/);
+});
+
+t.test('run passes SIGTERM on to the command and exits with its status', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  const script = "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(42); }); console.log('child waiting'); setInterval(() => {}, 1000);";
+  const done = main(['run', `demo:${port}`, '--no-user-config', '--', process.execPath, '-e', script], io);
+  await io.stdout.waitFor(/child waiting/, done);
+  io.signal('SIGTERM');
+  t.equal(await done, 42);
+  t.match(io.stdout.text, /child got SIGTERM/);
+  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1);
+});
