@@ -154,8 +154,9 @@ t.test('run: environment, placeholders, no shell, the child status is ours, forw
   const script = [
     "const net = require('node:net');",
     'const out = { host: process.env.TUNNEL_ECHO_SVC_HOST, port: process.env.TUNNEL_ECHO_SVC_PORT, addr: process.env.TUNNEL_ECHO_SVC_ADDR, argv: process.argv.slice(1) };',
-    'const s = net.connect(Number(out.port), out.host, () => s.end("via-run"));',
-    'let got = ""; s.on("data", (d) => (got += d)); s.on("end", () => { out.echo = got; console.log(JSON.stringify(out)); process.exit(7); });',
+    // No half-close: a FIN would end the agent's connection before the echo comes back.
+    'const s = net.connect(Number(out.port), out.host, () => s.write("via-run"));',
+    'let got = ""; s.on("data", (d) => { got += d; if (got.length >= 7) { out.echo = got; console.log(JSON.stringify(out)); process.exit(7); } });',
   ].join('\n');
   const code = await main(['run', '--no-user-config', '--', process.execPath, '-e', script, '{echo-svc.port}', '$HOME;{echo-svc.addr}'], io);
   t.equal(code, 7, "tunnel exits with the command's status");
