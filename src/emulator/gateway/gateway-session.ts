@@ -34,6 +34,11 @@ export interface GatewaySessionOptions {
   /** Agent handshake timeout (default the agent's 15 s); tests may shorten it. */
   handshakeTimeoutMs?: number;
   resolve?: (host: string) => Promise<string[]>;
+  /**
+   * Ordinal of the session in this emulator (1, 2, …): with the emulator's `seed` it seeds the
+   * session's fault PRNG, so a run that starts sessions in the same order is repeatable.
+   */
+  ordinal: number;
 }
 
 export interface RestartAgentOptions {
@@ -72,7 +77,7 @@ export class GatewaySession {
     this.#faults = new SessionFaults({
       clock: this.#clock,
       settings: () => state.faults,
-      rng: createRng(deriveSeed(state.options.seed, this.sessionId)),
+      rng: createRng(deriveSeed(state.options.seed, `session-${options.ordinal}`)),
       sink: {
         deliver: (dir, frame) => this.#deliver(dir, frame),
         dropSocket: (kind) => this.#dropClient(kind),

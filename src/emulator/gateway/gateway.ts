@@ -15,6 +15,7 @@ import type { TimerHandle } from '../../clock.js';
 import { EmulatorError } from '../../errors.js';
 import { decodeOpenDataChannel, type OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import type { EmulatedSession, EmulatorState } from '../state.js';
+import { encodeChannelClosedRecord } from './channel-closed.js';
 import type { EmulatorEvents } from './events.js';
 import { GatewaySession, type RestartAgentOptions } from './gateway-session.js';
 
@@ -45,6 +46,7 @@ export class Gateway {
   readonly #sessions = new Map<string, GatewaySession>();
   readonly #pendingSockets = new Set<WebSocket>();
   #closed = false;
+  #ordinal = 0;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -100,13 +102,30 @@ export class Gateway {
   };
 
   readonly #onSessionTerminated = (session: EmulatedSession, output: string): void => {
-    this.#ensure(session).end(output);
+    const s = this.#ensure(session);
+    s.end(output);
+    // Forget it once its sockets are gone (a late attach is answered from the state).
+    void s.closed().then(() => {
+      if (this.#sessions.get(session.sessionId) === s && !this.#closed) this.#sessions.delete(session.sessionId);
+    });
   };
+
+  #closeEnded(ws: WebSocket, session: EmulatedSession): void {
+    const clock = this.#o.state.options.clock;
+    if (ws.readyState === WebSocket.OPEN) {
+      ws.send(encodeChannelClosedRecord({ sessionId: session.sessionId, destinationId: session.target, output: session.closeOutput ?? '', wallMs: clock.wallNow() }));
+      ws.close(1000, '');
+    }
+    const t = setTimeout(() => ws.terminate(), 1000);
+    t.unref();
+    ws.once('close', () => clearTimeout(t));
+  }
 
   #ensure(session: EmulatedSession): GatewaySession {
     let s = this.#sessions.get(session.sessionId);
     if (!s) {
-      const opts: ConstructorParameters<typeof GatewaySession>[0] = { session, state: this.#o.state, events: this.#o.events };
+      this.#ordinal += 1;
+      const opts: ConstructorParameters<typeof GatewaySession>[0] = { session, state: this.#o.state, events: this.#o.events, ordinal: this.#ordinal };
       if (this.#o.handshakeTimeoutMs !== undefined) opts.handshakeTimeoutMs = this.#o.handshakeTimeoutMs;
       if (this.#o.resolve) opts.resolve = this.#o.resolve;
       s = new GatewaySession(opts);
@@ -143,7 +162,9 @@ export class Gateway {
       if (session === undefined) return this.#refuse(ws, sessionId, 'unknown session');
       if (session.status === 'terminated') {
         // Ended sessions answer with their channel_closed, never with a bare close.
-        this.#ensure(session).attach(ws, open);
+        const live = this.#sessions.get(sessionId);
+        if (live) live.attach(ws, open);
+        else this.#closeEnded(ws, session);
         return;
       }
       if (!state.checkToken(sessionId, open.tokenValue)) return this.#refuse(ws, sessionId, 'the token is not valid for this session');
