@@ -60,6 +60,8 @@ export class AgentChannel extends EventEmitter {
   #outputGate = false;
   #receivingPaused = false;
   #closed = false;
+  /** KMS session encryption (issue #9): seals each Output message's payload once set. */
+  #sealOutput: ((plaintext: Buffer) => Buffer) | undefined;
 
   constructor(options: AgentChannelOptions) {
     super();
@@ -109,6 +111,11 @@ export class AgentChannel extends EventEmitter {
     this.#connected = connected;
     this.link.setConnected(connected);
     if (connected) this.#pump();
+  }
+
+  /** Issue #9: from now on every Output message is sealed (per ≤ 1024-byte message, as the agent does). */
+  setOutputSeal(seal: (plaintext: Buffer) => Buffer): void {
+    this.#sealOutput = seal;
   }
 
   /** Mux mode: hold Output until the client's first Output arrives (see the file comment). */
@@ -178,7 +185,7 @@ export class AgentChannel extends EventEmitter {
       const item = this.#queue[this.#head] as OutItem;
       if (item.payloadType === PayloadType.Output) {
         if (this.#outputGate) break;
-        if (!this.link.send(PayloadType.Output, this.#takeOutput())) this.#linkBlocked = true;
+        if (!this.link.send(PayloadType.Output, this.#sealed(this.#takeOutput()))) this.#linkBlocked = true;
       } else {
         this.#head += 1;
         this.#queuedBytes -= item.payload.length;
@@ -224,7 +231,7 @@ export class AgentChannel extends EventEmitter {
       let payload: Buffer;
       if (payloadType === PayloadType.Output) {
         if (this.#outputGate) break;
-        payload = this.#takeOutput();
+        payload = this.#sealed(this.#takeOutput());
       } else {
         payloadType = item.payloadType;
         payload = item.payload;
@@ -248,6 +255,10 @@ export class AgentChannel extends EventEmitter {
       this.#needDrain = false;
       this.emit('drain');
     }
+  }
+
+  #sealed(payload: Buffer): Buffer {
+    return this.#sealOutput === undefined ? payload : this.#sealOutput(payload);
   }
 
   /** Up to 1024 bytes from the consecutive Output items at the head of the queue. */
