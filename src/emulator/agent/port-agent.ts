@@ -121,6 +121,11 @@ export class PortAgent extends EventEmitter {
     return this.#sockets.size;
   }
 
+  /** Client bytes held inside the agent (mux receive budget, undecoded carrier bytes, duplex buffer). */
+  get inboundBufferedBytes(): number {
+    return (this.#mux?.receiveBufferedBytes ?? 0) + (this.#mux?.decoderBufferedBytes ?? 0) + (this.#duplex?.readableLength ?? 0);
+  }
+
   /** Send the HandshakeRequest (call once a client is attached). */
   start(): void {
     if (this.#state !== 'idle') return;
