@@ -12,7 +12,7 @@ export function emulatorCommand(io: CliIo) {
     describe: 'Run the embedded SSM emulator; prints export lines for its endpoint and throwaway credentials',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .option('port', { type: 'number', describe: 'listen port on 127.0.0.1 (default: any free port)' })
+        .option('port', { type: 'number', describe: 'listen port on 127.0.0.1 (default 0: a free port)' })
         .example('eval "$($0 emulator &)"', 'or copy the printed export lines into another shell')
         .epilogue('Here --config names an emulator config file (docs/emulator.md), not a .tunnel.yaml.'),
     handler: async (args) => {
