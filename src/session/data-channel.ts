@@ -222,19 +222,40 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   /** Sends bytes as Output messages of at most 1024 bytes. False = wait for 'drain'. Never drops. */
   sendData(buf: Buffer): boolean {
     this.#assertUsable();
-    let ok = true;
+    // Cut (and, with KMS, seal) every chunk before sending any: a refusal sends nothing.
+    const chunks: Buffer[] = [];
     for (let i = 0; i < buf.length; i += STREAM_DATA_PAYLOAD_SIZE) {
-      let chunk = buf.subarray(i, i + STREAM_DATA_PAYLOAD_SIZE);
-      if (this.#encrypting && this.#opts.kms !== undefined) chunk = this.#opts.kms.encrypt(chunk);
-      // Never rewrite a lone 0x0A (upstream's shell hack): the bytes go out as given.
-      ok = this.#link.send(PayloadType.Output, chunk) && ok;
+      const chunk = buf.subarray(i, i + STREAM_DATA_PAYLOAD_SIZE);
+      chunks.push(this.#encrypting ? this.#seal(chunk) : chunk);
     }
+    let ok = true;
+    // Never rewrite a lone 0x0A (upstream's shell hack): the bytes go out as given.
+    for (const chunk of chunks) ok = this.#link.send(PayloadType.Output, chunk) && ok;
     if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) ok = false;
     if (!ok) {
       this.#needDrain = true;
       this.#armDrainPoll();
     }
     return ok;
+  }
+
+  /**
+   * Seals one Output chunk once encryption was agreed (issue #9). Plaintext never leaves after
+   * that: no handler, a handler that throws, or one that hands the bytes back unchanged fails the
+   * channel with ERR_SESSION_PLAINTEXT_REFUSED (thrown too).
+   */
+  #seal(chunk: Buffer): Buffer {
+    let sealed: Buffer | undefined;
+    let cause: unknown;
+    try {
+      sealed = this.#opts.kms?.encrypt(chunk);
+    } catch (e) {
+      cause = e;
+    }
+    if (sealed !== undefined && !sealed.equals(chunk)) return sealed;
+    const err = new SessionError('ERR_SESSION_PLAINTEXT_REFUSED', 'refusing to send a plaintext Output: KMS encryption was agreed for this session', cause === undefined ? {} : { cause });
+    this.#fail(err);
+    throw err;
   }
 
   /** Sends a Flag message (4-byte big-endian code, never encrypted). */
@@ -462,8 +483,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         if (this.#handshake === undefined || this.#receivingPaused || this.listenerCount('data') === 0) return false;
         if (msg.payloadType !== PayloadType.Output) return true; // shell-only types: acked, ignored
         let payload: Buffer = msg.payload;
-        if (this.#encrypting && this.#opts.kms !== undefined) {
+        if (this.#encrypting) {
           try {
+            if (this.#opts.kms === undefined) throw new SessionError('ERR_SESSION_PLAINTEXT_REFUSED', 'encryption was agreed but nothing can open Output');
             payload = this.#opts.kms.decrypt(payload);
           } catch (e) {
             this.#fail(e instanceof SessionError ? e : new SessionError('ERR_SESSION_ENCRYPTION', 'an Output payload failed to decrypt', { cause: e }));
