@@ -107,6 +107,8 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
   try {
     for (const spec of options.specs) manager.add(spec);
     renderer.info(`starting ${options.specs.length} forward${options.specs.length === 1 ? '' : 's'}…`);
+    // On a terminal the table shows progress (starting, retrying) from the first moment.
+    if (io.isTTY) tick();
     let timer: ReturnType<CliIo['clock']['setTimeout']> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = io.clock.setTimeout(() => resolve('timeout'), options.timeoutMs)));
     const outcome = await Promise.race([manager.start().then(() => 'started' as const), timedOut, aborted]);
@@ -134,7 +136,6 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     const up = statuses.filter(isUp);
     for (const s of up) renderer.cliEvent('ready', readySummary(s), describeUp(s, specByName.get(s.name)));
     renderer.status(manager.status());
-    if (io.isTTY) tick();
 
     let code = 0;
     if (options.whileUp !== undefined) {
@@ -154,6 +155,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     if (!abort.signal.aborted && e instanceof TunnelError && e.code === 'ERR_TUNNEL_STOPPED') return 0;
     throw e;
   } finally {
+    if (refresh !== undefined) io.clock.clearTimeout(refresh);
     for (const u of unsubscribe) u();
     // Make sure nothing is left listening whatever happened above (idempotent).
     await Promise.race([manager.stop(), new Promise<void>((r) => (forceExit = r))]).catch(() => undefined);

@@ -264,3 +264,19 @@ t.test('run passes SIGTERM on to the command and exits with its status', async (
   t.match(io.stdout.text, /child got SIGTERM/);
   t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1);
 });
+
+t.test('on a terminal: the live table shows the forward, its state and traffic', async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  io.isTTY = true;
+  io.stdout.columns = 160;
+  const done = main([`demo:${port}:auto`, '--no-user-config'], io);
+  const m = await io.stdout.waitFor(/demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+\s+i-0123456789abcdef0 localhost:\d+\s+ready/, done);
+  t.equal(await roundTrip(Number(m[1]), Buffer.alloc(3000, 1)).then((b) => b.length), 3000);
+  // The table is redrawn (cursor up, clear) and eventually shows the connection counted.
+  await io.stdout.waitFor(/\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+\S+ \S+\s+\S+ \S+\s+ready\s+\d\/1\s+2\.9 KiB\s+2\.9 KiB/, done);
+  io.signal('SIGINT');
+  t.equal(await done, 0);
+  t.match(io.stdout.text.slice(-400), /stopped/);
+});

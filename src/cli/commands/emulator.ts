@@ -13,7 +13,7 @@ export function emulatorCommand(io: CliIo) {
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('port', { type: 'number', describe: 'listen port on 127.0.0.1 (default 0: a free port)' })
-        .example('eval "$($0 emulator &)"', 'or copy the printed export lines into another shell')
+        .example('$0 emulator --port 4566', 'then paste the printed export lines into another shell')
         .epilogue('Here --config names an emulator config file (docs/emulator.md), not a .tunnel.yaml.'),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
