@@ -6,13 +6,13 @@
  * and writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks.svg`.
  *
  * Flags: `--quick` (small sizes, results to bench/results/quick.json, docs untouched),
- * `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile; results to
+ * `--report-only` (re-render the docs from bench/results/latest*.json), `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile; results to
  * bench/results/partial.json, docs untouched), `--peer PATH` (not implemented: recorded as such, see docs/benchmarks.md).
  * Bounded: every step has a timeout, the whole run a watchdog; all children die with the driver.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchChild } from './children.js';
@@ -273,9 +273,11 @@ async function coldStartPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
 
 async function connsPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
   const peaks: number[] = [];
+  const idle: number[] = [];
   const res = await runs(`${C.conns} connections`, async (i) => {
     const t = await startTunnel(`tunnel(conns ${i + 1})`, emu, [{ name: 'echo', remotePort: emu.services.echo }]);
     try {
+      idle.push((await t.child.request<Usage>('usage')).rss_MB);
       const m = await manyEchoConnections(port(t.ports, 'echo'), C.conns, C.connBytes, 120_000);
       const u = await t.child.request<Usage>('usage');
       peaks.push(Math.max(u.rss_peak_MB, u.max_rss_MB));
@@ -289,6 +291,7 @@ async function connsPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
   if (res !== null) {
     record(`${C.conns} connections verified`, 'count', res);
     record(`tunnel peak RSS with ${C.conns} connections`, 'MB', peaks);
+    record('tunnel RSS after start, before the connections (not in JSON)', 'MB', idle);
     // The stricter reading for a count: the worst run, not the median.
     r.conns1000.verified = Math.min(...res);
     r.conns1000.peak_rss_MB = round(median(peaks), 1);
@@ -390,14 +393,27 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(join(resultsDir, 'latest.json'), json);
+  writeFileSync(join(resultsDir, 'latest-details.json'), `${JSON.stringify(details, null, 2)}\n`);
+  writeDocs(r, details);
+  log(`wrote bench/results/latest.json (+ latest-details.json), docs/benchmarks.md, docs/benchmarks.svg (${details.durationS.toFixed(0)} s)`);
+}
+
+function writeDocs(r: BenchResults, details: RunDetails): void {
   const mdPath = join(root, 'docs', 'benchmarks.md');
   const carried = readCarriedText(join(root, 'bench', 'analysis.md'), mdPath);
   writeFileSync(mdPath, renderMarkdown(r, details, carried));
   writeFileSync(join(root, 'docs', 'benchmarks.svg'), renderSvg(r));
-  log(`wrote bench/results/latest.json, docs/benchmarks.md, docs/benchmarks.svg (${details.durationS.toFixed(0)} s)`);
 }
 
-main().then(
+/** `--report-only`: re-render the docs from the last full run (after editing bench/analysis.md). */
+function reportOnly(): void {
+  const r = JSON.parse(readFileSync(join(resultsDir, 'latest.json'), 'utf8')) as BenchResults;
+  const details = JSON.parse(readFileSync(join(resultsDir, 'latest-details.json'), 'utf8')) as RunDetails;
+  writeDocs(r, details);
+  log('re-rendered docs/benchmarks.md and docs/benchmarks.svg from bench/results/latest*.json');
+}
+
+(argv.includes('--report-only') ? Promise.resolve().then(reportOnly) : main()).then(
   () => process.exit(0),
   (e: unknown) => {
     log(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
