@@ -5,27 +5,40 @@
 import { MuxSession } from '../mux/mux-session.js';
 import { DataChannel } from '../session/data-channel.js';
 import { DataChannelDuplex } from '../session/data-channel-duplex.js';
+import type { KmsHandshakeHandler } from '../session/handshake.js';
 import type { ChannelPort, SessionFactory } from './session-ports.js';
 
-export const defaultSessionFactory: SessionFactory = {
-  createChannel(init): ChannelPort {
-    return new DataChannel({
-      streamUrl: init.streamUrl,
-      tokenValue: init.tokenValue,
-      sessionId: init.sessionId,
-      targetId: init.targetId,
-      clock: init.clock,
-      resume: init.resume,
-      ...(init.clientVersion === undefined ? {} : { clientVersion: init.clientVersion }),
-    });
-  },
-  createMux(channel, options) {
-    // Keep-alive follows the agent's version (HandshakeResult.smuxKeepAlive): a modern agent
-    // has it off, and NOP frames would defeat the service's idle timeout.
-    return new MuxSession(new DataChannelDuplex(channel), {
-      role: 'client',
-      config: { version: 1, keepAliveDisabled: !options.keepAlive },
-      clock: options.clock,
-    });
-  },
-};
+export interface DefaultSessionFactoryOptions {
+  /** A fresh KMS handler per data channel (issue #9); without one, a KMSEncryption request fails the handshake. */
+  kms?: () => KmsHandshakeHandler;
+}
+
+/** The production factory; TunnelManager passes a KMS handler factory built from its AWS settings. */
+export function createDefaultSessionFactory(factoryOptions: DefaultSessionFactoryOptions = {}): SessionFactory {
+  return {
+    createChannel(init): ChannelPort {
+      return new DataChannel({
+        streamUrl: init.streamUrl,
+        tokenValue: init.tokenValue,
+        sessionId: init.sessionId,
+        targetId: init.targetId,
+        clock: init.clock,
+        resume: init.resume,
+        ...(init.clientVersion === undefined ? {} : { clientVersion: init.clientVersion }),
+        ...(factoryOptions.kms === undefined ? {} : { kms: factoryOptions.kms() }),
+      });
+    },
+    createMux(channel, options) {
+      // Keep-alive follows the agent's version (HandshakeResult.smuxKeepAlive): a modern agent
+      // has it off, and NOP frames would defeat the service's idle timeout.
+      return new MuxSession(new DataChannelDuplex(channel), {
+        role: 'client',
+        config: { version: 1, keepAliveDisabled: !options.keepAlive },
+        clock: options.clock,
+      });
+    },
+  };
+}
+
+/** The production factory without KMS (a KMSEncryption request then fails the handshake). */
+export const defaultSessionFactory: SessionFactory = createDefaultSessionFactory();
