@@ -11,7 +11,8 @@ import { createSsmApi, type SsmApi } from '../aws/ssm-api.js';
 import type { AwsSettings } from '../aws/settings.js';
 import { ForwardError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type RandomSource } from './backoff.js';
-import { defaultSessionFactory } from './default-factory.js';
+import { createDefaultSessionFactory } from './default-factory.js';
+import { kmsHandlerFactory } from './kms-handler.js';
 import type { ForwardStatus, TunnelEvent } from './events.js';
 import { Forward } from './forward.js';
 import type { ForwardSpec } from './forward-spec.js';
@@ -22,7 +23,7 @@ export interface TunnelManagerOptions {
   clock?: Clock;
   /** Default: the SDK-backed API from `aws`. */
   ssm?: SsmApi;
-  /** Default: session/DataChannel + mux/MuxSession. */
+  /** Default: session/DataChannel + mux/MuxSession, with KMS session encryption from `aws` (issue #9). */
   factory?: SessionFactory;
   /** Jitter source; default Math.random. Tests pass `seededRandom(n)`. */
   random?: RandomSource;
@@ -47,12 +48,15 @@ export class TunnelManager extends EventEmitter {
   readonly #api: SsmApi;
   readonly #clock: Clock;
   readonly #secrets = new Set<string>();
+  readonly #factory: SessionFactory;
 
   constructor(options: TunnelManagerOptions) {
     super();
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
     this.#api = options.ssm ?? createSsmApi(options.aws);
+    // The KMS client is created (and its SDK loaded) only if an agent asks for encryption.
+    this.#factory = options.factory ?? createDefaultSessionFactory({ kms: kmsHandlerFactory(options.aws) });
     const creds = options.aws.credentials;
     if (creds !== undefined) {
       // Whatever the provider hands out must never show up in an event.
@@ -73,7 +77,7 @@ export class TunnelManager extends EventEmitter {
     const o = this.#opts;
     const f = new Forward(spec, {
       api: this.#api,
-      factory: o.factory ?? defaultSessionFactory,
+      factory: this.#factory,
       clock: this.#clock,
       random: o.random ?? Math.random,
       backoff: { ...DEFAULT_BACKOFF, ...(o.backoff ?? {}) },
