@@ -12,6 +12,9 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { main } from '../../src/cli/main.js';
 import { CapturedIo } from './capture-io.js';
 
+// The SDK's Node 20 end-of-support notice is noise in test output.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+
 const INSTANCE = 'i-0123456789abcdef0';
 const SECRET_MARK = 'SECRETMARKERxyzzy0123456789abcdefghijklmn';
 const TOKEN_MARK = 'SESSIONTOKENMARKERplugh9876543210';
@@ -279,4 +282,32 @@ t.test('on a terminal: the live table shows the forward, its state and traffic',
   io.signal('SIGINT');
   t.equal(await done, 0);
   t.match(io.stdout.text.slice(-400), /stopped/);
+});
+
+t.test('up GROUP from .tunnel.yaml; an implied local port that is busy falls back to a free one', async (t) => {
+  const emu = await emulator(t);
+  // The echo server itself occupies 127.0.0.1:<port>, the local port `remotePort` implies.
+  const port = await echoServer(t);
+  const dir = t.testdir({
+    '.tunnel.yaml': [
+      'defaults: { bind: 127.0.0.1 }',
+      'targets:',
+      '  box: { name: demo }',
+      'forwards:',
+      `  svc: { target: box, remotePort: ${port} }`,
+      `  other: { target: box, remotePort: ${port}, localPort: auto }`,
+      'groups:',
+      '  g: [svc]',
+    ].join('\n'),
+  });
+  const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  const done = main(['up', 'g', '--no-user-config'], io);
+  const m = await io.stdout.waitFor(/^svc\s+127\.0\.0\.1:(\d+) -> i-0123456789abcdef0 localhost:(\d+)$/m, done);
+  t.not(Number(m[1]), port, 'a different local port');
+  t.equal(Number(m[2]), port);
+  t.match(io.stderr.text, /svc: preferred local port was busy; listening on 127\.0\.0\.1:\d+/);
+  t.notMatch(io.stdout.text, /^other/m, 'only the group was brought up');
+  t.same(await roundTrip(Number(m[1]), Buffer.from('fallback')), Buffer.from('fallback'));
+  io.signal('SIGINT');
+  t.equal(await done, 0);
 });

@@ -136,7 +136,12 @@ class PlainRenderer implements Renderer {
   event(e: TunnelEvent): void {
     const text = describeEvent(e, this.options.verbose);
     if (text === undefined) return;
-    const problem = e.type === 'warning' || e.type === 'connect-error' || (e.type === 'forward-state' && e['state'] === 'failed') || e.type === 'retry-scheduled';
+    const problem =
+      e.type === 'warning' ||
+      e.type === 'connect-error' ||
+      e.type === 'retry-scheduled' ||
+      (e.type === 'forward-state' && e['state'] === 'failed') ||
+      (e.type === 'listening' && e['fellBack'] === true);
     if (this.options.quiet && !problem) return;
     (problem ? this.io.stderr : this.io.stdout).write(`${text}\n`);
   }
