@@ -41,6 +41,12 @@ export const HANDSHAKE_TIMEOUT_TEXT = 'Handshake timed out. Please ensure that y
 /** The agent waits this long for its outgoing buffer to drain before closing (§4.3). */
 export const AGENT_CLOSE_DRAIN_MS = 2_000;
 const CLOSE_DRAIN_POLL_MS = 10;
+/**
+ * Unacked output window of the emulated agent. The real agent keeps up to 100 000 messages
+ * (~100 MB per session with a stuck client); the emulator stops at 10 000 (~10 MB, the client's
+ * window) so many sessions stay bounded. Only a client that stops acking can tell the difference.
+ */
+export const AGENT_WINDOW_MESSAGES = 10_000;
 /** Basic mode: client Output held while re-dialing (beyond this: not ready, the client retransmits). */
 const MAX_PENDING_WHILE_DIALING = 64;
 
@@ -105,6 +111,7 @@ export class PortAgent extends EventEmitter {
       pacing: options.pacing,
       sendFrame: options.sendFrame,
       deliver: (msg) => this.#deliver(msg),
+      windowMessages: AGENT_WINDOW_MESSAGES,
     });
   }
 

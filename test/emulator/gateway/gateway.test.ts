@@ -173,6 +173,17 @@ t.test('a dropped socket re-attaches with a new token and unchanged counters', a
   t.pass('the agent acks input seq 1 after the re-attach');
 });
 
+t.test('websocket pings are answered', async (t) => {
+  const emu = await withEmulator(t, { pacing: 'none' });
+  const s = await startSession(emu);
+  const client = await RawClient.connect(s.streamUrl, s.tokenValue);
+  t.teardown(() => client.drop());
+  const pong = once(client.ws, 'pong');
+  client.ws.ping(Buffer.from('keepalive'));
+  const [data] = (await pong) as [Buffer];
+  t.equal(data.toString(), 'keepalive');
+});
+
 t.test('a newer attach replaces the older socket', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });
   const s = await startSession(emu);
