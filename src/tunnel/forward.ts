@@ -130,7 +130,7 @@ export class Forward extends EventEmitter {
     this.#clearTimers();
     this.#state = 'stopped';
     const listenerClosed = this.#listener.close();
-    for (const c of this.#pending.splice(0)) c.abort();
+    for (const c of [...this.#pending]) c.abort();
     const sessions = [...this.#sessions, ...this.#starting];
     this.#sessions = [];
     const work = Promise.all([listenerClosed, ...sessions.map((s) => s.terminate()), ...this.#startJobs]).then(() => undefined);
@@ -298,11 +298,20 @@ export class Forward extends EventEmitter {
     if (this.#retryTimer !== undefined || this.#isDone()) return;
     const delayMs = backoffDelay(this.#retryAttempt, this.#d.backoff, this.#d.random);
     this.#retryAttempt++;
+    // Connections waiting for a session: one quick retry is worth waiting for; after that the
+    // clients are better told at once (their socket closes) than left hanging.
+    if (this.#retryAttempt >= 2 && this.#liveSessions().length === 0) {
+      for (const c of [...this.#pending]) {
+        this.#failed++;
+        c.abort();
+      }
+    }
     if (this.#liveSessions().length === 0 && this.#everReady) this.#setState('reconnecting');
     this.#event('retry-scheduled', { attempt: this.#retryAttempt, delayMs, ...(code === undefined ? {} : { code }), message });
     this.#retryTimer = this.#d.clock.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#grow();
+      this.#settleIfIdle();
     }, delayMs);
   }
 
@@ -327,8 +336,13 @@ export class Forward extends EventEmitter {
     this.#reconnects++;
     if (this.#liveSessions().length === 0) this.#setState('reconnecting');
     this.#grow();
-    // Lazy with nothing waiting: no session is needed until the next connection.
-    if (this.#liveSessions().length === 0 && this.#starting.size === 0 && this.#retryTimer === undefined) this.#markReady();
+    this.#settleIfIdle();
+  }
+
+  /** Lazy with nothing waiting and nothing starting: no session is needed until the next connection. */
+  #settleIfIdle(): void {
+    if (this.#isDone() || this.#state === 'ready') return;
+    if (this.#liveSessions().length === 0 && this.#starting.size === 0 && this.#retryTimer === undefined && this.#everReady) this.#markReady();
   }
 
   #onLoad(s: TunnelSession, n: number): void {
@@ -465,7 +479,7 @@ export class Forward extends EventEmitter {
     this.#clearTimers();
     this.#setState('failed');
     void this.#listener.close();
-    for (const c of this.#pending.splice(0)) c.abort();
+    for (const c of [...this.#pending]) c.abort();
     const sessions = [...this.#sessions, ...this.#starting];
     this.#sessions = [];
     for (const s of sessions) void s.terminate();

@@ -234,3 +234,25 @@ t.test('stop terminates every session and events never carry tokens', async (t) 
   const text = events.map((e) => JSON.stringify(e)).join('\n');
   t.notMatch(text, /SECRET-TOKEN/);
 });
+
+t.test('connections waiting for a session are closed after the second failed start, and counted', async (t) => {
+  const clock = new FakeClock();
+  const { f, api, events } = setup({ lazy: true }, { clock });
+  t.teardown(() => f.stop());
+  await f.start();
+  api.startErrors.push(new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'), new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'));
+  const c = connect(f.port ?? 0, '127.0.0.1');
+  c.on('error', () => {});
+  const closed = once(c, 'close');
+  while (!events.some((e) => e.type === 'retry-scheduled')) await once(f, 'event');
+  t.equal(f.status().connections.active, 1, 'still waiting after the first failure');
+  clock.advance(Number(events.find((e) => e.type === 'retry-scheduled')?.['delayMs']));
+  await closed;
+  while (f.status().connections.active !== 0) await once(f, 'event');
+  t.equal(api.started.length, 2);
+  t.equal(f.status().connections.failed, 1);
+  t.equal(f.state, 'reconnecting');
+  clock.advance(1000);
+  t.equal(f.state, 'ready', 'a lazy forward with nothing waiting settles back to ready');
+  t.equal(api.started.length, 2, 'and starts no session until the next connection');
+});
