@@ -133,6 +133,13 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
   const names = new Set<string>();
   for (const { word, spec } of parsed) {
     if (spec === undefined) {
+      if (config.forwards[word] === undefined && config.groups[word] === undefined) {
+        const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
+        const hint = didYouMean(word, all) ?? `to forward a port of target "${word}", write ${word}:PORT`;
+        throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward or group named "${word}" in the configuration; ${hint}`, [
+          { path: `forwards.${word}`, message: 'not defined', hint },
+        ]);
+      }
       for (const s of selectForwards(config, [word])) {
         if (!names.has(s.name)) result.push(s);
         names.add(s.name);

@@ -70,6 +70,11 @@ t.test('ad-hoc SPECs and config names mix; names follow the target', async (t) =
   t.same(two.map((s) => s.name), ['db1-5432', 'db1-6379']);
 });
 
+t.test('a bare word that is not a configured name suggests a name or the SPEC form', async (t) => {
+  t.throws(() => specsFromWords(config, ['sh']), { code: 'ERR_CONFIG_UNKNOWN_FORWARD', message: /did you mean "ssh"/ });
+  t.throws(() => specsFromWords(config, ['postgres']), { code: 'ERR_CONFIG_UNKNOWN_FORWARD', message: /write postgres:PORT/ });
+});
+
 t.test('impliedLocalPort, envName', async (t) => {
   t.equal(impliedLocalPort(22), 10022);
   t.equal(impliedLocalPort(1024), 1024);
