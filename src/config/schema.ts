@@ -60,13 +60,14 @@ export interface TunnelConfig extends ConfigLayer {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const MAX_SESSIONS = 32;
 
-export const DEFAULT_CONFIG: TunnelConfig = Object.freeze({
+/** The configuration with nothing set: what every merge starts from (never mutated). */
+export const DEFAULT_CONFIG: Readonly<TunnelConfig> = Object.freeze({
   defaults: Object.freeze({ bind: [...DEFAULT_BIND], timeoutMs: DEFAULT_TIMEOUT_MS }),
   targets: Object.freeze({}),
   forwards: Object.freeze({}),
   groups: Object.freeze({}),
   origins: new Map(),
-}) as TunnelConfig;
+});
 
 export const TOP_KEYS = ['$schema', 'version', 'defaults', 'targets', 'forwards', 'groups'] as const;
 export const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout'] as const;

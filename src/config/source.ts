@@ -98,7 +98,7 @@ export function parseConfigText(text: string, file?: string): ConfigSource {
 
 function isNodeWithRange(n: unknown): n is YamlNode & { range: [number, number, number] } {
   if (typeof n !== 'object' || n === null || !('range' in n)) return false;
-  const r = (n as { range?: unknown }).range;
+  const r = n.range;
   return Array.isArray(r) && typeof r[0] === 'number';
 }
 
