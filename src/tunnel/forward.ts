@@ -218,6 +218,7 @@ export class Forward extends EventEmitter {
       ...(this.spec.remoteHost === undefined ? {} : { remoteHost: this.spec.remoteHost }),
       ...(this.spec.reason === undefined ? {} : { reason: this.spec.reason }),
       ...(target.agentVersion === undefined ? {} : { agentVersion: target.agentVersion }),
+      random: this.#d.random,
       onSecret: (secret) => this.#d.secrets.add(secret),
     });
     this.#starting.add(s);

@@ -55,6 +55,8 @@ export interface ChannelInit {
    * agent deciding on our version agrees with our choice of basic mode.
    */
   clientVersion?: string;
+  /** Jitter source for the channel's reconnect delays (the engine's injected random). */
+  random?: () => number;
   /** ResumeSession → new token, undefined when the session is gone. */
   resume(): Promise<string | undefined>;
 }

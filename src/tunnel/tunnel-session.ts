@@ -31,6 +31,8 @@ export interface TunnelSessionOptions {
   reason?: string;
   /** From target resolution, when known. */
   agentVersion?: string;
+  /** Injected jitter source, handed to the data channel. */
+  random?: () => number;
   /** Secrets (tokens) are reported here so the event layer can scrub them. */
   onSecret(secret: string): void;
 }
@@ -133,6 +135,7 @@ export class TunnelSession extends EventEmitter {
       sessionId: grant.sessionId,
       targetId: o.targetId,
       clock: o.clock,
+      ...(o.random === undefined ? {} : { random: o.random }),
       ...(o.agentVersion !== undefined && !agentSupportsMux(o.agentVersion) ? { clientVersion: PRE_MUX_CLIENT_VERSION } : {}),
       resume: async () => {
         let g;
