@@ -16,6 +16,10 @@
  *        failure ⇒ Flag ConnectToPortError, then FIN                    DisconnectToPort ⇒ close, re-dial on next Output
  * ```
  *
+ * With `kms` (instances with `kmsKeyId`, issue #9) the HandshakeRequest also asks for KMSEncryption
+ * and an EncChallengeRequest/Response exchange sits between the response and HandshakeComplete;
+ * Output is then sealed both ways (`kms-agent.ts`).
+ *
  * The agent ends a session through `onEnd(output)`: '' for success (Flag TerminateSession, an
  * SSH-type destination EOF), the failure text otherwise. The gateway turns that into
  * `channel_closed` for the client, as MGS does with the agent's task result.
@@ -34,6 +38,7 @@ import type { PacingProfile } from '../pacing.js';
 import { AgentChannel } from './agent-channel.js';
 import { planDestination, type DialTarget, type ResolvedDestinationMapping } from './destinations.js';
 import { DialFailure, dialFirst } from './dialer.js';
+import { AgentKmsSession, KMS_CUSTOMER_MESSAGE, type AgentKmsOptions } from './kms-agent.js';
 
 /** The agent's wait for the HandshakeResponse. */
 export const AGENT_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -68,6 +73,8 @@ export interface PortAgentOptions {
   onEnd(output: string): void;
   handshakeTimeoutMs?: number;
   resolve?: (host: string) => Promise<string[]>;
+  /** Issue #9 (an emulator option; agent 3.3.1142.0 never encrypts Port sessions): request KMS encryption. */
+  kms?: AgentKmsOptions;
 }
 
 export interface HandshakeInfo {
@@ -84,7 +91,9 @@ export interface HandshakeInfo {
 export class PortAgent extends EventEmitter {
   readonly channel: AgentChannel;
   readonly #o: PortAgentOptions;
-  #state: 'idle' | 'handshaking' | 'planning' | 'running' | 'closing' | 'ended' = 'idle';
+  #state: 'idle' | 'handshaking' | 'challenging' | 'planning' | 'running' | 'closing' | 'ended' = 'idle';
+  readonly #kms: AgentKmsSession | undefined;
+  #clientVersion = '';
   #handshakeStartedAt = 0;
   #handshakeTimer: TimerHandle | undefined;
   #drainTimer: TimerHandle | undefined;
@@ -106,6 +115,7 @@ export class PortAgent extends EventEmitter {
   constructor(options: PortAgentOptions) {
     super();
     this.#o = options;
+    this.#kms = options.kms === undefined ? undefined : new AgentKmsSession(options.kms, { sessionId: options.sessionId, instanceId: options.instanceId });
     this.channel = new AgentChannel({
       clock: options.clock,
       pacing: options.pacing,
@@ -140,12 +150,21 @@ export class PortAgent extends EventEmitter {
     this.#handshakeStartedAt = this.#o.clock.now();
     const request = encodeHandshakeRequest({
       agentVersion: this.#o.agentVersion,
-      requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: this.#o.properties })],
+      requestedClientActions: [
+        sessionTypeAction({ sessionType: 'Port', properties: this.#o.properties }),
+        ...(this.#kms === undefined ? [] : [this.#kms.requestedAction()]),
+      ],
     });
     this.channel.sendMessage(PayloadType.HandshakeRequest, request);
+    this.#armHandshakeTimer();
+  }
+
+  /** The agent waits 15 s for the HandshakeResponse, and another 15 s for the EncChallengeResponse. */
+  #armHandshakeTimer(): void {
+    if (this.#handshakeTimer !== undefined) this.#o.clock.clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = this.#o.clock.setTimeout(() => {
       this.#handshakeTimer = undefined;
-      if (this.#state === 'handshaking') this.#end(HANDSHAKE_TIMEOUT_TEXT);
+      if (this.#state === 'handshaking' || this.#state === 'challenging') this.#end(HANDSHAKE_TIMEOUT_TEXT);
     }, this.#o.handshakeTimeoutMs ?? AGENT_HANDSHAKE_TIMEOUT_MS);
   }
 
@@ -174,6 +193,9 @@ export class PortAgent extends EventEmitter {
         if (msg.payloadType === PayloadType.HandshakeResponse) this.#onHandshakeResponse(msg.payload);
         // INTEROP: other stream data before the handshake completes is acked and discarded.
         return true;
+      case 'challenging':
+        if (msg.payloadType === PayloadType.EncChallengeResponse) this.#onChallengeResponse(msg.payload);
+        return true;
       case 'planning':
         // The plugin is not ready yet: no ack, the client retransmits.
         return msg.payloadType !== PayloadType.Output;
@@ -198,11 +220,35 @@ export class PortAgent extends EventEmitter {
         return;
       }
     }
+    this.#clientVersion = response.clientVersion;
+    if (this.#kms !== undefined) {
+      // KMS: unwrap the client's data key, then EncChallengeRequest (agent seq 1) before HandshakeComplete.
+      const step = this.#kms.handleHandshakeResponse(response.processedClientActions);
+      if (!step.ok) return void this.#end(step.output);
+      this.#state = 'challenging';
+      this.#armHandshakeTimer();
+      this.channel.sendMessage(PayloadType.EncChallengeRequest, step.value);
+      return;
+    }
+    this.#completeHandshake('');
+  }
+
+  #onChallengeResponse(payload: Buffer): void {
+    const kms = this.#kms;
+    if (kms === undefined) return;
+    const verdict = kms.handleChallengeResponse(payload);
+    if (!verdict.ok) return void this.#end(verdict.output);
+    // Output is sealed from here on; HandshakeComplete itself is not (only Output is).
+    this.channel.setOutputSeal((p) => kms.seal(p));
+    this.#completeHandshake(KMS_CUSTOMER_MESSAGE);
+  }
+
+  #completeHandshake(customerMessage: string): void {
     if (this.#handshakeTimer !== undefined) this.#o.clock.clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     const elapsedNs = Math.max(1, Math.round((this.#o.clock.now() - this.#handshakeStartedAt) * 1e6));
-    this.channel.sendMessage(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: elapsedNs, customerMessage: '' }));
-    const clientVersion = response.clientVersion;
+    this.channel.sendMessage(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: elapsedNs, customerMessage }));
+    const clientVersion = this.#clientVersion;
     const isForwarding = this.#o.properties['type'] === 'LocalPortForwarding';
     this.#mode = isForwarding && clientSupportsMux(clientVersion) ? 'mux' : 'basic';
     const keepAlive = this.#mode === 'mux' && !clientSupportsKeepAliveDisabled(clientVersion);
@@ -270,6 +316,16 @@ export class PortAgent extends EventEmitter {
       return true;
     }
     if (msg.payloadType !== PayloadType.Output) return true; // other types: acked and ignored
+    let payload = msg.payload;
+    if (this.#kms !== undefined) {
+      try {
+        payload = this.#kms.open(payload);
+      } catch (e) {
+        // Tampered or plaintext Output on an encrypted session: the plugin fails.
+        this.#end(`Failed to decrypt client data: ${(e as Error).message}`);
+        return true;
+      }
+    }
     if (this.#mode === 'mux') {
       // Accepted even while the consumer is paused: the gateway has stopped reading the client's
       // socket, so only records already in flight arrive (bounded), and acks keep flowing.
@@ -277,10 +333,10 @@ export class PortAgent extends EventEmitter {
         this.#sawClientOutput = true;
         this.channel.releaseOutput();
       }
-      this.channel.pushData(msg.payload);
+      this.channel.pushData(payload);
       return true;
     }
-    return this.#basicOutput(msg.payload);
+    return this.#basicOutput(payload);
   }
 
   // ---- mux ------------------------------------------------------------------------------------
