@@ -25,7 +25,10 @@ export interface Emulator {
   /** The only credentials the SigV4 check accepts. */
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   readonly state: EmulatorState;
-  /** Runtime fault knobs (reads and replaces `state.faults`; changes apply at once). */
+  /**
+   * Runtime fault knobs: reads and replaces `state.faults`. Changes apply at once, including the
+   * per-socket timers of attached sockets (counted from when each attached).
+   */
   faults: FaultSettings;
   /** Observation hooks (see gateway/events.ts). */
   readonly events: EventEmitter<EmulatorEvents>;
@@ -99,6 +102,7 @@ export async function startEmulator(options: EmulatorOptions = {}, internals: St
     },
     set faults(f: FaultSettings) {
       state.faults = { ...f };
+      gateway.faultsChanged();
     },
     events,
     errors,

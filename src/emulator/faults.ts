@@ -111,6 +111,8 @@ export class SessionFaults extends EventEmitter {
   #droppedAfterMessages = false;
   #droppedAfterBytes = false;
   #socketTimers: TimerHandle[] = [];
+  /** Clock time the current socket attached (undefined while detached). */
+  #attachedAt: number | undefined;
   #pending = new Set<TimerHandle>();
   #held: Record<Direction, Held[]> = { c2s: [], s2c: [] };
   #closed = false;
@@ -127,15 +129,35 @@ export class SessionFaults extends EventEmitter {
 
   /** A client websocket was attached: arm the per-socket timers from the current settings. */
   attached(): void {
+    this.#attachedAt = this.#o.clock.now();
+    this.#armSocketTimers();
+  }
+
+  /**
+   * The settings changed at run time: re-arm the per-socket timers of the attached socket, counted
+   * from when it attached (a timer already overdue fires at once).
+   */
+  settingsChanged(): void {
+    if (this.#attachedAt !== undefined && !this.#closed) this.#armSocketTimers();
+  }
+
+  /** The client websocket went away: per-socket timers stop. */
+  detached(): void {
+    this.#attachedAt = undefined;
+    this.#clearSocketTimers();
+  }
+
+  #armSocketTimers(): void {
     this.#clearSocketTimers();
     const s = this.#o.settings();
     const { clock } = this.#o;
+    const age = clock.now() - (this.#attachedAt ?? clock.now());
     if (s.dropEveryMs !== undefined && s.dropEveryMs > 0) {
       this.#socketTimers.push(
         clock.setTimeout(() => {
           this.#emit({ kind: 'drop-every' });
           this.#o.sink.dropSocket('drop-every');
-        }, s.dropEveryMs),
+        }, Math.max(0, s.dropEveryMs - age)),
       );
     }
     if (s.byeAfterMs !== undefined && s.byeAfterMs > 0) {
@@ -143,14 +165,9 @@ export class SessionFaults extends EventEmitter {
         clock.setTimeout(() => {
           this.#emit({ kind: 'bye' });
           this.#o.sink.bye();
-        }, s.byeAfterMs),
+        }, Math.max(0, s.byeAfterMs - age)),
       );
     }
-  }
-
-  /** The client websocket went away: per-socket timers stop. */
-  detached(): void {
-    this.#clearSocketTimers();
   }
 
   /** Pass one record through the faults. */

@@ -172,6 +172,25 @@ t.test('dropEveryMs drops each attached socket after T; detaching disarms it', a
   t.same(h.drops, ['drop-every'], 'a detached socket is not dropped again');
 });
 
+t.test('a runtime change re-arms the timers of the attached socket, counted from its attach', async (t) => {
+  const settings: FaultSettings = {};
+  const h = harness(settings);
+  h.faults.attached();
+  h.clock.advance(300);
+  settings.byeAfterMs = 500;
+  h.faults.settingsChanged();
+  h.clock.advance(199);
+  t.equal(h.byes(), 0);
+  h.clock.advance(1);
+  t.equal(h.byes(), 1, '500 ms after the attach, not after the change');
+  settings.byeAfterMs = undefined;
+  settings.dropEveryMs = 100;
+  h.faults.settingsChanged();
+  t.same(h.drops, []);
+  h.clock.advance(0);
+  t.same(h.drops, ['drop-every'], 'an overdue timer fires at once');
+});
+
 t.test('byeAfterMs closes the socket cleanly after T', async (t) => {
   const h = harness({ byeAfterMs: 1000 });
   h.faults.attached();

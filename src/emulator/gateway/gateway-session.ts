@@ -181,6 +181,11 @@ export class GatewaySession {
     this.#emit('channel-closed', { sessionId: this.sessionId, output, delivered: ws !== undefined });
   }
 
+  /** Fault settings were replaced at run time (per-socket timers are re-armed). */
+  faultsChanged(): void {
+    this.#faults.settingsChanged();
+  }
+
   /** Resolves once every client socket this session closed is gone (emulator shutdown). */
   async closed(): Promise<void> {
     await Promise.all(

@@ -72,6 +72,11 @@ export class Gateway {
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, sessionId));
   };
 
+  /** `state.faults` was replaced: live sockets re-arm their timers (dropEveryMs, byeAfterMs). */
+  faultsChanged(): void {
+    for (const s of this.#sessions.values()) if (!s.isEnded) s.faultsChanged();
+  }
+
   restartAgent(sessionId: string, options?: RestartAgentOptions): void {
     const s = this.#sessions.get(sessionId);
     if (!s) throw new EmulatorError('ERR_EMULATOR_CONFIG', `no session ${sessionId}`);
