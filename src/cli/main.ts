@@ -36,7 +36,9 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
   const y = withGlobalOptions(yargs([...argv]))
     .scriptName('tunnel')
     .usage('$0 SPEC… | $0 <command>\n\nAWS Session Manager port forwarding, without the plugin.')
-    .parserConfiguration({ 'populate--': true })
+    // Array options take one value per flag (`--bind a --bind b`, or `--bind a,b`), so a SPEC
+    // after `--bind 127.0.0.1` stays a SPEC.
+    .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {

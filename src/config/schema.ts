@@ -156,7 +156,7 @@ function readBind(v: unknown, path: ConfigPath, out: IssueList): string[] | unde
   list.forEach((a: unknown, i) => {
     const p = typeof v === 'string' ? path : [...path, i];
     if (typeof a !== 'string' || isIP(a) === 0) {
-      out.add(p, `${typeName(a)} is not an IP address`, 'bind takes IP literals such as 127.0.0.1 or ::1 (quote IPv6 in YAML)');
+      out.add(p, `${typeName(a)} is not an IP address`, 'bind takes IP literals such as 127.0.0.1 or ::1; quote IPv6 in YAML');
     } else result.push(a);
   });
   return result.length === list.length ? result : undefined;

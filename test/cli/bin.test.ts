@@ -194,3 +194,26 @@ t.test('tunnel demo --once exits 0 within seconds', async (t) => {
   t.equal(code, 0, p.stderr());
   t.match(p.stdout(), /all checks passed/);
 });
+
+t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM stops it with 0', async (t) => {
+  const dir = t.testdir({});
+  const emu = tunnel(t, ['emulator'], { cwd: dir });
+  const m = await emu.waitOut(/export AWS_REGION=\S+\n/);
+  t.ok(m);
+  const lines = emu.stdout().split('\n').filter((l) => l !== '');
+  t.match(lines.slice(0, 4), [/^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/, /^export AWS_ACCESS_KEY_ID=/, /^export AWS_SECRET_ACCESS_KEY=/, /^export AWS_REGION=/]);
+  const env: Record<string, string> = {};
+  for (const l of lines) {
+    const kv = /^export (\w+)=(\S+)$/.exec(l);
+    if (kv?.[1] !== undefined && kv[2] !== undefined) env[kv[1]] = kv[2];
+  }
+  const port = await echoServer(t);
+  const client = tunnel(t, [`demo:${port}:auto`], { cwd: dir, env });
+  const up = await client.waitOut(/^demo\s+127\.0\.0\.1:(\d+)/m);
+  t.equal(await echoThrough(Number(up[1]), 'via printed env'), 'via printed env');
+  client.child.kill('SIGINT');
+  t.equal((await client.exit).code, 0);
+  emu.child.kill('SIGTERM');
+  t.equal((await emu.exit).code, 0);
+  t.notOk(client.stdout().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000') || client.stderr().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000'), 'the client never prints the secret it was given');
+});

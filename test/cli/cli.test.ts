@@ -120,3 +120,12 @@ t.test('completion scripts and candidates from the config', async (t) => {
   const c3 = await run(['__complete', '--index', '2', '--', 'tunnel', 'targets', '--t'], dir);
   t.same(c3.io.stdout.lines(), ['--timeout', '--tag']);
 });
+
+t.test('array options take one value per flag, so SPECs after them stay SPECs', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': CONFIG });
+  const { code, io } = await run(['ls', '--bind', '127.0.0.1', 'db', '--bind', '::1,127.0.0.2', '--json'], dir);
+  t.equal(code, 0, io.stderr.text);
+  const lines = io.stdout.lines().map((l) => JSON.parse(l) as { forward?: string; bind?: string[] });
+  t.same(lines.map((l) => l.forward).filter((f) => f !== undefined), ['db'], 'only db was listed');
+  t.same(lines[0]?.bind, ['127.0.0.1', '::1', '127.0.0.2'], 'the flags replace the default bind addresses');
+});
