@@ -18,6 +18,7 @@ import { MessageType } from '../../protocol/ssm/message-type.js';
 import type { OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import { PortAgent, type HandshakeInfo } from '../agent/port-agent.js';
 import type { DialTarget } from '../agent/destinations.js';
+import { unwrapDataKey } from '../api/kms-api.js';
 import { SessionFaults, createRng, deriveSeed, type Direction, type FaultEvent, type FaultKind } from '../faults.js';
 import type { EmulatedSession, EmulatorState } from '../state.js';
 import { IDLE_TIMEOUT_TEXT, MAX_DURATION_TEXT, encodeChannelClosedRecord } from './channel-closed.js';
@@ -229,6 +230,9 @@ export class GatewaySession {
     };
     if (handshakeTimeoutMs !== undefined) opts.handshakeTimeoutMs = handshakeTimeoutMs;
     if (this.#o.resolve) opts.resolve = this.#o.resolve;
+    const kmsKeyId = session.instance.kmsKeyId;
+    // Issue #9: the agent asks for KMS encryption and opens the client's blob with the emulator's KMS.
+    if (kmsKeyId !== undefined) opts.kms = { kmsKeyId, unwrapDataKey: (blob, context) => unwrapDataKey(state, blob, context).plaintext };
     const agent = new PortAgent(opts);
     const sid = this.sessionId;
     agent.on('handshake-complete', (info: HandshakeInfo) => this.#emit('handshake-complete', { sessionId: sid, ...info }));
