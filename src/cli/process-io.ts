@@ -4,6 +4,12 @@ import { systemClock } from '../clock.js';
 import type { CliIo, SignalName } from './io.js';
 
 export function createProcessIo(): CliIo {
+  // `tunnel ls | head`: a closed pipe ends the output, not the process with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   return {
     stdout: {
       write: (s: string) => process.stdout.write(s),
