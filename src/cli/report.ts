@@ -9,6 +9,8 @@ export interface ReportOptions {
   verbose: boolean;
   /** Profile in use, for the `aws sso login --profile …` advice. */
   profile?: string | undefined;
+  /** Write the human text to stderr (default true; `run --json` keeps stderr pure NDJSON). */
+  text?: boolean;
 }
 
 /** Extra advice for errors with a well-known fix. */
@@ -58,6 +60,7 @@ export function reportError(io: CliIo, err: unknown, exitCode: number, options: 
     if (err instanceof ConfigError && err.issues.length > 0) event['issues'] = err.issues;
     io.stdout.write(`${JSON.stringify(redactKeys(event))}\n`);
   }
+  if (options.text === false) return;
   const lines: string[] = [];
   if (err instanceof ConfigError) {
     lines.push(`tunnel: ${err.message}`);

@@ -154,7 +154,9 @@ t.test('run: TUNNEL_<NAME>_* in the environment, {name.port} in arguments, exit 
   const p = tunnel(t, ['run', `demo:${port}`, '--', process.execPath, '-e', script, '--', '--port={demo.port}', '{demo.host}', '`id`'], { cwd: t.testdir({}), env: emuEnv(emu) });
   const { code } = await p.exit;
   t.equal(code, 3, p.stderr());
-  const line = p.stdout().split('\n').find((l) => l.startsWith('{"env"'));
+  const outLines = p.stdout().split('\n').filter((l) => l !== '');
+  t.equal(outLines.length, 1, "stdout carries only the command's output");
+  const line = outLines.find((l) => l.startsWith('{"env"'));
   const out = JSON.parse(line ?? '{}') as { env: string[]; argv: string[] };
   const [host, localPort, addr] = out.env;
   t.equal(host, '127.0.0.1');

@@ -170,6 +170,8 @@ t.test('run: environment, placeholders, no shell, the child status is ours, forw
   t.equal(out.addr, `127.0.0.1:${out.port}`);
   t.same(out.argv, [out.port, `$HOME;127.0.0.1:${out.port}`], 'placeholders expanded, nothing interpreted by a shell');
   t.equal(out.echo, 'via-run', 'the forward was up while the command ran');
+  t.equal(io.stdout.lines().length, 1, "stdout is the command's alone");
+  t.match(io.stderr.text, /^echo-svc\s+127\.0\.0\.1:\d+/m, "tunnel's own lines went to stderr");
   t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1, 'session terminated after the command');
 
   const missing = new CapturedIo({ cwd: dir, env: envFor(emu) });
@@ -310,4 +312,21 @@ t.test('up GROUP from .tunnel.yaml; an implied local port that is busy falls bac
   t.same(await roundTrip(Number(m[1]), Buffer.from('fallback')), Buffer.from('fallback'));
   io.signal('SIGINT');
   t.equal(await done, 0);
+});
+
+t.test("run --json: stdout is the command's, stderr carries only NDJSON events (also on failure)", async (t) => {
+  const emu = await emulator(t);
+  const port = await echoServer(t);
+  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  const code = await main(['run', `demo:${port}`, '--json', '--no-user-config', '--', process.execPath, '-e', 'console.log("child says hi"); process.exit(5)'], io);
+  t.equal(code, 5);
+  t.equal(io.stdout.text, 'child says hi\n');
+  const events = io.stderr.lines().map((l) => JSON.parse(l) as { type: string; exitCode?: number });
+  t.ok(events.some((e) => e.type === 'ready'));
+  t.match(events.find((e) => e.type === 'command-exit'), { exitCode: 5 });
+  const failing = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+  t.equal(await main(['run', 'nowhere-to-be-found:5432', '--json', '--no-user-config', '--', process.execPath, '-e', ''], failing), 69);
+  t.equal(failing.stdout.text, '');
+  const failEvents = failing.stderr.lines().map((l) => JSON.parse(l) as { type: string; code?: string });
+  t.match(failEvents[failEvents.length - 1], { type: 'error', code: 'ERR_TUNNEL_TARGET_NOT_FOUND' });
 });

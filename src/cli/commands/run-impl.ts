@@ -12,6 +12,7 @@ import type { ForwardStatus } from '../../tunnel/events.js';
 import { awsSettingsFor } from '../aws-settings.js';
 import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
+import { deriveIo } from '../io.js';
 import type { CliIo, SignalName } from '../io.js';
 import type { GlobalArgs } from '../options.js';
 
@@ -64,6 +65,11 @@ export function childStatus(code: number | null, signal: NodeJS.Signals | null):
   return 128 + (n ?? 1);
 }
 
+/** The io for tunnel's own output under `run`: stdout redirected to stderr. */
+export function ownOutput(io: CliIo): CliIo {
+  return deriveIo(io, { stdout: io.stderr, isTTY: false });
+}
+
 export async function runWith(io: CliIo, args: GlobalArgs, words: readonly string[], command: readonly string[]): Promise<number> {
   const [cmd, ...cmdArgs] = command;
   if (cmd === undefined || cmd === '') throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
@@ -71,8 +77,11 @@ export async function runWith(io: CliIo, args: GlobalArgs, words: readonly strin
   const { config } = loaded;
   const specs = words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words);
   if (specs.length === 0) throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
-  const renderer = rendererFor(io, args);
-  return runForwarding(io, {
+  // stdout belongs to the command: everything tunnel itself prints (lines, table, NDJSON
+  // events) goes to stderr.
+  const own = ownOutput(io);
+  const renderer = rendererFor(own, args);
+  return runForwarding(own, {
     specs,
     aws: await awsSettingsFor(io, config),
     renderer,

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { defineCommand } from '../define-command.js';
 import { reportOptions } from '../context.js';
+import { deriveIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { runCommand } from '../run-command.js';
@@ -22,7 +23,8 @@ export function runCommandModule(io: CliIo) {
         .example('$0 run db -- psql -h {db.host} -p {db.port}', '{name.port}-style placeholders in the arguments')
         .example('$0 run -- npm run dev', 'every configured forward, then the dev server'),
     handler: async (args) => {
-      await runCommand(io, reportOptions(args), async () => {
+      // Errors, like all of tunnel's own output under `run`, go to stderr (stdout is the command's).
+      await runCommand(deriveIo(io, { stdout: io.stderr }), { ...reportOptions(args), text: !args.json }, async () => {
         const { runWith } = await import('./run-impl.js');
         return runWith(io, args, args.names ?? [], afterDoubleDash(args['--']));
       });
