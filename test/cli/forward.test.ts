@@ -330,3 +330,23 @@ t.test("run --json: stdout is the command's, stderr carries only NDJSON events (
   const failEvents = failing.stderr.lines().map((l) => JSON.parse(l) as { type: string; code?: string });
   t.match(failEvents[failEvents.length - 1], { type: 'error', code: 'ERR_TUNNEL_TARGET_NOT_FOUND' });
 });
+
+t.test('demo without --once stays up after the check until Ctrl-C, then exits 0', async (t) => {
+  const io = new CapturedIo({ cwd: t.testdir({}) });
+  const done = main(['demo', '--bytes', '65536'], io);
+  await io.stdout.waitFor(/all checks passed/, done);
+  const tip = await io.stderr.waitFor(/try: curl http:\/\/(127\.0\.0\.1:\d+)\//, done);
+  const { request } = await import('node:http');
+  const body = await new Promise<string>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: Number(tip[1]?.split(':')[1]), path: '/', agent: false }, (res) => {
+      let b = '';
+      res.on('data', (d: Buffer) => (b += d.toString()));
+      res.on('end', () => resolve(b));
+    })
+      .on('error', reject)
+      .end();
+  });
+  t.match(body, /hello from the tunnel demo instance/);
+  io.signal('SIGINT');
+  t.equal(await done, 0);
+});
