@@ -117,6 +117,8 @@ t.test('completion scripts and candidates from the config', async (t) => {
   t.same(c1.io.stdout.lines().sort(), ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort());
   const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
   t.same(c2.io.stdout.lines(), ['backend']);
+  const c4 = await run(['__complete', '--index', '4', '--', 'tunnel', '--profile', 'up', 'ls', 'c'], dir);
+  t.same(c4.io.stdout.lines(), ['cache'], 'a flag value is not taken for the command');
   const c3 = await run(['__complete', '--index', '2', '--', 'tunnel', 'targets', '--t'], dir);
   t.same(c3.io.stdout.lines(), ['--timeout', '--tag']);
 });

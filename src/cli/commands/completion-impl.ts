@@ -17,6 +17,8 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   emulator: ['--port'],
   demo: ['--once'],
 };
+/** Flags followed by a value (`--config FILE`), for finding the command word. */
+const VALUE_FLAGS = new Set(['--config', '-c', '--profile', '--region', '--endpoint', '--bind', '--timeout', '--tag', '--port', '--bytes', '--index']);
 /** Commands whose positionals are forward or group names. */
 const NAME_COMMANDS = new Set(['up', 'run', 'ls']);
 
@@ -56,7 +58,14 @@ export function shellFromEnv(env: Readonly<Record<string, string | undefined>>):
 export async function complete(io: CliIo, words: readonly string[], index: number): Promise<string[]> {
   const cur = words[index] ?? '';
   const before = words.slice(1, index);
-  const command = before.find((w) => !w.startsWith('-'));
+  // The first word that is neither a flag nor a flag's value is the command.
+  let command: string | undefined;
+  for (let i = 0; i < before.length && command === undefined; i++) {
+    const w = before[i] ?? '';
+    if (w.startsWith('-')) {
+      if (VALUE_FLAGS.has(w)) i++;
+    } else command = w;
+  }
   if (cur.startsWith('-')) {
     const flags = [...GLOBAL_FLAGS, ...(command === undefined ? [] : (COMMAND_FLAGS[command] ?? []))];
     return flags.filter((f) => f.startsWith(cur));
