@@ -217,7 +217,6 @@ export class Forward extends EventEmitter {
       remotePort: this.spec.remotePort,
       ...(this.spec.remoteHost === undefined ? {} : { remoteHost: this.spec.remoteHost }),
       ...(this.spec.reason === undefined ? {} : { reason: this.spec.reason }),
-      ...(target.agentVersion === undefined ? {} : { agentVersion: target.agentVersion }),
       random: this.#d.random,
       onSecret: (secret) => this.#d.secrets.add(secret),
     });

@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
 import { ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
-import { agentSupportsMux } from '../protocol/ssm/versions.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import { FLAG_CONNECT_TO_PORT_ERROR, type ChannelPort, type HandshakeInfo, type MuxPort, type SessionFactory } from './session-ports.js';
 
@@ -29,19 +28,11 @@ export interface TunnelSessionOptions {
   remotePort: number;
   remoteHost?: string;
   reason?: string;
-  /** From target resolution, when known. */
-  agentVersion?: string;
   /** Injected jitter source, handed to the data channel. */
   random?: () => number;
   /** Secrets (tokens) are reported here so the event layer can scrub them. */
   onSecret(secret: string): void;
 }
-
-/**
- * The ClientVersion reported to agents that predate smux (AgentVersion ≤ 3.0.196.0): older
- * than the agent's mux threshold (1.1.70), so both ends pick basic mode.
- */
-export const PRE_MUX_CLIENT_VERSION = '1.1.61.0';
 
 /** AWS/session codes for which a fresh session would fail the same way. */
 const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -136,7 +127,6 @@ export class TunnelSession extends EventEmitter {
       targetId: o.targetId,
       clock: o.clock,
       ...(o.random === undefined ? {} : { random: o.random }),
-      ...(o.agentVersion !== undefined && !agentSupportsMux(o.agentVersion) ? { clientVersion: PRE_MUX_CLIENT_VERSION } : {}),
       resume: async () => {
         let g;
         try {

@@ -10,9 +10,9 @@
  *                                HandshakeComplete (integer ns) ─▶ planning (portNumber, resolve once, deny list)
  *                                                   │ plan failed ⇒ fail with the agent's text
  *                 ┌─────────────────────────────────┴───────────────────────────┐
- *        mux (type LocalPortForwarding and ClientVersion ≥ 1.1.70)      basic (otherwise)
+ *        mux (LocalPortForwarding, agent > 3.0.196.0, client ≥ 1.1.70)  basic (otherwise)
  *        smux server over the channel, keep-alive off iff               dial at once; failure ⇒ fail
- *        ClientVersion > 1.2.331.0; dial per stream;                    "Unable to connect to specified port: …";
+ *        agent > 3.1.1511.0 and client > 1.2.331.0; dial per stream;  "Unable to connect to specified port: …";
  *        failure ⇒ Flag ConnectToPortError, then FIN                    DisconnectToPort ⇒ close, re-dial on next Output
  * ```
  *
@@ -32,7 +32,12 @@ import type { MuxStream } from '../../mux/mux-stream.js';
 import type { ClientMessage } from '../../protocol/ssm/client-message.js';
 import { ActionStatus, FlagCode, PayloadType } from '../../protocol/ssm/message-type.js';
 import { decodeFlag, decodeHandshakeResponse, encodeFlag, encodeHandshakeComplete, encodeHandshakeRequest, sessionTypeAction } from '../../protocol/ssm/payloads.js';
-import { clientSupportsKeepAliveDisabled, clientSupportsMux } from '../../protocol/ssm/versions.js';
+import {
+  agentSupportsKeepAliveDisabled,
+  agentSupportsMux,
+  clientSupportsKeepAliveDisabled,
+  clientSupportsMux,
+} from '../../protocol/ssm/versions.js';
 import { DataChannelDuplex } from '../../session/data-channel-duplex.js';
 import type { PacingProfile } from '../pacing.js';
 import { AgentChannel } from './agent-channel.js';
@@ -250,8 +255,13 @@ export class PortAgent extends EventEmitter {
     this.channel.sendMessage(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: elapsedNs, customerMessage }));
     const clientVersion = this.#clientVersion;
     const isForwarding = this.#o.properties['type'] === 'LocalPortForwarding';
-    this.#mode = isForwarding && clientSupportsMux(clientVersion) ? 'mux' : 'basic';
-    const keepAlive = this.#mode === 'mux' && !clientSupportsKeepAliveDisabled(clientVersion);
+    // INTEROP: the agent decides on the client's version, but an emulated agent must also
+    // behave like its own release: agents up to 3.0.196.0 have no smux at all (the client gate
+    // is "AgentVersion > 3.0.196.0"), and agents up to 3.1.1511.0 always keep smux keep-alive on.
+    const agentVersion = this.#o.agentVersion;
+    this.#mode = isForwarding && agentSupportsMux(agentVersion) && clientSupportsMux(clientVersion) ? 'mux' : 'basic';
+    const keepAlive =
+      this.#mode === 'mux' && !(agentSupportsKeepAliveDisabled(agentVersion) && clientSupportsKeepAliveDisabled(clientVersion));
     this.#state = 'planning';
     this.emit('handshake-complete', { clientVersion, mode: this.#mode, keepAlive } satisfies HandshakeInfo);
     void this.#plan(keepAlive);

@@ -64,6 +64,33 @@ t.test('mux vs basic and smux keep-alive follow the agent version gates on Clien
   t.equal(((await hs) as [{ mode: string }])[0].mode, 'basic');
 });
 
+t.test('an emulated agent also follows its own release: no smux up to 3.0.196.0, keep-alive on up to 3.1.1511.0', async (t) => {
+  const emu = await withEmulator(t, {
+    pacing: 'none',
+    instances: [
+      { instanceId: 'i-000000000000000a1', agentVersion: '3.0.196.0' },
+      { instanceId: 'i-000000000000000a2', agentVersion: '3.0.197.0' },
+      { instanceId: 'i-000000000000000a3', agentVersion: '3.1.1511.0' },
+      { instanceId: 'i-000000000000000a4', agentVersion: '3.1.1512.0' },
+    ],
+  });
+  const cases: Array<[string, string, boolean]> = [
+    ['i-000000000000000a1', 'basic', false],
+    ['i-000000000000000a2', 'mux', true],
+    ['i-000000000000000a3', 'mux', true],
+    ['i-000000000000000a4', 'mux', false],
+  ];
+  for (const [instanceId, mode, keepAlive] of cases) {
+    const s = createRawSession(emu, { instanceId, properties: portProperties(emu.port) });
+    const hs = once(emu.events, 'handshake-complete');
+    const client = await RawClient.connect(s.streamUrl, s.tokenValue, { clientVersion: '1.2.677.0' });
+    await client.handshake('1.2.677.0');
+    const [info] = (await hs) as [{ mode: string; keepAlive: boolean }];
+    t.same([info.mode, info.keepAlive], [mode, keepAlive], `agent ${emu.state.instances.get(instanceId)?.agentVersion} with client 1.2.677.0`);
+    client.drop();
+  }
+});
+
 t.test('a HandshakeResponse with a failed action ends the session with the agent text', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });
   const s = await startSession(emu);
