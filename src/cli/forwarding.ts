@@ -151,9 +151,6 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     }
     await stopAll();
     return code;
-  } catch (e) {
-    if (!abort.signal.aborted && e instanceof TunnelError && e.code === 'ERR_TUNNEL_STOPPED') return 0;
-    throw e;
   } finally {
     if (refresh !== undefined) io.clock.clearTimeout(refresh);
     for (const u of unsubscribe) u();
