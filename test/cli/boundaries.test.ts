@@ -1,0 +1,41 @@
+/** The CLI/config edge rules: only config/load.ts touches fs, only cli/process-io.ts reads process. */
+import t from 'tap';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const code = (f: string): string => readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+const files = [...walk(join(root, 'src', 'config')), ...walk(join(root, 'src', 'cli'))];
+
+t.test('only src/config/load.ts imports the file system', async (t) => {
+  for (const f of files) {
+    const rel = relative(root, f);
+    if (rel === join('src', 'config', 'load.ts')) continue;
+    t.notMatch(code(f), /from ['"](node:)?fs(\/promises)?['"]/, `${rel} does not import fs`);
+  }
+});
+
+t.test('only src/cli/process-io.ts (and bin/) use the process object', async (t) => {
+  for (const f of files) {
+    const rel = relative(root, f);
+    if (rel === join('src', 'cli', 'process-io.ts')) continue;
+    t.notMatch(code(f), /\bprocess\.(env|argv|exit|on|cwd|stdout|stderr|stdin|exitCode)\b/, `${rel} does not touch process`);
+  }
+});
+
+t.test('config/ imports only tunnel types and errors from the project', async (t) => {
+  for (const f of walk(join(root, 'src', 'config'))) {
+    for (const m of code(f).matchAll(/from ['"](\.\.\/[^'"]+)['"]/g)) {
+      t.match(m[1], /^\.\.\/(tunnel\/forward-spec|errors)\.js$/, `${relative(root, f)} imports ${m[1]}`);
+    }
+  }
+});
