@@ -40,6 +40,9 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_AWS_INVALID_DOCUMENT',
   'ERR_AWS_INVALID_PARAMETERS',
   'ERR_AWS_INSECURE_ENDPOINT',
+  // KMS refused the session key (disabled key, no kms:GenerateDataKey): a new session would
+  // ask KMS again and be refused the same way.
+  'ERR_AWS_KMS',
   'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',
