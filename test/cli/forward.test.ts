@@ -350,3 +350,18 @@ t.test('demo without --once stays up after the check until Ctrl-C, then exits 0'
   io.signal('SIGINT');
   t.equal(await done, 0);
 });
+
+t.test('ls --resolve looks targets up; an unresolvable one sets the status', async (t) => {
+  const emu = await emulator(t);
+  const dir = t.testdir({
+    '.tunnel.yaml': 'targets:\n  box: { name: demo }\n  gone: { name: nothing-here }\nforwards:\n  a: { target: box, remotePort: 22, localPort: 2222 }\n  b: { target: gone, remotePort: 22, localPort: 2223 }\n',
+  });
+  const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  t.equal(await main(['ls', '--resolve', '--no-user-config'], io), 69);
+  t.match(io.stdout.text, /^a\s+\S+ :2222\s+Name=demo\s+i-0123456789abcdef0 \(Online\)\s+localhost:22/m);
+  t.match(io.stdout.text, /^b\s+\S+ :2223\s+Name=nothing-here\s+! ERR_TUNNEL_TARGET_NOT_FOUND/m);
+  t.match(io.stderr.text, /b: no managed node matches Name=nothing-here/);
+  const json = new CapturedIo({ cwd: dir, env: envFor(emu) });
+  t.equal(await main(['ls', 'a', '--resolve', '--json', '--no-user-config'], json), 0);
+  t.match(JSON.parse(json.stdout.lines()[0] ?? '{}') as unknown, { forward: 'a', resolved: { instanceId: 'i-0123456789abcdef0', pingStatus: 'Online' } });
+});

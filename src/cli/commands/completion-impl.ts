@@ -13,6 +13,7 @@ export const GLOBAL_FLAGS = [
 ] as const;
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
   targets: ['--tag'],
+  ls: ['--resolve'],
   init: ['--force', '--stdout'],
   emulator: ['--port'],
   demo: ['--once'],

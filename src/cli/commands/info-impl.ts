@@ -1,5 +1,8 @@
 /** `tunnel ls` (configured forwards, resolved) and `tunnel targets` (managed instances). */
-import { UsageError } from '../../errors.js';
+import { ERROR_CODES, TunnelError, UsageError, isTunnelError } from '../../errors.js';
+import { exitCodeFor } from '../exit-codes.js';
+import type { TunnelConfig } from '../../config/schema.js';
+import type { ForwardSpec } from '../../tunnel/forward-spec.js';
 import { selectForwards } from '../../config/resolve.js';
 import { describeTargetRef } from '../../tunnel/forward-spec.js';
 import { awsSettingsFor } from '../aws-settings.js';
@@ -12,13 +15,40 @@ function json(io: CliIo, value: Record<string, unknown>): void {
   io.stdout.write(`${JSON.stringify({ time: new Date(io.clock.wallNow()).toISOString(), ...value })}\n`);
 }
 
-export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
+interface Resolution {
+  instanceId?: string;
+  pingStatus?: string;
+  error?: { code: string; message: string };
+}
+
+/** `--resolve`: look each target up (DescribeInstanceInformation), as a forward would. */
+async function resolveAll(io: CliIo, config: TunnelConfig, specs: readonly ForwardSpec[]): Promise<Map<string, Resolution>> {
+  const { createSsmApi } = await import('../../aws/ssm-api.js');
+  const { resolveTarget } = await import('../../tunnel/target.js');
+  const api = createSsmApi(await awsSettingsFor(io, config));
+  const out = new Map<string, Resolution>();
+  await Promise.all(
+    specs.map(async (s) => {
+      try {
+        const r = await resolveTarget(api, s.target);
+        out.set(s.name, { instanceId: r.instanceId, ...(r.pingStatus === undefined ? {} : { pingStatus: r.pingStatus }) });
+      } catch (e) {
+        out.set(s.name, { error: { code: isTunnelError(e) ? e.code : 'ERR_AWS_API', message: e instanceof Error ? e.message : String(e) } });
+      }
+    }),
+  );
+  return out;
+}
+
+export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], resolve = false): Promise<number> {
   const loaded = await loadFor(io, args);
   const { config } = loaded;
   const specs = selectForwards(config, names);
+  const resolved = resolve ? await resolveAll(io, config, specs) : undefined;
   if (args.json) {
     for (const s of specs) {
       json(io, {
+        ...(resolved === undefined ? {} : { resolved: resolved.get(s.name) ?? null }),
         type: 'forward',
         forward: s.name,
         target: s.target,
@@ -31,22 +61,37 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[]):
       });
     }
     for (const [name, members] of Object.entries(config.groups)) json(io, { type: 'group', group: name, members });
-    return 0;
+    return resolutionStatus(resolved);
   }
   if (!args.quiet) {
     const files = [loaded.userFile, loaded.projectFile].filter((f) => f !== undefined);
     io.stderr.write(files.length === 0 ? 'no config files found (run `tunnel init`)\n' : `config: ${files.join(', ')}\n`);
   }
   if (specs.length === 0) return 0;
-  const rows = [['FORWARD', 'LOCAL', 'TARGET', 'REMOTE', 'OPTIONS']];
+  const rows = [['FORWARD', 'LOCAL', 'TARGET', ...(resolved === undefined ? [] : ['INSTANCE']), 'REMOTE', 'OPTIONS']];
   for (const s of specs) {
     const local = `${(s.bind ?? []).join(',')} :${s.localPort}${s.allowBusyFallback === true ? '*' : ''}`;
     const opts = [s.lazy === true ? 'lazy' : '', s.sessions !== undefined ? `sessions=${s.sessions}` : '', s.probe === true ? 'probe' : ''].filter((o) => o !== '');
-    rows.push([s.name, local, describeTargetRef(s.target), `${s.remoteHost ?? 'localhost'}:${s.remotePort}`, opts.join(' ')]);
+    const r = resolved?.get(s.name);
+    const instance = r === undefined ? [] : [r.instanceId !== undefined ? `${r.instanceId}${r.pingStatus === undefined ? '' : ` (${r.pingStatus})`}` : `! ${r.error?.code ?? '?'}`];
+    rows.push([s.name, local, describeTargetRef(s.target), ...instance, `${s.remoteHost ?? 'localhost'}:${s.remotePort}`, opts.join(' ')]);
   }
   io.stdout.write(`${table(rows).join('\n')}\n`);
   const groups = Object.entries(config.groups);
   if (groups.length > 0) io.stdout.write(`\n${table([['GROUP', 'MEMBERS'], ...groups.map(([g, m]) => [g, m.join(', ')])]).join('\n')}\n`);
+  if (resolved !== undefined && !args.quiet) {
+    for (const [name, r] of resolved) if (r.error !== undefined) io.stderr.write(`${name}: ${r.error.message} [${r.error.code}]\n`);
+  }
+  return resolutionStatus(resolved);
+}
+
+/** 0 when every target resolved; otherwise the status of the first failure (scripts can check). */
+function resolutionStatus(resolved: Map<string, Resolution> | undefined): number {
+  for (const r of resolved?.values() ?? []) {
+    if (r.error === undefined) continue;
+    const code = ERROR_CODES.find((c) => c === r.error?.code) ?? 'ERR_AWS_API';
+    return exitCodeFor(new TunnelError(code, r.error.message));
+  }
   return 0;
 }
 

@@ -10,11 +10,14 @@ export function lsCommand(io: CliIo) {
   return defineCommand({
     command: 'ls [names..]',
     describe: 'List the configured forwards and groups (resolved from every config layer)',
-    builder: (y: Argv<GlobalOptions>) => y.positional('names', { type: 'string', array: true }),
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .positional('names', { type: 'string', array: true })
+        .option('resolve', { type: 'boolean', default: false, describe: 'look each target up (instance id, ping status) through the SSM API' }),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { ls } = await import('./info-impl.js');
-        return ls(io, args, args.names ?? []);
+        return ls(io, args, args.names ?? [], args.resolve);
       });
     },
   });
