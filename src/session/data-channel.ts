@@ -77,9 +77,9 @@ export interface DataChannelOptions {
   kms?: KmsHandshakeHandler;
   /** From the websocket open to HandshakeComplete. Default 30 s. */
   handshakeTimeoutMs?: number;
-  /** WebSocket ping period. Default 30 s (upstream: first at open, then 5 min). */
+  /** WebSocket ping period. Default 10 s (upstream: first at open, then 5 min); must stay well below deadPeerTimeoutMs. */
   pingIntervalMs?: number;
-  /** No pong or message for this long after a ping → the connection is dropped and resumed. Default 60 s. */
+  /** No pong or message for this long after a ping → the connection is dropped and resumed. Default 25 s (issue #8: a dead peer is detected within 30 s). */
   deadPeerTimeoutMs?: number;
   // ---- additions for tests and tuning ----
   /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID. */
@@ -366,13 +366,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#pingTimer = this.#clock.setTimeout(() => {
       this.#pingTimer = undefined;
       if (this.#transport === t) this.#ping();
-    }, this.#opts.pingIntervalMs ?? 30_000);
+    }, this.#opts.pingIntervalMs ?? 10_000);
   }
 
   /** Dead-peer detection: fires when nothing (pong or message) was heard for deadPeerTimeoutMs. */
   #armDeadPeer(): void {
     const t = this.#transport;
-    const timeoutMs = this.#opts.deadPeerTimeoutMs ?? 60_000;
+    const timeoutMs = this.#opts.deadPeerTimeoutMs ?? 25_000;
     const due = this.#lastHeardAt + timeoutMs - this.#clock.now();
     this.#deadPeerTimer = this.#clock.setTimeout(() => {
       this.#deadPeerTimer = undefined;
