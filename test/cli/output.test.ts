@@ -84,7 +84,7 @@ t.test('tty mode: a table redrawn in place, log lines above it', async (t) => {
   const r = createRenderer(io, { mode: 'tty', quiet: false, verbose: false });
   r.status([status()]);
   t.match(io.stdout.text, /FORWARD\s+LOCAL\s+REMOTE\s+STATE\s+CONN\s+IN\s+OUT\s+RATE/);
-  t.match(io.stdout.text, /db\s+127\.0\.0\.1:5432 \[::1\]:5432\s+i-0123456789abcdef0 db\.internal:5432\s+ready\s+1\/3\s+2\.0 KiB\s+10 B\s+1\.5 KiB\/s/);
+  t.match(io.stdout.text, /db\s+127\.0\.0\.1:5432 \[::1\]:5432\s+i-0123456789abcdef0 db\.internal:5432\s+ready\s+1\/3\s+2\.0 KiB\s+10 B\s+↓1\.5 KiB\/s ↑0 B\/s/);
   const before = io.stdout.text.length;
   r.event(ev('warning', { message: 'hello' }));
   const redraw = io.stdout.text.slice(before);

@@ -167,7 +167,7 @@ export function statusRows(list: readonly ForwardStatus[]): string[][] {
       `${s.connections.active}/${s.connections.total}`,
       formatBytes(s.bytesIn),
       formatBytes(s.bytesOut),
-      `${formatRate(s.rateInBps)} ↓ ${formatRate(s.rateOutBps)} ↑`,
+      `↓${formatRate(s.rateInBps)} ↑${formatRate(s.rateOutBps)}`,
     ]);
   }
   return rows;
