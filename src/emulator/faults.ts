@@ -37,17 +37,8 @@ export interface FaultEvent {
   dir?: Direction;
 }
 
-/** A seeded PRNG (mulberry32): deterministic floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG (mulberry32) that drives fault decisions. */
+export { seededRandom as createRng } from '../random.js';
 
 /** Derive a per-session seed from the emulator seed and a session id (FNV-1a 32). */
 export function deriveSeed(seed: number, key: string): number {

@@ -3,8 +3,10 @@
  * injected (a seeded generator in tests) so schedules are reproducible.
  */
 
-/** Returns a float in [0, 1). */
-export type RandomSource = () => number;
+
+import type { RandomSource } from '../random.js';
+
+export { seededRandom, type RandomSource } from '../random.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -23,14 +25,3 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: Ran
   return Math.round(base * (1 - policy.jitter) + base * policy.jitter * r);
 }
 
-/** mulberry32: a tiny seeded PRNG for reproducible jitter. */
-export function seededRandom(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

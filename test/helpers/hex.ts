@@ -25,17 +25,8 @@ export function* eachSplit(buf: Buffer): Generator<[Buffer, Buffer]> {
   for (let i = 0; i <= buf.length; i++) yield [buf.subarray(0, i), buf.subarray(i)];
 }
 
-/** A small seeded PRNG (mulberry32): deterministic test randomness. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic test randomness: the project's seeded PRNG. */
+export { seededRandom } from '../../src/random.js';
 
 /** Random integer in [0, n) from `rnd`. */
 export function randInt(rnd: () => number, n: number): number {

@@ -11,15 +11,16 @@ const src = join(root, 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   errors: [],
   clock: [],
+  random: [],
   protocol: ['errors'],
-  session: ['protocol', 'errors', 'clock'],
-  mux: ['protocol', 'errors', 'clock'],
+  session: ['protocol', 'errors', 'clock', 'random'],
+  mux: ['protocol', 'errors', 'clock', 'random'],
   aws: ['errors'],
-  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock'],
+  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random'],
   config: ['tunnel', 'errors'],
-  emulator: ['protocol', 'session', 'mux', 'errors', 'clock'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock'],
-  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
 };
 
 function layerOf(file: string): string {
