@@ -3,7 +3,6 @@
  * injected (a seeded generator in tests) so schedules are reproducible.
  */
 
-
 import type { RandomSource } from '../random.js';
 
 export { seededRandom, type RandomSource } from '../random.js';
