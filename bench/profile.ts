@@ -21,11 +21,14 @@ export interface ProfileSummary {
   top: ProfileEntry[];
   /** Self time grouped by source file / module. */
   byFile: Array<{ location: string; selfMs: number; percent: number }>;
+  /** Inclusive (self + callees) time of the project's own functions. */
+  inclusive: ProfileEntry[];
 }
 
 interface CpuNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: CpuNode[];
@@ -52,7 +55,12 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
   const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
   if (!isProfile(raw)) throw new Error(`${path} is not a .cpuprofile`);
   const byId = new Map<number, CpuNode>();
-  for (const n of raw.nodes) byId.set(n.id, n);
+  const parent = new Map<number, number>();
+  for (const n of raw.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const incl = new Map<string, { fn: string; loc: string; us: number }>();
   const self = new Map<string, { fn: string; loc: string; us: number }>();
   const files = new Map<string, number>();
   let totalUs = 0;
@@ -76,6 +84,21 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
     e.us += dt;
     self.set(key, e);
     files.set(loc, (files.get(loc) ?? 0) + dt);
+    // Inclusive: charge every distinct frame on this sample's stack once.
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const f = byId.get(id);
+      if (f === undefined) break;
+      const floc = shortLocation(f.callFrame.url);
+      if (!floc.startsWith('src/')) continue;
+      const ffn = f.callFrame.functionName === '' ? '(anonymous)' : f.callFrame.functionName;
+      const k = `${ffn}@${floc}:${f.callFrame.lineNumber}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const e = incl.get(k) ?? { fn: ffn, loc: `${floc}:${f.callFrame.lineNumber + 1}`, us: 0 };
+      e.us += dt;
+      incl.set(k, e);
+    }
   }
   const pct = (us: number): number => (totalUs > 0 ? (100 * us) / totalUs : 0);
   const top = [...self.values()]
@@ -86,5 +109,9 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
     .sort((a, b) => b[1] - a[1])
     .slice(0, topN)
     .map(([location, us]) => ({ location, selfMs: us / 1000, percent: pct(us) }));
-  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, gcMs: gcUs / 1000, top, byFile };
+  const inclusive = [...incl.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, topN)
+    .map((e) => ({ functionName: e.fn, location: e.loc, selfMs: e.us / 1000, percent: pct(e.us) }));
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, gcMs: gcUs / 1000, top, byFile, inclusive };
 }

@@ -138,6 +138,11 @@ export function renderMarkdown(r: BenchResults, d: RunDetails, opts: { analysis?
     for (const e of p.top) L.push(`| ${e.selfMs.toFixed(1)} | ${e.percent.toFixed(1)} | \`${e.functionName}\` | ${e.location} |`);
     L.push('', 'Self time by file:', '', '| self ms | % busy | file |', '| ---: | ---: | --- |');
     for (const f of p.byFile) L.push(`| ${f.selfMs.toFixed(1)} | ${f.percent.toFixed(1)} | ${f.location} |`);
+    if (p.inclusive !== undefined && p.inclusive.length > 0) {
+      L.push('', 'Inclusive time (the function and everything it called) of the project\'s own functions:', '');
+      L.push('| incl. ms | % busy | function | where |', '| ---: | ---: | --- | --- |');
+      for (const e of p.inclusive) L.push(`| ${e.selfMs.toFixed(1)} | ${e.percent.toFixed(1)} | \`${e.functionName}\` | ${e.location} |`);
+    }
     L.push('');
   } else {
     L.push('No profile was taken in this run.', '');

@@ -97,8 +97,9 @@ async function startTunnel(
   emu: EmuInfo,
   forwards: TunnelProcConfig['forwards'],
   execArgv: string[] = [],
+  sampleRss = false,
 ): Promise<{ child: BenchChild; ports: Map<string, number> }> {
-  const cfg: TunnelProcConfig = { endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards };
+  const cfg: TunnelProcConfig = { endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards, sampleRss };
   const child = await BenchChild.start(name, join(here, 'tunnel-proc.js'), [JSON.stringify(cfg)], { execArgv, timeoutMs: 30_000 });
   const ports = new Map<string, number>();
   const ready = (child.ready['forwards'] ?? []) as ReadyForward[];
@@ -275,7 +276,7 @@ async function connsPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
   const peaks: number[] = [];
   const idle: number[] = [];
   const res = await runs(`${C.conns} connections`, async (i) => {
-    const t = await startTunnel(`tunnel(conns ${i + 1})`, emu, [{ name: 'echo', remotePort: emu.services.echo }]);
+    const t = await startTunnel(`tunnel(conns ${i + 1})`, emu, [{ name: 'echo', remotePort: emu.services.echo }], [], true);
     try {
       idle.push((await t.child.request<Usage>('usage')).rss_MB);
       const m = await manyEchoConnections(port(t.ports, 'echo'), C.conns, C.connBytes, 120_000);
