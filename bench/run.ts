@@ -83,6 +83,14 @@ const perRun: RunDetails['perRun'] = [];
 const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+const phaseLoad: number[] = [];
+const phaseNames: string[] = [];
+/** Remember the 1-minute load average as a phase starts (other work on the machine skews figures). */
+function notePhase(name: string): void {
+  phaseNames.push(name);
+  phaseLoad.push(os.loadavg()[0] ?? 0);
+}
+
 function record(label: string, unit: string, values: number[]): void {
   perRun.push({ label, unit, values });
 }
@@ -352,7 +360,9 @@ async function main(): Promise<void> {
   if (want('paced') || want('cold')) {
     const paced = await startEmulator('agent');
     try {
+      if (want('paced')) notePhase('paced');
       if (want('paced')) await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
+      if (want('cold')) notePhase('cold start');
       if (want('cold')) await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
     } finally {
       await paced.child.stop();
@@ -363,9 +373,13 @@ async function main(): Promise<void> {
   if (want('direct') || want('unpaced') || want('conns') || (PROFILE && want('profile'))) {
     const fast = await startEmulator('none');
     try {
+      if (want('direct')) notePhase('direct');
       if (want('direct')) await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
+      if (want('unpaced')) notePhase('unpaced');
       if (want('unpaced')) await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
+      if (want('conns')) notePhase('1000 conns');
       if (want('conns')) await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
+      if (PROFILE && want('profile')) notePhase('profile');
       if (PROFILE && want('profile')) await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
     } finally {
       await fast.child.stop();
@@ -374,6 +388,7 @@ async function main(): Promise<void> {
 
   details.durationS = (Date.now() - t0) / 1000;
   details.loadEnd = os.loadavg()[0] ?? 0;
+  if (phaseLoad.length > 0) record(`1-minute load average as each phase started (${phaseNames.join(', ')})`, 'load', phaseLoad);
   for (const n of notes) log(`note: ${n}`);
   const json = resultsJson(r);
   process.stdout.write(json);
