@@ -89,7 +89,7 @@ export function renderMarkdown(r: BenchResults, d: RunDetails, opts: { analysis?
   L.push('  transfers, divided by the GB (10^9 bytes) they moved. The 1,000-connection test and the cold start');
   L.push('  run against the unpaced and the paced emulator respectively, each with a fresh tunnel process.', '');
 
-  L.push(`## Results (${d.date}, commit \`${d.commit}\`, ${d.durationS.toFixed(0)} s)`, '');
+  L.push(`## Results (${d.date}, commit ${d.commit.replace(/^(\w+)/, '`$1`')}, ${d.durationS.toFixed(0)} s)`, '');
   L.push('| figure | tunnel | official client (issue #7) |', '| --- | ---: | ---: |');
   L.push(`| paced download | ${fu(r.paced.download_MBps, 3, 'MB/s')} | ${OFFICIAL.download_MBps} MB/s |`);
   L.push(`| paced upload | ${fu(r.paced.upload_MBps, 2, 'MB/s')} | ${OFFICIAL.upload_MBps} MB/s |`);

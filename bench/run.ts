@@ -338,7 +338,9 @@ async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} + uncommitted changes in src/ or bin/` : head;
   } catch {
     return 'unknown';
   }
