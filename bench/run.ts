@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchChild } from './children.js';
@@ -317,6 +317,8 @@ function newestProfile(dir: string, since: number): string | undefined {
 }
 
 async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
+  // Keep only this run's profile (they are git-ignored, ~1 MB each).
+  for (const f of readdirSync(resultsDir)) if (f.endsWith('.cpuprofile')) rmSync(join(resultsDir, f), { force: true });
   const since = Date.now();
   const t = await startTunnel('tunnel(profile)', emu, [
     { name: 'source', remotePort: emu.services.source },
