@@ -1,6 +1,6 @@
 /**
  * Seeded fuzzing in CI (issue #8): 50,000 cases over the SSM and smux codecs and both state
- * machines (ReliableLink, MuxSession); `npm run fuzz` runs 1,000,000. A case passes when it
+ * machines (ReliableLink and the client DataChannel, MuxSession); `npm run fuzz` runs 1,000,000. A case passes when it
  * returns or throws a TunnelError with its layer's code prefix; any other throw, a broken
  * invariant, an uncaught async error or unbounded memory fails the run. FUZZ_CASES and
  * FUZZ_SEED override the defaults (e.g. to reproduce a failure from the bench).
