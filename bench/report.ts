@@ -77,7 +77,9 @@ export function renderMarkdown(r: BenchResults, d: RunDetails, opts: { analysis?
   L.push('  generates load on 127.0.0.1 in the parent. The tunnel process measures its own CPU time and peak RSS.');
   L.push('- Every transfer is sha256-verified (downloads against the seeded stream, uploads by the sink\'s');
   L.push('  answer, echoes byte for byte); a mismatch fails the run rather than producing a number.');
-  L.push(`- Each figure is the median of ${d.runs} runs. MB = 10^6 bytes. Single-connection transfers are`);
+  L.push(`- Each figure is the median of ${d.runs} runs (5 for the unpaced transfers, round trips and direct`);
+  L.push('  TCP, which take a second each). MB = 10^6 bytes. A warm-up transfer each way precedes the');
+  L.push('  measured ones. Single-connection transfers are');
   L.push('  16 MiB each way; 4 concurrent 4 MiB downloads; 1,000 echoes of 64 bytes (after 20 warm-up');
   L.push('  echoes); 1,000 concurrent connections each echoing 4 KiB; 10 eager forwards from `fork()` of the');
   L.push('  tunnel process to all ready (Node start-up and module loading included).');

@@ -40,6 +40,8 @@ const PEER = peerIdx >= 0 ? argv[peerIdx + 1] : undefined;
 const MiB = 1024 * 1024;
 const C = {
   runs: 3,
+  /** Fast (unpaced, loopback) figures get more runs: cheap, and steadier on a shared machine. */
+  fastRuns: 5,
   bigBytes: QUICK ? 2 * MiB : 16 * MiB,
   fourBytes: QUICK ? 512 * 1024 : 4 * MiB,
   echoes: QUICK ? 200 : 1000,
@@ -127,9 +129,9 @@ function port(ports: Map<string, number>, name: string): number {
 }
 
 /** Run `fn` RUNS times; all must succeed, else the figure is null and the error noted. */
-async function runs<T>(label: string, fn: (i: number) => Promise<T>): Promise<T[] | null> {
+async function runs<T>(label: string, fn: (i: number) => Promise<T>, n: number = C.runs): Promise<T[] | null> {
   const out: T[] = [];
-  for (let i = 0; i < C.runs; i++) {
+  for (let i = 0; i < n; i++) {
     try {
       out.push(await fn(i));
     } catch (e) {
@@ -154,6 +156,7 @@ const mbps = (rs: TransferResult[]): number[] => rs.map((r) => r.MBps);
 /** The throughput/latency phases against one emulator pacing profile. */
 async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; info: EmuInfo }, r: BenchResults): Promise<void> {
   const tag = pacing === 'agent' ? 'paced' : 'unpaced';
+  const nRuns = pacing === 'agent' ? C.runs : C.fastRuns;
   const forwards: TunnelProcConfig['forwards'] = [
     { name: 'source', remotePort: emu.info.services.source },
     { name: 'sink', remotePort: emu.info.services.sink },
@@ -179,12 +182,12 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       }
       log(`${tag} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
       return res;
-    });
+    }, nRuns);
     const up = await runs(`${tag} upload`, async (i) => {
       const res = await upload(port(t.ports, 'sink'), 200 + i, C.bigBytes, C.transferTimeoutMs);
       log(`${tag} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
       return res;
-    });
+    }, nRuns);
     const after = await t.child.request<Usage>('usage');
     const emuAfter = await emu.child.request<{ cpu_s: number }>('usage');
     if (down !== null) {
@@ -195,7 +198,7 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       record(`${tag} upload`, 'MB/s', mbps(up));
       r[tag].upload_MBps = round(median(mbps(up)), 3);
     }
-    if (pacing === 'agent' && caps.length === C.runs) {
+    if (pacing === 'agent' && caps.length === nRuns) {
       record('emulator send cap', 'MB/s', caps);
       record('mean Output payload per message, single download (not in JSON)', 'bytes', fills);
       r.paced.emulator_send_cap_MBps = round(median(caps), 3);
@@ -237,7 +240,7 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       log(`paced 4 conns: sessions1 ${s1?.map((x) => x.toFixed(3)).join(',')} sessions4 ${s4?.map((x) => x.toFixed(3)).join(',')}`);
     }
 
-    const rtt = await runs(`${tag} rtt`, () => echoRoundTrips(port(t.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000));
+    const rtt = await runs(`${tag} rtt`, () => echoRoundTrips(port(t.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000), nRuns);
     if (rtt !== null) {
       const p50 = rtt.map((x) => percentile(x, 50));
       const p95 = rtt.map((x) => percentile(x, 95));
@@ -253,8 +256,8 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
 }
 
 async function directPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
-  const down = await runs('direct TCP download', (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000));
-  const up = await runs('direct TCP upload', (i) => upload(emu.services.sink, 600 + i, C.bigBytes, 60_000));
+  const down = await runs('direct TCP download', (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000), C.fastRuns);
+  const up = await runs('direct TCP upload', (i) => upload(emu.services.sink, 600 + i, C.bigBytes, 60_000), C.fastRuns);
   if (down !== null) {
     record('direct TCP download', 'MB/s', mbps(down));
     r.unpaced.direct_tcp_MBps = round(median(mbps(down)), 1);
