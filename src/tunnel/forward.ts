@@ -18,7 +18,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './
 import { TunnelListener } from './listener.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
-import { isPermanentCode, TunnelSession, type SessionEnd } from './tunnel-session.js';
+import { isPermanentCode, sessionEndError, TunnelSession, type SessionEnd } from './tunnel-session.js';
 
 export interface ForwardDeps {
   api: SsmApi;
@@ -256,6 +256,8 @@ export class Forward extends EventEmitter {
     });
     if (!this.#everReady && this.spec.probe === true) {
       const r = await s.probe(this.#d.probeTimeoutMs);
+      // The session may have ended during the probe (the agent's channel_closed), failing the forward.
+      if (this.#isDone()) return;
       this.#event('probe', { sessionId: s.sessionId, ok: r.ok, skipped: r.skipped, remote: this.status().remote });
       if (!r.ok) {
         this.#fail(
@@ -330,7 +332,7 @@ export class Forward extends EventEmitter {
     });
     if (this.#isDone() || end.reason === 'terminated' || end.reason === 'idle') return;
     if (end.permanent) {
-      this.#fail(new ForwardError(end.code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' ? 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' : 'ERR_TUNNEL_SESSION_LOST', end.message));
+      this.#fail(sessionEndError(end));
       return;
     }
     this.#reconnects++;
@@ -466,6 +468,8 @@ export class Forward extends EventEmitter {
   }
 
   #markReady(): void {
+    // A forward that failed or stopped while a session was starting stays that way.
+    if (this.#isDone()) return;
     this.#everReady = true;
     this.#setState('ready');
     this.#wakeWaiters();

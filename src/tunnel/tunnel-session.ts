@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
-import { ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import { FLAG_CONNECT_TO_PORT_ERROR, type ChannelPort, type HandshakeInfo, type MuxPort, type SessionFactory } from './session-ports.js';
 
@@ -53,14 +53,38 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
 /** ResumeSession errors that mean "this session cannot be resumed" (not worth retrying). */
 const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>(['ERR_AWS_ACCESS_DENIED', 'ERR_AWS_INVALID_PARAMETERS', 'ERR_AWS_API']);
 
+/**
+ * The error a forward reports for a session that ended: a permanent end keeps its own code
+ * (forbidden or unresolvable remote host, …) so the user and the exit status see the cause;
+ * any other end is a lost session.
+ */
+export function sessionEndError(end: SessionEnd, cause?: unknown): ForwardError {
+  const code = end.permanent && isErrorCode(end.code) ? end.code : 'ERR_TUNNEL_SESSION_LOST';
+  return new ForwardError(code, end.message, cause === undefined ? {} : { cause });
+}
+
+function isErrorCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && (ERROR_CODES as readonly string[]).includes(code);
+}
+
 export function isPermanentCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_CODES.has(code);
 }
 
-/** The agent's refusal of a remote host arrives as channel_closed text (see the fixtures). */
+/**
+ * The agent fails a session after the handshake with its own text, which the service relays in
+ * channel_closed (see the fixtures): a denied remote host ("Forwarding to IP address X is
+ * forbidden."), or a remote host name its resolver cannot find ("lookup X: no such host"; the
+ * agent resolves `host` once per session). A fresh session would fail the same way, so both are
+ * permanent. Anything else (TerminateSession, idle timeout, "Unable to connect to specified port"
+ * in basic mode) may well succeed next time.
+ */
 export function classifyChannelClosed(output: string): SessionEnd {
   if (/is forbidden|not allowed|denied/i.test(output)) {
     return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true };
+  }
+  if (/^lookup \S+: no such host$/.test(output.trim())) {
+    return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_CONNECT_TO_PORT', permanent: true };
   }
   return { reason: 'channel-closed', message: output === '' ? 'the service closed the session' : output, code: 'ERR_SESSION_CHANNEL_CLOSED', permanent: false };
 }
@@ -173,16 +197,13 @@ export class TunnelSession extends EventEmitter {
     } catch (err) {
       const end = this.endState();
       channel.close();
-      if (end !== undefined && end.code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN') {
-        throw new ForwardError('ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', end.message, { cause: err });
-      }
+      if (end !== undefined && end.permanent) throw sessionEndError(end, err);
       this.end({ reason: 'channel-error', message: (err as Error).message, permanent: false });
       throw err;
     }
     const ended = this.endState();
     if (ended !== undefined) {
-      const end = ended;
-      throw new ForwardError(end.code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' ? 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' : 'ERR_TUNNEL_SESSION_LOST', end.message);
+      throw sessionEndError(ended);
     }
     this.handshake = hs;
     this.startedAt = o.clock.now();
