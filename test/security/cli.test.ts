@@ -119,3 +119,27 @@ t.test('tunnel run passes arguments without a shell: $(…), backquotes, ; and $
   t.same(JSON.parse(line ?? '[]'), args, 'the command received every argument exactly as typed');
   for (const f of [a, b, c]) t.notOk(existsSync(f), `${f} was not created`);
 });
+
+t.test('--bind 0.0.0.0 works but warns on stderr; the default binds loopback only', { skip }, async (t) => {
+  const emu = await startEmulator({ pacing: 'none' });
+  t.teardown(() => emu.close());
+  const dir = t.testdirName;
+  mkdirSync(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: dir,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_SSM: emu.endpoint,
+    AWS_REGION: emu.region,
+    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
+  };
+  const open = await runCli(['run', '--bind', '0.0.0.0', 'demo:5432:auto', '--', process.execPath, '-e', ''], dir, env);
+  t.equal(open.exit, 0, 'the forward came up');
+  t.match(open.out, /warning: listening on 0\.0\.0\.0, which is not a loopback address/, 'the user is warned');
+  t.match(open.out, /0\.0\.0\.0:\d+ ->/, 'and it listens where asked');
+  const dflt = await runCli(['run', 'demo:5432:auto', '--', process.execPath, '-e', ''], dir, env);
+  t.equal(dflt.exit, 0, 'the forward came up');
+  t.match(dflt.out, /demo {2}127\.0\.0\.1:\d+( \[::1\]:\d+)? ->/, 'default: 127.0.0.1 (and ::1 where the machine has IPv6), nothing else');
+  t.notMatch(dflt.out, /warning/, 'no warning for loopback');
+});
