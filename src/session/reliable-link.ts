@@ -58,7 +58,13 @@ export interface ReliableLinkOptions {
   newMessageId?(): string;
   /** Unacked messages before `send` returns false. Default 10000 (client), 100000 (agent). */
   windowMessages?: number;
-  /** Out-of-order messages kept. Default 10000 (client), 100000 (agent). */
+  /**
+   * Out-of-order messages kept. Default 100000 for both roles: the peer agent may have up to
+   * 100000 messages in flight (its window), and a message dropped here unacked costs one
+   * head-of-line resend tick (100 ms) to recover, so a smaller buffer collapses a download to
+   * ~10 messages/s once lost messages overflow it. Bounded: at most ~110 MB per session, and
+   * only while the peer keeps a gap open.
+   */
   reorderCapacity?: number;
   /** Retransmit tick (ResendSleepInterval). Default 100 ms. */
   resendIntervalMs?: number;
@@ -119,7 +125,7 @@ export class ReliableLink extends EventEmitter {
     this.#newMessageId = opts.newMessageId ?? randomUUID;
     const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : AGENT_WINDOW_MESSAGES;
     this.#window = opts.windowMessages ?? dflt;
-    this.#reorderCapacity = opts.reorderCapacity ?? dflt;
+    this.#reorderCapacity = opts.reorderCapacity ?? AGENT_WINDOW_MESSAGES;
     this.#resendIntervalMs = opts.resendIntervalMs ?? DEFAULT_RESEND_INTERVAL_MS;
     this.#maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS;
     if (!(this.#window >= 1) || !(this.#reorderCapacity >= 0) || !(this.#resendIntervalMs > 0) || !(this.#maxResends >= 0)) {
