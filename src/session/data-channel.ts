@@ -209,12 +209,18 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         break;
       } catch (e) {
         lastError = e;
+        // A refused URL (plain ws:// off loopback) will be refused again: no retries.
+        if (isInsecureUrlError(e)) break;
         if (this.#isClosed() || !(await policy.wait())) break;
         if (this.#isClosed()) break;
       }
     }
     if ((this.#state as DataChannelState) === DataChannelState.Connecting) {
-      this.#fail(new SessionError('ERR_SESSION_CONNECT_FAILED', `could not open the data channel websocket: ${messageOf(lastError)}`, { cause: lastError }));
+      this.#fail(
+        isInsecureUrlError(lastError)
+          ? lastError
+          : new SessionError('ERR_SESSION_CONNECT_FAILED', `could not open the data channel websocket: ${messageOf(lastError)}`, { cause: lastError }),
+      );
     }
     return done;
   }
@@ -661,4 +667,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+function isInsecureUrlError(e: unknown): e is SessionError {
+  return e instanceof SessionError && e.code === 'ERR_SESSION_INSECURE_URL';
 }

@@ -129,6 +129,10 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
   checkStreamUrl(url, options.allowInsecure === true);
   const ws = new WebSocket(url, {
     perMessageDeflate: false,
+    // A ClientMessage is a 120-byte header and a payload of at most 1024 bytes (handshake JSON
+    // a little more); 4 MiB leaves room for any future payload and stops a peer from making us
+    // buffer 100 MiB (ws's default) for one frame.
+    maxPayload: 4 * 1024 * 1024,
     handshakeTimeout: options.handshakeTimeoutMs ?? 45_000,
     followRedirects: false,
   });

@@ -135,3 +135,32 @@ t.test('end to end over a real loopback websocket: DataChannel (client) against 
   while (ch.link.unackedCount > 0) await once(ch.link, 'ack');
   t.equal(ch.link.unackedCount, 0);
 });
+
+t.test('a refused StreamUrl fails the open at once with ERR_SESSION_INSECURE_URL, without retries', async (t) => {
+  const { FakeClock } = await import('../helpers/fake-clock.js');
+  const clock = new FakeClock();
+  const ch = new DataChannel({
+    streamUrl: 'ws://example.com/v1/data-channel/s-1?role=publish_subscribe',
+    tokenValue: 'token',
+    sessionId: 's-1',
+    targetId: 'i-0123456789abcdef0',
+    clock,
+    resume: async () => undefined,
+  });
+  // The fake clock never advances: a retry (which waits on it) would leave this pending.
+  await t.rejects(ch.open(), { code: 'ERR_SESSION_INSECURE_URL' });
+  ch.close();
+});
+
+t.test('a frame above maxPayload is refused by the client websocket', async (t) => {
+  const { wss, url } = await server(t);
+  const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', (ws) => resolve(ws)));
+  const tr = await connectWebSocket(url);
+  const ws = await serverSide;
+  const closed = new Promise<void>((resolve) => tr.once('close', () => resolve()));
+  const errored = new Promise<Error & { code?: string }>((resolve) => tr.once('error', resolve));
+  ws.send(Buffer.alloc(4 * 1024 * 1024 + 1));
+  t.equal((await errored).code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+  await closed;
+  t.pass('the socket is closed');
+});
