@@ -245,9 +245,8 @@ export const CLI_CASES: CliCase[] = [
   {
     id: 'destination-dns',
     input: 'remote host name the agent cannot resolve',
-    // BUG (see the report of issue #8): the agent's channel_closed "lookup HOST: no such host" is
-    // classified as transient (tunnel-session.ts), so the forward flaps ready ⇄ reconnecting with a
-    // new StartSession every few hundred ms and never fails. Expected: a permanent failure, 69.
+    // The agent resolves the host once per session and closes it with "lookup HOST: no such host";
+    // a fresh session would fail the same way, so the forward fails (it used to flap for ever).
     killAfterMs: 15_000,
     args: () => ['db', ...W],
     files: () => config(['forwards:', '  db:', '    target: { name: demo }', '    host: nosuchhost.invalid', '    remotePort: 5432', '    localPort: auto', '    probe: true']),
