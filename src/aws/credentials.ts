@@ -19,7 +19,10 @@ export interface RefreshingCredentials {
 /** The provider from the settings, or the default Node chain (env, profile, SSO, IMDS…). */
 export function baseCredentialProvider(settings: AwsSettings): AwsCredentialIdentityProvider {
   if (settings.credentials !== undefined) return settings.credentials;
-  const chain = fromNodeProviderChain(settings.profile === undefined ? {} : { profile: settings.profile });
+  const chain = fromNodeProviderChain({
+    ...(settings.profile === undefined ? {} : { profile: settings.profile }),
+    ...(settings.mfaCodeProvider === undefined ? {} : { mfaCodeProvider: settings.mfaCodeProvider }),
+  });
   return (options) => chain(options);
 }
 

@@ -32,6 +32,8 @@ export interface AwsSettings {
   env?: Record<string, string | undefined>;
   /** SDK attempts per call (1 = no retry); default 3. */
   maxAttempts?: number;
+  /** Asked for a code when a profile's role needs MFA (`mfa_serial`); the CLI prompts on a terminal. */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
 }
 
 /** True for 127.0.0.0/8, ::1 and `localhost`. */

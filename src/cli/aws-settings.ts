@@ -3,7 +3,7 @@
  * at the terminal, credentials come from the SDK chain with an MFA prompt (assume-role profiles
  * with `mfa_serial` ask for a code); otherwise the aws/ layer's default chain is used.
  */
-import type { AwsCredentialIdentityProvider, AwsCredentials, AwsSettings } from '../aws/settings.js';
+import type { AwsCredentials, AwsSettings } from '../aws/settings.js';
 import type { TunnelConfig } from '../config/schema.js';
 import type { CliIo } from './io.js';
 
@@ -19,7 +19,8 @@ export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<A
     // injected environment rather than the ambient one.
     settings.credentials = async () => fromEnv;
   } else if (d.profile !== undefined && io.stdinIsTTY && io.stdin !== undefined) {
-    settings.credentials = await mfaAwareCredentials(io, d.profile);
+    // Assume-role profiles with `mfa_serial` ask for a code on the terminal.
+    settings.mfaCodeProvider = (serial: string) => promptLine(io, `MFA code for ${serial}: `);
   }
   return settings;
 }
@@ -30,15 +31,6 @@ function envCredentials(env: Readonly<Record<string, string | undefined>>): AwsC
   if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') return undefined;
   const sessionToken = env['AWS_SESSION_TOKEN'];
   return { accessKeyId, secretAccessKey, ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }) };
-}
-
-async function mfaAwareCredentials(io: CliIo, profile: string): Promise<AwsCredentialIdentityProvider> {
-  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-  const chain = fromNodeProviderChain({
-    profile,
-    mfaCodeProvider: (serial: string) => promptLine(io, `MFA code for ${serial}: `),
-  });
-  return (options) => chain(options);
 }
 
 /** Ask on stderr, read one line from stdin (the MFA code; it is not echoed anywhere else). */

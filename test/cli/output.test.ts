@@ -137,3 +137,21 @@ t.test('the MFA prompt asks on stderr and reads one line from stdin', async (t) 
   t.equal(io.stderr.text, 'MFA code for arn:aws:iam::1:mfa/me: ');
   t.equal(stdin.listenerCount('data'), 0, 'listeners removed');
 });
+
+t.test('a named profile on a terminal gets an MFA code provider that prompts; no terminal, none', async (t) => {
+  const { awsSettingsFor } = await import('../../src/cli/aws-settings.js');
+  const { DEFAULT_CONFIG } = await import('../../src/config/index.js');
+  const config = { ...DEFAULT_CONFIG, defaults: { ...DEFAULT_CONFIG.defaults, profile: 'ops' } };
+  const io = new CapturedIo({ cwd: '/' });
+  const stdin = new PassThrough();
+  Object.assign(io, { stdin, stdinIsTTY: true });
+  const settings = await awsSettingsFor(io, config);
+  t.equal(settings.profile, 'ops');
+  t.equal(settings.credentials, undefined, 'the SDK chain resolves the profile (aws/ layer)');
+  const ask = settings.mfaCodeProvider?.('arn:aws:iam::1:mfa/me');
+  stdin.write('654321\n');
+  t.equal(await ask, '654321');
+  t.equal(io.stderr.text, 'MFA code for arn:aws:iam::1:mfa/me: ');
+  const piped = new CapturedIo({ cwd: '/' });
+  t.equal((await awsSettingsFor(piped, config)).mfaCodeProvider, undefined, 'no prompt without a terminal');
+});
