@@ -92,6 +92,13 @@ t.test('only the ws adapters import ws', async (t) => {
   }
 });
 
+t.test('only src/aws/ imports the AWS SDK', async (t) => {
+  for (const f of files) {
+    const sdk = importsOf(f).filter((spec) => spec.startsWith('@aws-sdk/'));
+    if (sdk.length > 0) t.equal(layerOf(f), 'aws', `${relative(root, f)} imports ${sdk.join(', ')}`);
+  }
+});
+
 t.test('no file in src/ is much over 600 lines', async (t) => {
   for (const f of files) {
     const lines = readFileSync(f, 'utf8').split('\n').length;
