@@ -43,58 +43,16 @@ import {
 } from '../protocol/ssm/index.js';
 import type { PayloadChannel } from './data-channel-duplex.js';
 import { type HandshakeResult, type KmsHandshakeHandler, handshakeResult, processHandshakeRequest } from './handshake.js';
+import { Keepalive } from './keepalive.js';
 import { ReliableLink } from './reliable-link.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
+import type { MessageTransport } from './message-transport.js';
+import type { DataChannelOptions } from './data-channel-options.js';
 
 export type { HandshakeResult, KmsHandshakeHandler } from './handshake.js';
 
-/** The WebSocket as the data channel sees it. Events: 'message'(data, isBinary), 'close'(code, reason), 'error', 'pong', optional 'drain'. */
-export interface MessageTransport extends EventEmitter {
-  sendText(text: string): void;
-  sendBinary(frame: Buffer): void;
-  ping(): void;
-  pause(): void;
-  resume(): void;
-  close(): void;
-  readonly bufferedAmount: number;
-}
-
-export interface DataChannelOptions {
-  streamUrl: string;
-  tokenValue: string;
-  sessionId: string;
-  targetId: string;
-  /** Per-process UUID, the same on every reconnect. Default: a random UUID. */
-  clientId?: string;
-  /** Default '1.2.677.0': current agents then use smux with keep-alive off. */
-  clientVersion?: string;
-  clock?: Clock;
-  /** Default: the ws transport (src/session/ws-transport.ts). */
-  connect?(url: string): Promise<MessageTransport>;
-  /** ResumeSession → new token; undefined or '' = the session is gone. */
-  resume(): Promise<string | undefined>;
-  /** Optional KMS encryption (issue #9). */
-  kms?: KmsHandshakeHandler;
-  /** From the websocket open to HandshakeComplete. Default 30 s. */
-  handshakeTimeoutMs?: number;
-  /** WebSocket ping period. Default 10 s (upstream: first at open, then 5 min); must stay well below deadPeerTimeoutMs. */
-  pingIntervalMs?: number;
-  /** No pong or message for this long after a ping → the connection is dropped and resumed. Default 25 s (issue #8: a dead peer is detected within 30 s). */
-  deadPeerTimeoutMs?: number;
-  // ---- additions for tests and tuning ----
-  /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID. */
-  newId?(): string;
-  /** Resends of one message before ERR_SESSION_RESEND_EXHAUSTED. Default 3000. */
-  maxResends?: number;
-  /** Unacked-message window. Default 10000. */
-  windowMessages?: number;
-  /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
-  transportHighWaterBytes?: number;
-  /** Random source for reconnect jitter. Default Math.random. */
-  random?(): number;
-  /** How long terminate() waits for the Flag's ack. Default 2 s. */
-  terminateAckTimeoutMs?: number;
-}
+export type { MessageTransport } from './message-transport.js';
+export type { DataChannelOptions } from './data-channel-options.js';
 
 /** How often a waiting producer re-checks the transport's bufferedAmount. */
 const DRAIN_POLL_MS = 25;
@@ -138,9 +96,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #drainPoll: TimerHandle | undefined;
   #openWaiter: { resolve(r: HandshakeResult): void; reject(e: Error): void } | undefined;
   #handshakeTimer: TimerHandle | undefined;
-  #pingTimer: TimerHandle | undefined;
-  #deadPeerTimer: TimerHandle | undefined;
-  #lastHeardAt = 0;
+  #keepalive: Keepalive | undefined;
   #fatal: SessionError | undefined;
 
   constructor(opts: DataChannelOptions) {
@@ -326,7 +282,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       if (this.#transport === t) this.#handleFrame(data, isBinary);
     });
     t.on('pong', () => {
-      if (this.#transport === t) this.#lastHeardAt = this.#clock.now();
+      if (this.#transport === t) this.#keepalive?.heard();
     });
     t.on('drain', () => {
       if (this.#transport === t) this.#maybeDrain();
@@ -345,9 +301,16 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         clientVersion: this.#clientVersion,
       }),
     );
-    this.#lastHeardAt = this.#clock.now();
-    this.#ping(); // upstream pings at once, then periodically
-    this.#armDeadPeer();
+    const timeoutMs = this.#opts.deadPeerTimeoutMs ?? 25_000;
+    this.#keepalive = new Keepalive(
+      this.#clock,
+      { pingIntervalMs: this.#opts.pingIntervalMs ?? 10_000, deadPeerTimeoutMs: timeoutMs },
+      () => t.ping(),
+      () => {
+        if (this.#transport === t) this.#onTransportLost(new SessionError('ERR_SESSION_DEAD_PEER', `no pong or message for ${timeoutMs} ms`));
+      },
+    );
+    this.#keepalive.start();
     this.#link.setConnected(true);
   }
 
@@ -361,40 +324,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     }
   }
 
-  #ping(): void {
-    const t = this.#transport;
-    if (t === undefined) return;
-    try {
-      t.ping();
-    } catch {
-      // see #sendFrame
-    }
-    this.#pingTimer = this.#clock.setTimeout(() => {
-      this.#pingTimer = undefined;
-      if (this.#transport === t) this.#ping();
-    }, this.#opts.pingIntervalMs ?? 10_000);
-  }
-
-  /** Dead-peer detection: fires when nothing (pong or message) was heard for deadPeerTimeoutMs. */
-  #armDeadPeer(): void {
-    const t = this.#transport;
-    const timeoutMs = this.#opts.deadPeerTimeoutMs ?? 25_000;
-    const due = this.#lastHeardAt + timeoutMs - this.#clock.now();
-    this.#deadPeerTimer = this.#clock.setTimeout(() => {
-      this.#deadPeerTimer = undefined;
-      if (this.#transport !== t || t === undefined) return;
-      if (this.#clock.now() - this.#lastHeardAt >= timeoutMs) {
-        this.#onTransportLost(new SessionError('ERR_SESSION_DEAD_PEER', `no pong or message for ${timeoutMs} ms`));
-      } else {
-        this.#armDeadPeer();
-      }
-    }, Math.max(0, due));
-  }
-
   #stopConnectionTimers(): void {
-    for (const h of [this.#pingTimer, this.#deadPeerTimer]) if (h !== undefined) this.#clock.clearTimeout(h);
-    this.#pingTimer = undefined;
-    this.#deadPeerTimer = undefined;
+    this.#keepalive?.stop();
+    this.#keepalive = undefined;
   }
 
   #onTransportLost(reason: SessionError): void {
@@ -453,7 +385,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   // ---- incoming ----------------------------------------------------------------------------
 
   #handleFrame(data: Buffer, _isBinary: boolean): void {
-    this.#lastHeardAt = this.#clock.now();
+    this.#keepalive?.heard();
     let msg: ClientMessage;
     try {
       // Text frames are parsed too, as upstream does; only binary ones are expected.

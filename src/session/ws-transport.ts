@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import WebSocket from 'ws';
 import { SessionError } from '../errors.js';
-import type { MessageTransport } from './data-channel.js';
+import type { MessageTransport } from './message-transport.js';
 
 export interface ConnectWebSocketOptions {
   /** Allow plain ws:// to a non-loopback host (tests against a remote emulator only). */
