@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../../src/emulator/index.js';
 import { CLI_CASES, writeCaseFiles, type CliContext } from './cli-cases.js';
+import { cliProcessEnv } from '../helpers/emulator.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const bin = join(root, 'dist', 'bin', 'tunnel.js');
@@ -76,15 +77,7 @@ t.test('CLI bad inputs: each row fails with its code, exit status and message', 
       mkdirSync(dir, { recursive: true });
       const ctx: CliContext = { dir, busyPort: portOf(busy), closedPort, openPort: portOf(open) };
       if (c.files) writeCaseFiles(dir, c.files(ctx), (p) => mkdirSync(p, { recursive: true }));
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: dir,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_SSM: emu.endpoint,
-        AWS_REGION: emu.region,
-        AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-      };
+      const env = cliProcessEnv(emu, dir);
       for (const [k, v] of Object.entries(c.env ?? {})) {
         if (v === undefined) delete env[k];
         else env[k] = v;

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { emulatorAwsEnv } from '../helpers/emulator.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin/tunnel.js', import.meta.url));
 const SECRET_MARK = 'SECRETMARKERbinxyzzy0123456789abcdefghij';
@@ -73,13 +74,7 @@ async function emulator(t: Test): Promise<Emulator> {
 }
 
 function emuEnv(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL_SSM: emu.endpoint,
-    AWS_REGION: emu.region,
-    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-    ...extra,
-  };
+  return emulatorAwsEnv(emu, extra);
 }
 
 async function echoServer(t: Test): Promise<number> {

@@ -11,6 +11,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { main } from '../../src/cli/main.js';
 import { CapturedIo } from './capture-io.js';
+import { emulatorAwsEnv } from '../helpers/emulator.js';
 
 // The SDK's Node 20 end-of-support notice is noise in test output.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -43,13 +44,7 @@ async function emulator(t: Test): Promise<Emulator> {
 }
 
 function envFor(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL_SSM: emu.endpoint,
-    AWS_REGION: emu.region,
-    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-    ...extra,
-  };
+  return emulatorAwsEnv(emu, extra);
 }
 
 /** Write `payload`, read as many bytes back, close. (No half-close: a FIN ends the agent's dial.) */

@@ -74,3 +74,22 @@ export function createRawSession(
 export function portProperties(portNumber: number | string, extra: Record<string, string> = {}): Record<string, string> {
   return { portNumber: String(portNumber), type: 'LocalPortForwarding', localPortNumber: '0', ...extra };
 }
+
+/** What a client needs in its environment to reach `emu` (the SDK's own variable names). */
+export function emulatorAwsEnv(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_SSM: emu.endpoint,
+    AWS_REGION: emu.region,
+    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
+    ...extra,
+  };
+}
+
+/**
+ * A clean environment for a `tunnel` subprocess against `emu`: no ambient AWS settings, no
+ * instance metadata lookups, and HOME in `home` so no user config is picked up.
+ */
+export function cliProcessEnv(emu: Emulator, home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...emulatorAwsEnv(emu, extra) };
+}

@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startEmulator } from '../../src/emulator/index.js';
+import { cliProcessEnv } from '../helpers/emulator.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const bin = join(root, 'dist', 'bin', 'tunnel.js');
@@ -58,16 +59,7 @@ t.test('no secret in --verbose or --json output: secret key, session token, Star
   const sessionToken = `IQoJb3JpZ2luX2VjE${randomBytes(24).toString('base64url')}`;
   const dir = t.testdirName;
   mkdirSync(dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: dir,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SSM: emu.endpoint,
-    AWS_REGION: emu.region,
-    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-    AWS_SESSION_TOKEN: sessionToken,
-  };
+  const env = cliProcessEnv(emu, dir, { AWS_SESSION_TOKEN: sessionToken });
   const runs: Array<[string, Run]> = [];
   for (const mode of ['--verbose', '--json']) {
     runs.push([`run ${mode}`, await runCli([mode, 'run', `demo:${port}:auto`, '--', process.execPath, '-e', CLIENT], dir, env)]);
@@ -99,15 +91,7 @@ t.test('tunnel run passes arguments without a shell: $(…), backquotes, ; and $
   const port = (dest.address() as { port: number }).port;
   const dir = t.testdirName;
   mkdirSync(dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: dir,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SSM: emu.endpoint,
-    AWS_REGION: emu.region,
-    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-  };
+  const env = cliProcessEnv(emu, dir);
   const a = join(dir, 'pwned-a');
   const b = join(dir, 'pwned-b');
   const c = join(dir, 'pwned-c');
@@ -125,15 +109,7 @@ t.test('--bind 0.0.0.0 works but warns on stderr; the default binds loopback onl
   t.teardown(() => emu.close());
   const dir = t.testdirName;
   mkdirSync(dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: dir,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SSM: emu.endpoint,
-    AWS_REGION: emu.region,
-    AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-  };
+  const env = cliProcessEnv(emu, dir);
   const open = await runCli(['run', '--bind', '0.0.0.0', 'demo:5432:auto', '--', process.execPath, '-e', ''], dir, env);
   t.equal(open.exit, 0, 'the forward came up');
   t.match(open.out, /warning: listening on 0\.0\.0\.0, which is not a loopback address/, 'the user is warned');
