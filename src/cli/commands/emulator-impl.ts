@@ -42,6 +42,11 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
     io.stderr.write(`emulator listening on ${emu.endpoint} (region ${emu.region}); instances: ${instances.join(', ')}\n`);
     io.stderr.write('these credentials only work against this emulator; Ctrl-C to stop\n');
   }
+  const { attachActivityLog } = await import('./emulator-log.js');
+  const detachLog = attachActivityLog(emu, (event, fields, line) => {
+    if (options.json) io.stdout.write(`${JSON.stringify({ type: 'emulator-event', time: new Date(io.clock.wallNow()).toISOString(), event, ...fields })}\n`);
+    else if (!options.quiet) io.stderr.write(`${line}\n`);
+  });
   const signal = await new Promise<SignalName>((resolveSignal) => {
     const subs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) =>
       io.onSignal(s, () => {
@@ -52,5 +57,6 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
   });
   if (!options.quiet && !options.json) io.stderr.write(`${signal}: stopping the emulator\n`);
   await emu.close();
+  detachLog();
   return 0;
 }
