@@ -7,12 +7,15 @@
  *
  * Flags: `--quick` (small sizes, results to bench/results/quick.json, docs untouched),
  * `--report-only` (re-render the docs from bench/results/latest*.json), `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile; results to
- * bench/results/partial.json, docs untouched), `--peer PATH` (not implemented: recorded as such, see docs/benchmarks.md).
+ * bench/results/partial.json, docs untouched; `peer` selects the plugin phases alone), `--peer PATH` (also run the
+ * paced and unpaced single-connection, round-trip and 4-connection workloads through the official
+ * session-manager-plugin at PATH, bench/peer-proc.ts, against the same emulators; results to
+ * bench/results/peer.json, shown side by side in docs/benchmarks.md).
  * Bounded: every step has a timeout, the whole run a watchdog; all children die with the driver.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchChild } from './children.js';
@@ -22,6 +25,8 @@ import { emptyResults, evaluateGoals, resultsJson, type BenchResults } from './r
 import { readCarriedText, renderMarkdown, renderSvg, type RunDetails } from './report.js';
 import { summarizeProfile } from './profile.js';
 import type { TunnelProcConfig } from './tunnel-proc.js';
+import type { PeerForward, PeerProcConfig } from './peer-proc.js';
+import { emptyPeerFigures, tunnelPeerFigures, type PeerFigures, type PeerResults } from './peer-results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -35,7 +40,9 @@ const onlyIdx = argv.indexOf('--only');
 const ONLY = onlyIdx >= 0 ? new Set((argv[onlyIdx + 1] ?? '').split(',')) : undefined;
 const want = (phase: string): boolean => ONLY === undefined || ONLY.has(phase);
 const peerIdx = argv.indexOf('--peer');
-const PEER = peerIdx >= 0 ? argv[peerIdx + 1] : undefined;
+const PEER = peerIdx >= 0 ? resolve(argv[peerIdx + 1] ?? '') : undefined;
+/** Plugin phases run beside the tunnel phase of the same pacing, or alone with `--only peer`. */
+const wantPeer = (phase: 'paced' | 'unpaced'): boolean => PEER !== undefined && (want(phase) || (ONLY?.has('peer') ?? false));
 
 const MiB = 1024 * 1024;
 const C = {
@@ -51,7 +58,8 @@ const C = {
   connBytes: 4096,
   coldForwards: 10,
   transferTimeoutMs: 180_000,
-  watchdogMs: 9 * 60_000,
+  /** The plugin phases add about 5 minutes (its uploads are paced at 1 ms per 1024 bytes). */
+  watchdogMs: (PEER === undefined ? 9 : 18) * 60_000,
 };
 
 interface EmuInfo {
@@ -255,6 +263,114 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
   }
 }
 
+/** Plugin pids reported by peer-proc: killed if the driver exits before peer-proc can stop them. */
+const pluginPids = new Set<number>();
+process.on('exit', () => {
+  for (const pid of pluginPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** The plugin paces uploads near 0.75 MB/s: 16 MiB takes about 22 s; more than 60 s is a failure. */
+const PEER_UPLOAD_TIMEOUT_MS = QUICK ? 20_000 : 60_000;
+
+/** The official plugin (one process per forward, bench/peer-proc.ts) against the same emulator. */
+async function startPeer(emu: EmuInfo, forwards: PeerProcConfig['forwards'], plugin: string): Promise<{ child: BenchChild; ports: Map<string, number>; version: string }> {
+  const cfg: PeerProcConfig = { plugin, endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards };
+  const child = await BenchChild.start('plugin', join(here, 'peer-proc.js'), [JSON.stringify(cfg)], { timeoutMs: 90_000 });
+  const ready = (child.ready['forwards'] ?? []) as PeerForward[];
+  for (const f of ready) if (f.pid > 0) pluginPids.add(f.pid);
+  const bad = ready.filter((f) => f.state !== 'ready' || f.port === 0);
+  if (bad.length > 0) {
+    await child.stop(10_000);
+    throw new Error(`plugin forwards not ready: ${bad.map((f) => `${f.name}${f.error ? ` (${f.error.message})` : ''}`).join(', ')}`);
+  }
+  return { child, ports: new Map(ready.map((f) => [f.name, f.port])), version: String(child.ready['version'] ?? 'unknown') };
+}
+
+/** The same workloads as throughputPhase, through the plugin; C.runs runs each, sessions 1 only. */
+async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; info: EmuInfo }, plugin: string, pf: PeerFigures): Promise<string> {
+  const tag = pacing === 'agent' ? 'paced' : 'unpaced';
+  const L = `plugin ${tag}`;
+  const s = emu.info.services;
+  const p = await startPeer(emu.info, [
+    { name: 'source', remotePort: s.source },
+    { name: 'sink', remotePort: s.sink },
+    { name: 'echo', remotePort: s.echo },
+  ], plugin);
+  try {
+    // Warm-up as for the tunnel; the upload one is small because the plugin paces uploads.
+    await download(port(p.ports, 'source'), 99, pacing === 'agent' ? 256 * 1024 : 4 * MiB, C.transferTimeoutMs);
+    // A failed warm-up upload skips the measured uploads (each would only wait out its timeout)
+    // but not the downloads and round trips.
+    const upOk = await upload(port(p.ports, 'sink'), 199, 256 * 1024, PEER_UPLOAD_TIMEOUT_MS).then(
+      () => true,
+      (e: unknown) => {
+        notes.push(`${L} upload: warm-up upload failed, uploads not measured: ${errText(e)}`);
+        log(`${L} warm-up upload FAILED: ${errText(e)}`);
+        return false;
+      },
+    );
+    const caps: number[] = [];
+    const before = await p.child.request<{ cpu_s: number }>('usage');
+    const down = await runs(`${L} download`, async (i) => {
+      if (pacing === 'agent') await emu.child.request('meter-reset');
+      const res = await download(port(p.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
+      if (pacing === 'agent') caps.push((await emu.child.request<MeterReading>('meter-read')).MBps);
+      log(`${L} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+      return res;
+    });
+    const up = !upOk ? null : await runs(`${L} upload`, async (i) => {
+      const res = await upload(port(p.ports, 'sink'), 200 + i, C.bigBytes, PEER_UPLOAD_TIMEOUT_MS);
+      log(`${L} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+      return res;
+    });
+    const after = await p.child.request<{ cpu_s: number; max_rss_MB: number }>('usage');
+    if (down !== null) {
+      record(`${L} download`, 'MB/s', mbps(down));
+      pf[tag].download_MBps = round(median(mbps(down)), 3);
+    }
+    if (up !== null) {
+      record(`${L} upload`, 'MB/s', mbps(up));
+      pf[tag].upload_MBps = round(median(mbps(up)), 3);
+    }
+    if (pacing === 'agent' && caps.length === C.runs) {
+      record(`emulator send cap during ${L} downloads`, 'MB/s', caps);
+      pf.paced.emulator_send_cap_MBps = round(median(caps), 3);
+    }
+    if (pacing === 'none' && down !== null && up !== null) {
+      const gb = [...down, ...up].reduce((a, x) => a + x.bytes, 0) / 1e9;
+      pf.cpu_s_per_GB = round((after.cpu_s - before.cpu_s) / gb, 2);
+      record(`${L} CPU per GB (plugin processes, /proc)`, 's/GB', [(after.cpu_s - before.cpu_s) / gb]);
+    }
+    if (pacing === 'agent') {
+      const s1 = await runs(`${L} 4 conns sessions 1`, (i) => concurrentDownloads(port(p.ports, 'source'), 4, C.fourBytes, 300 + 10 * i));
+      if (s1 !== null) {
+        record(`${L} 4 conns, sessions 1`, 'MB/s', s1);
+        pf.paced.conns4_sessions1_MBps = round(median(s1), 3);
+      }
+      log(`${L} 4 conns: ${s1?.map((x) => x.toFixed(3)).join(',')}`);
+    }
+    const rtt = await runs(`${L} rtt`, () => echoRoundTrips(port(p.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000));
+    if (rtt !== null) {
+      const p50 = rtt.map((x) => percentile(x, 50));
+      const p95 = rtt.map((x) => percentile(x, 95));
+      record(`${L} rtt p50`, 'ms', p50);
+      record(`${L} rtt p95`, 'ms', p95);
+      pf[tag].rtt_p50_ms = round(median(p50), 3);
+      pf[tag].rtt_p95_ms = round(median(p95), 3);
+      log(`${L} rtt p50 ${p50.map((x) => x.toFixed(3)).join(',')} p95 ${p95.map((x) => x.toFixed(3)).join(',')}`);
+    }
+  } finally {
+    await p.child.stop(10_000);
+  }
+  return p.version;
+}
+
 async function directPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
   const down = await runs('direct TCP download', (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000), C.fastRuns);
   const up = await runs('direct TCP upload', (i) => upload(emu.services.sink, 600 + i, C.bigBytes, 60_000), C.fastRuns);
@@ -361,29 +477,41 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const r = emptyResults();
   const details: RunDetails = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: gitCommit(), durationS: 0, runs: C.runs, perRun, notes, loadStart: os.loadavg()[0] ?? 0, loadEnd: 0 };
-  if (PEER !== undefined) notes.push(`--peer ${PEER}: comparing against the official plugin is not implemented (see "Not done").`);
+  const pf = emptyPeerFigures();
+  let pluginVersion = 'unknown';
+  const peerNote = (e: unknown): void => void notes.push(`plugin phase: ${errText(e)}`);
 
   log(`paced phases (emulator pacing 'agent')${QUICK ? ' [quick]' : ''}`);
-  if (want('paced') || want('cold')) {
+  if (want('paced') || want('cold') || wantPeer('paced')) {
     const paced = await startEmulator('agent');
     try {
       if (want('paced')) notePhase('paced');
       if (want('paced')) await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
       if (want('cold')) notePhase('cold start');
       if (want('cold')) await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
+      if (PEER !== undefined && wantPeer('paced')) notePhase('plugin paced');
+      if (PEER !== undefined && wantPeer('paced')) pluginVersion = await peerPhase('agent', paced, PEER, pf).catch((e: unknown) => {
+        peerNote(e);
+        return pluginVersion;
+      });
     } finally {
       await paced.child.stop();
     }
   }
 
   log("unpaced phases (emulator pacing 'none')");
-  if (want('direct') || want('unpaced') || want('conns') || (PROFILE && want('profile'))) {
+  if (want('direct') || want('unpaced') || want('conns') || (PROFILE && want('profile')) || wantPeer('unpaced')) {
     const fast = await startEmulator('none');
     try {
       if (want('direct')) notePhase('direct');
       if (want('direct')) await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
       if (want('unpaced')) notePhase('unpaced');
       if (want('unpaced')) await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
+      if (PEER !== undefined && wantPeer('unpaced')) notePhase('plugin unpaced');
+      if (PEER !== undefined && wantPeer('unpaced')) pluginVersion = await peerPhase('none', fast, PEER, pf).catch((e: unknown) => {
+        peerNote(e);
+        return pluginVersion;
+      });
       if (want('conns')) notePhase('1000 conns');
       if (want('conns')) await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
       if (PROFILE && want('profile')) notePhase('profile');
@@ -405,6 +533,20 @@ async function main(): Promise<void> {
     for (const e of details.profile.top) log(`  ${e.selfMs.toFixed(1).padStart(8)} ms ${e.percent.toFixed(1).padStart(5)} %  ${e.functionName}  ${e.location}`);
     for (const f of details.profile.byFile) log(`  ${f.selfMs.toFixed(1).padStart(8)} ms ${f.percent.toFixed(1).padStart(5)} %  ${f.location}`);
   }
+  if (PEER !== undefined) {
+    const peer: PeerResults = {
+      date: details.date,
+      commit: details.commit,
+      plugin: { path: PEER, version: pluginVersion },
+      runs: { tunnel_paced: C.runs, tunnel_unpaced: C.fastRuns, plugin: C.runs },
+      tunnel: tunnelPeerFigures(r),
+      official_plugin: pf,
+      notes: [...notes],
+    };
+    const peerFile = QUICK ? 'peer-quick.json' : 'peer.json';
+    writeFileSync(join(resultsDir, peerFile), `${JSON.stringify(peer, null, 2)}\n`);
+    log(`wrote bench/results/${peerFile}: ${JSON.stringify(pf)}`);
+  }
   if (ONLY !== undefined) {
     writeFileSync(join(resultsDir, 'partial.json'), json);
     log(`partial run: wrote bench/results/partial.json only (${details.durationS.toFixed(0)} s)`);
@@ -424,8 +566,10 @@ async function main(): Promise<void> {
 function writeDocs(r: BenchResults, details: RunDetails): void {
   const mdPath = join(root, 'docs', 'benchmarks.md');
   const carried = readCarriedText(join(root, 'bench', 'analysis.md'), mdPath);
-  writeFileSync(mdPath, renderMarkdown(r, details, carried));
-  writeFileSync(join(root, 'docs', 'benchmarks.svg'), renderSvg(r));
+  const peerPath = join(resultsDir, 'peer.json');
+  const peer = existsSync(peerPath) ? (JSON.parse(readFileSync(peerPath, 'utf8')) as PeerResults) : undefined;
+  writeFileSync(mdPath, renderMarkdown(r, details, { ...carried, peer }));
+  writeFileSync(join(root, 'docs', 'benchmarks.svg'), renderSvg(r, peer));
 }
 
 /** `--report-only`: re-render the docs from the last full run (after editing bench/analysis.md). */
