@@ -81,7 +81,7 @@ export function renderPeerSection(p: PeerResults): string[] {
   const o = p.official_plugin;
   L.push('## Side by side: tunnel vs the official plugin (same emulator, same run)', '');
   L.push(`\`npm run bench -- --peer PATH\` on ${p.date}, commit ${p.commit.replace(/^(\w+)/, '`$1`')}, official \`session-manager-plugin\``);
-  L.push(`${p.plugin.version} built locally from its published sources. Both clients ran the same workloads, with`);
+  L.push(`${p.plugin.version} built locally. Both clients ran the same workloads, with`);
   L.push('the same driver, against the same emulator processes (paced `agent`, then unpaced `none`) in the');
   L.push('same run: the plugin was started the way the AWS CLI starts it (StartSession through the AWS SDK,');
   L.push('then the plugin with the response, region, `StartSession`, profile, request and endpoint), one');
@@ -90,28 +90,31 @@ export function renderPeerSection(p: PeerResults): string[] {
   L.push(`${p.runs.plugin} runs for the plugin; ${p.runs.tunnel_paced} paced / ${p.runs.tunnel_unpaced} unpaced for \`tunnel\`. The tunnel figures here`);
   L.push('come from this `--peer` run and can differ from the table above (a separate run).', '');
   L.push(`| figure | tunnel | official plugin ${p.plugin.version} | tunnel ÷ plugin |`, '| --- | ---: | ---: | ---: |');
-  const row = (label: string, pick: (f: PeerFigures) => Figure, digits: number, unit: string, higherBetter = true): void => {
+  // One plain factor for every row: above 1 is better for MB/s, below 1 is better for ms and s/GB.
+  const row = (label: string, pick: (f: PeerFigures) => Figure, digits: number, unit: string): void => {
     const a = pick(t);
     const b = pick(o);
-    L.push(`| ${label} | ${fu(a, digits, unit)} | ${fu(b, digits, unit)} | ${higherBetter ? ratio(a, b) : ratio(b, a).replace(' ×', ' × faster')} |`);
+    L.push(`| ${label} | ${fu(a, digits, unit)} | ${fu(b, digits, unit)} | ${ratio(a, b)} |`);
   };
   row('paced download', (f) => f.paced.download_MBps, 3, 'MB/s');
   row('emulator send cap during those downloads', (f) => f.paced.emulator_send_cap_MBps, 3, 'MB/s');
   row('paced upload', (f) => f.paced.upload_MBps, 3, 'MB/s');
   row('paced 4 × 4 MiB downloads, one session', (f) => f.paced.conns4_sessions1_MBps, 3, 'MB/s');
-  row('paced 64-byte round trip p50', (f) => f.paced.rtt_p50_ms, 3, 'ms', false);
-  row('paced 64-byte round trip p95', (f) => f.paced.rtt_p95_ms, 3, 'ms', false);
+  row('paced 64-byte round trip p50', (f) => f.paced.rtt_p50_ms, 3, 'ms');
+  row('paced 64-byte round trip p95', (f) => f.paced.rtt_p95_ms, 3, 'ms');
   row('unpaced download', (f) => f.unpaced.download_MBps, 2, 'MB/s');
   row('unpaced upload', (f) => f.unpaced.upload_MBps, 3, 'MB/s');
-  row('unpaced 64-byte round trip p50', (f) => f.unpaced.rtt_p50_ms, 3, 'ms', false);
-  row('unpaced 64-byte round trip p95', (f) => f.unpaced.rtt_p95_ms, 3, 'ms', false);
-  row('client CPU per GB moved (unpaced)', (f) => f.cpu_s_per_GB, 2, 's/GB', false);
+  row('unpaced 64-byte round trip p50', (f) => f.unpaced.rtt_p50_ms, 3, 'ms');
+  row('unpaced 64-byte round trip p95', (f) => f.unpaced.rtt_p95_ms, 3, 'ms');
+  row('client CPU per GB moved (unpaced)', (f) => f.cpu_s_per_GB, 2, 's/GB');
   L.push('');
-  L.push('- The plugin paces its own uploads (about 1 ms per 1024-byte message), so its upload stays near');
-  L.push('  1 MB/s whether or not the emulator paces; `tunnel` does not pace its input.');
+  L.push('- The plugin paces its own uploads (about 1 ms per 1024-byte message), so its upload stays below');
+  L.push('  1 MB/s however fast the other side reads; `tunnel` does not pace its input.');
+  L.push('- A figure "not measured" failed in that run; the notes below say how, and the analysis further');
+  L.push('  down says why.');
+  L.push('- tunnel ÷ plugin: above 1 is better for `tunnel` in MB/s rows, below 1 in ms and s/GB rows.');
   L.push('- The plugin\'s CPU is read from `/proc` for its processes (all three forwards); `tunnel`\'s is its');
-  L.push('  own process\'s `process.cpuUsage()`. The plugin\'s figure includes the time its upload pacing');
-  L.push('  sleeps cost in wake-ups.');
+  L.push('  own process\'s `process.cpuUsage()`; both over the unpaced single-connection transfers only.');
   L.push('');
   L.push('Raw figures: [`bench/results/peer.json`](../bench/results/peer.json).', '');
   if (p.notes.length > 0) {
@@ -243,7 +246,7 @@ export function renderSvg(r: BenchResults, peer?: PeerResults): string {
   const PLUGIN = '#dd6b20';
   const pl = peer?.official_plugin;
   /** The plugin's bar (from bench/results/peer.json), only when a --peer run exists. */
-  const pb = (label: string, v: Figure | undefined): Bar[] => (pl === undefined || v === undefined ? [] : [{ label: `official plugin, emulator, ${label}`, value: v, color: PLUGIN }]);
+  const pb = (label: string, v: Figure | undefined): Bar[] => (pl === undefined || v === undefined ? [] : [{ label: `official plugin, ${label}`, value: v, color: PLUGIN }]);
   const bars: Bar[] = [
     { label: 'official client, paced download', value: OFFICIAL.download_MBps, color: OFFICIAL_C },
     ...pb('paced download', pl?.paced.download_MBps),
@@ -272,7 +275,9 @@ export function renderSvg(r: BenchResults, peer?: PeerResults): string {
   const minExp = -1;
   const maxExp = Math.ceil(Math.log10(maxV) + 1e-9);
   const x = (v: number): number => labelW + ((Math.log10(Math.max(v, 10 ** minExp)) - minExp) / (maxExp - minExp)) * plotW;
-  const H = top + bars.length * rowH + 50;
+  // The plugin's legend entry does not fit on one line with the others: a second legend line.
+  const legendRows = pl === undefined ? 1 : 2;
+  const H = top + bars.length * rowH + 50 + (legendRows - 1) * 18;
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -293,7 +298,7 @@ export function renderSvg(r: BenchResults, peer?: PeerResults): string {
     o.push(`<rect x="${labelW}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${b.color}"/>`);
     o.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${y + rowH / 2 + 4}" fill="#1a202c">${b.value >= 100 ? b.value.toFixed(0) : b.value.toFixed(2)}</text>`);
   });
-  const ly = top + bars.length * rowH + 36;
+  let ly = top + bars.length * rowH + 36;
   const legend: Array<[string, string]> = [
     [TUNNEL, 'tunnel'],
     [CAP, 'emulator cap'],
@@ -303,6 +308,10 @@ export function renderSvg(r: BenchResults, peer?: PeerResults): string {
   ];
   let lx = labelW;
   for (const [c, t] of legend) {
+    if (lx + 16 + t.length * 6.5 > W) {
+      lx = labelW;
+      ly += 18;
+    }
     o.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${c}"/>`);
     o.push(`<text x="${lx + 16}" y="${ly}" fill="#1a202c">${esc(t)}</text>`);
     lx += 24 + t.length * 6.5;

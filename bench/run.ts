@@ -277,6 +277,11 @@ process.on('exit', () => {
 
 /** The plugin paces uploads near 0.75 MB/s: 16 MiB takes about 22 s; more than 60 s is a failure. */
 const PEER_UPLOAD_TIMEOUT_MS = QUICK ? 20_000 : 60_000;
+/**
+ * Unpaced plugin downloads: 16 MiB at the paced rate would take 20 s, so 60 s bounds a stalled
+ * session (seen with pacing 'none': the plugin stops acknowledging, see bench/analysis.md).
+ */
+const PEER_DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /** The official plugin (one process per forward, bench/peer-proc.ts) against the same emulator. */
 async function startPeer(emu: EmuInfo, forwards: PeerProcConfig['forwards'], plugin: string): Promise<{ child: BenchChild; ports: Map<string, number>; version: string }> {
@@ -304,7 +309,7 @@ async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; inf
   ], plugin);
   try {
     // Warm-up as for the tunnel; the upload one is small because the plugin paces uploads.
-    await download(port(p.ports, 'source'), 99, pacing === 'agent' ? 256 * 1024 : 4 * MiB, C.transferTimeoutMs);
+    await download(port(p.ports, 'source'), 99, pacing === 'agent' ? 256 * 1024 : 4 * MiB, PEER_DOWNLOAD_TIMEOUT_MS);
     // A failed warm-up upload skips the measured uploads (each would only wait out its timeout)
     // but not the downloads and round trips.
     const upOk = await upload(port(p.ports, 'sink'), 199, 256 * 1024, PEER_UPLOAD_TIMEOUT_MS).then(
@@ -319,7 +324,7 @@ async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; inf
     const before = await p.child.request<{ cpu_s: number }>('usage');
     const down = await runs(`${L} download`, async (i) => {
       if (pacing === 'agent') await emu.child.request('meter-reset');
-      const res = await download(port(p.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
+      const res = await download(port(p.ports, 'source'), 100 + i, C.bigBytes, pacing === 'agent' ? C.transferTimeoutMs : PEER_DOWNLOAD_TIMEOUT_MS);
       if (pacing === 'agent') caps.push((await emu.child.request<MeterReading>('meter-read')).MBps);
       log(`${L} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
       return res;
