@@ -60,6 +60,9 @@ export class AgentChannel extends EventEmitter {
   #outputGate = false;
   #receivingPaused = false;
   #closed = false;
+  /** Inside `handleMessage`: output waits until the link has acked the record (see there). */
+  #handling = false;
+  #pumpAfterHandling = false;
   /** KMS session encryption (issue #9): seals each Output message's payload once set. */
   #sealOutput: ((plaintext: Buffer) => Buffer) | undefined;
 
@@ -132,7 +135,22 @@ export class AgentChannel extends EventEmitter {
 
   /** A record from the client (already decoded). */
   handleMessage(msg: ClientMessage): void {
-    if (!this.#closed) this.link.handleMessage(msg);
+    if (this.#closed) return;
+    // INTEROP: the agent acks a client message when it has processed it, and what processing
+    // produced (HandshakeComplete after the HandshakeResponse, smux replies) reaches the wire
+    // after that ack: every recorded transcript shows ack(seq 0) before HandshakeComplete. The
+    // official plugin stalls when HandshakeComplete overtakes that ack, so output queued while a
+    // record is handled is pumped only once the link has sent the record's ack.
+    this.#handling = true;
+    try {
+      this.link.handleMessage(msg);
+    } finally {
+      this.#handling = false;
+    }
+    if (this.#pumpAfterHandling) {
+      this.#pumpAfterHandling = false;
+      this.#pump();
+    }
   }
 
   /** Queue one whole message (handshake, flag): never split. */
@@ -225,6 +243,10 @@ export class AgentChannel extends EventEmitter {
   }
 
   #pump(): void {
+    if (this.#handling) {
+      this.#pumpAfterHandling = true;
+      return;
+    }
     while (!this.#closed && this.#connected && !this.#linkBlocked && !this.#pacer.isWaiting && this.#head < this.#queue.length) {
       const item = this.#queue[this.#head] as OutItem;
       let payloadType = item.payloadType;

@@ -120,7 +120,8 @@ t.test('reorderRate holds a record back so a later one overtakes it', async (t) 
   await client.handshake();
   const iComplete = client.received.findIndex((m) => m.payloadType === PayloadType.HandshakeComplete);
   const iAck = client.received.findIndex(isAckOf(0));
-  t.ok(iAck >= 0 && iAck < iComplete, 'the ack of the HandshakeResponse overtook HandshakeComplete');
+  // Without the fault the ack comes first (as the real agent sends them); held back, it is overtaken.
+  t.ok(iComplete >= 0 && iComplete < iAck, 'HandshakeComplete overtook the held-back ack of the HandshakeResponse');
 });
 
 t.test('delayRate and ackDelayMs delay records on the clock', async (t) => {

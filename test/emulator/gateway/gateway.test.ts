@@ -237,3 +237,17 @@ t.test('close() sends channel_closed to attached clients and frees the port', as
   t.equal(err.code, 'ECONNREFUSED');
   t.ok(encodeOpenDataChannel);
 });
+
+t.test('the ack of the HandshakeResponse reaches the client before HandshakeComplete, with either pacing (as in every transcript)', async (t) => {
+  for (const pacing of ['none', 'agent'] as const) {
+    const emu = await withEmulator(t, { pacing });
+    const s = await startSession(emu);
+    const client = await RawClient.connect(s.streamUrl, s.tokenValue);
+    await client.handshake('1.2.677.0');
+    const order = client.received
+      .filter((m) => (m.messageType === 'acknowledge' && m.sequenceNumber === 0) || m.payloadType === PayloadType.HandshakeComplete)
+      .map((m) => (m.messageType === 'acknowledge' ? 'ack' : 'HandshakeComplete'));
+    t.same(order.slice(0, 2), ['ack', 'HandshakeComplete'], `pacing ${pacing}`);
+    client.drop();
+  }
+});
