@@ -6,20 +6,15 @@ import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
 import type { CliIo } from '../io.js';
 import type { GlobalArgs } from '../options.js';
+import type { TunnelConfig } from '../../config/schema.js';
+import type { ForwardSpec } from '../../tunnel/forward-spec.js';
 
 export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly string[]): Promise<number> {
   if (words.length === 0) {
     throw new UsageError('nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`');
   }
   const { config } = await loadFor(io, args);
-  const specs = specsFromWords(config, words);
-  return runForwarding(io, {
-    specs,
-    aws: await awsSettingsFor(io, config),
-    renderer: rendererFor(io, args),
-    timeoutMs: config.defaults.timeoutMs,
-    requireAll: args.wait,
-  });
+  return forwardUntilStopped(io, args, config, specsFromWords(config, words));
 }
 
 export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
@@ -29,7 +24,11 @@ export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]):
     const where = loaded.projectFile ?? 'no .tunnel.yaml found';
     throw new UsageError(`the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`);
   }
-  const specs = selectForwards(config, names);
+  return forwardUntilStopped(io, args, config, selectForwards(config, names));
+}
+
+/** Bring `specs` up and keep them up until a signal (or, with --wait, until one fails). */
+async function forwardUntilStopped(io: CliIo, args: GlobalArgs, config: TunnelConfig, specs: ForwardSpec[]): Promise<number> {
   return runForwarding(io, {
     specs,
     aws: await awsSettingsFor(io, config),
