@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { emulatorAwsEnv } from '../helpers/emulator.js';
+import { startEchoServer } from '../helpers/loopback.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin/tunnel.js', import.meta.url));
 const SECRET_MARK = 'SECRETMARKERbinxyzzy0123456789abcdefghij';
@@ -77,23 +77,6 @@ function emuEnv(emu: Emulator, extra: Record<string, string> = {}): Record<strin
   return emulatorAwsEnv(emu, extra);
 }
 
-async function echoServer(t: Test): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    s.pipe(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 async function echoThrough(port: number, text: string): Promise<string> {
   const s = connect({ host: '127.0.0.1', port });
   await once(s, 'connect');
@@ -113,7 +96,7 @@ t.before(() => {
 
 t.test('tunnel db:PORT-style SPEC: real socket through it, SIGINT, exit 0, TerminateSession recorded', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const p = tunnel(t, [`demo:${port}:auto`], { cwd: t.testdir({}), env: emuEnv(emu) });
   const m = await p.waitOut(/^demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+ -> i-0123456789abcdef0 localhost:\d+$/m);
   t.equal(await echoThrough(Number(m[1]), 'through the built cli'), 'through the built cli');
@@ -126,7 +109,7 @@ t.test('tunnel db:PORT-style SPEC: real socket through it, SIGINT, exit 0, Termi
 
 t.test('--json: stdout is NDJSON, every line parses', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const p = tunnel(t, [`i-0123456789abcdef0:${port}:auto`, '--json'], { cwd: t.testdir({}), env: emuEnv(emu) });
   const m = await p.waitOut(/"type":"ready".*?"port":(\d+)/);
   t.equal(await echoThrough(Number(m[1]), 'json'), 'json');
@@ -144,7 +127,7 @@ t.test('--json: stdout is NDJSON, every line parses', async (t) => {
 
 t.test('run: TUNNEL_<NAME>_* in the environment, {name.port} in arguments, exit status propagated', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const script = 'console.log(JSON.stringify({ env: [process.env.TUNNEL_DEMO_HOST, process.env.TUNNEL_DEMO_PORT, process.env.TUNNEL_DEMO_ADDR], argv: process.argv.slice(1) })); process.exit(3)';
   const p = tunnel(t, ['run', `demo:${port}`, '--', process.execPath, '-e', script, '--', '--port={demo.port}', '{demo.host}', '`id`'], { cwd: t.testdir({}), env: emuEnv(emu) });
   const { code } = await p.exit;
@@ -171,7 +154,7 @@ t.test('config errors: exit 78 with file:line:column and hints', async (t) => {
 
 t.test('secrets in the environment never reach stdout/stderr with --verbose or --json', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   for (const mode of ['--verbose', '--json']) {
     const p = tunnel(t, [`demo:${port}:auto`, mode], { cwd: t.testdir({}), env: emuEnv(emu, { AWS_SESSION_TOKEN: TOKEN_MARK }) });
     const m = await p.waitOut(mode === '--json' ? /"type":"ready".*?"port":(\d+)/ : /^demo\s+127\.0\.0\.1:(\d+)/m);
@@ -204,7 +187,7 @@ t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM 
     const kv = /^export (\w+)=(\S+)$/.exec(l);
     if (kv?.[1] !== undefined && kv[2] !== undefined) env[kv[1]] = kv[2];
   }
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const client = tunnel(t, [`demo:${port}:auto`], { cwd: dir, env });
   const up = await client.waitOut(/^demo\s+127\.0\.0\.1:(\d+)/m);
   t.equal(await echoThrough(Number(up[1]), 'via printed env'), 'via printed env');

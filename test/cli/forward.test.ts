@@ -6,12 +6,13 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { main } from '../../src/cli/main.js';
 import { CapturedIo } from './capture-io.js';
 import { emulatorAwsEnv } from '../helpers/emulator.js';
+import { startEchoServer } from '../helpers/loopback.js';
 
 // The SDK's Node 20 end-of-support notice is noise in test output.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -19,23 +20,6 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 const INSTANCE = 'i-0123456789abcdef0';
 const SECRET_MARK = 'SECRETMARKERxyzzy0123456789abcdefghijklmn';
 const TOKEN_MARK = 'SESSIONTOKENMARKERplugh9876543210';
-
-async function echoServer(t: Test): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    s.pipe(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return (server.address() as AddressInfo).port;
-}
 
 async function emulator(t: Test): Promise<Emulator> {
   const emu = await startEmulator({ credentials: { accessKeyId: 'AKIAEMULATORTEST0001', secretAccessKey: SECRET_MARK }, pacing: 'none' });
@@ -64,7 +48,7 @@ async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
 
 t.test('tunnel TARGET:PORT:auto forwards bytes, stops on SIGINT with status 0 and terminates the session', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
   const done = main([`demo:${port}:auto`, '--no-user-config'], io);
   const m = await io.stdout.waitFor(/^demo\s+127\.0\.0\.1:(\d+) .*-> i-0123456789abcdef0 localhost:(\d+)/m, done);
@@ -85,7 +69,7 @@ t.test('tunnel TARGET:PORT:auto forwards bytes, stops on SIGINT with status 0 an
 
 t.test('--json prints only events, each line one JSON object, with the CLI ready event', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu, { AWS_SESSION_TOKEN: TOKEN_MARK }) });
   const done = main([`${INSTANCE}:${port}:auto`, '--json', '--no-user-config'], io);
   const m = await io.stdout.waitFor(/"type":"ready".*"port":(\d+)/, done);
@@ -104,7 +88,7 @@ t.test('--json prints only events, each line one JSON object, with the CLI ready
 
 t.test('secrets from the environment never appear with --verbose, even in errors', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const env = envFor(emu, { AWS_SESSION_TOKEN: TOKEN_MARK });
   const io = new CapturedIo({ cwd: t.testdir({}), env });
   const done = main([`demo:${port}:auto`, '--verbose', '--no-user-config'], io);
@@ -146,7 +130,7 @@ t.test('exit statuses: target not found 69, not connected 69, port in use 75', a
 
 t.test('run: environment, placeholders, no shell, the child status is ours, forwards torn down', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const dir = t.testdir({ '.tunnel.yaml': `forwards:\n  echo-svc: { target: ${INSTANCE}, remotePort: ${port}, localPort: auto }\n` });
   const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
   const script = [
@@ -226,7 +210,7 @@ t.test('demo --once runs the self-check and exits 0', async (t) => {
 
 t.test('--wait: one failed forward fails the command; without it the others keep running', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const lenient = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
   const done = main([`demo:${port}:auto`, 'nosuch:5432:auto', '--no-user-config'], lenient);
   await lenient.stdout.waitFor(/^demo\s+127\.0\.0\.1:\d+/m, done);
@@ -257,7 +241,7 @@ t.test('--timeout: forwards not ready in time exit 75 (ERR_CLI_TIMEOUT)', async 
 
 t.test('run passes SIGTERM on to the command and exits with its status', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
   const script = "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(42); }); console.log('child waiting'); setInterval(() => {}, 1000);";
   const done = main(['run', `demo:${port}`, '--no-user-config', '--', process.execPath, '-e', script], io);
@@ -270,7 +254,7 @@ t.test('run passes SIGTERM on to the command and exits with its status', async (
 
 t.test('on a terminal: the live table shows the forward, its state and traffic', async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
   io.isTTY = true;
   io.stdout.columns = 160;
@@ -287,7 +271,7 @@ t.test('on a terminal: the live table shows the forward, its state and traffic',
 t.test('up GROUP from .tunnel.yaml; an implied local port that is busy falls back to a free one', async (t) => {
   const emu = await emulator(t);
   // The echo server itself occupies 127.0.0.1:<port>, the local port `remotePort` implies.
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const dir = t.testdir({
     '.tunnel.yaml': [
       'defaults: { bind: 127.0.0.1 }',
@@ -314,7 +298,7 @@ t.test('up GROUP from .tunnel.yaml; an implied local port that is busy falls bac
 
 t.test("run --json: stdout is the command's, stderr carries only NDJSON events (also on failure)", async (t) => {
   const emu = await emulator(t);
-  const port = await echoServer(t);
+  const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
   const code = await main(['run', `demo:${port}`, '--json', '--no-user-config', '--', process.execPath, '-e', 'console.log("child says hi"); process.exit(5)'], io);
   t.equal(code, 5);

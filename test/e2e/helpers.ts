@@ -1,12 +1,13 @@
 /** Shared set-up for engine ⇄ emulator tests: emulator, echo destination, manager, sha-checked round trips. */
 import { once } from 'node:events';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
 import { TunnelManager, type TunnelManagerOptions } from '../../src/tunnel/tunnel-manager.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
+import { startEchoServer, type LoopbackServer } from '../helpers/loopback.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -15,26 +16,8 @@ export interface Teardown {
 export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** A TCP echo server on 127.0.0.1:0 that answers FIN with FIN after echoing everything. */
-export async function startEcho(t: Teardown): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('no address');
-  return { port: a.port, server, sockets };
+export function startEcho(t: Teardown): Promise<LoopbackServer> {
+  return startEchoServer(t, { allowHalfOpen: true });
 }
 
 export async function startEmu(t: Teardown, options: EmulatorOptions = {}): Promise<Emulator> {

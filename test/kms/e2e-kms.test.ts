@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { makeManager, roundTrip, sha, startEcho, startEmu } from '../e2e/helpers.js';
 import { createKmsApi, type KmsApi } from '../../src/aws/kms.js';
@@ -15,6 +15,7 @@ import { KMS_CUSTOMER_MESSAGE } from '../../src/emulator/agent/kms-agent.js';
 import { MessageType, PayloadType, type ClientMessage } from '../../src/protocol/ssm/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Direction } from '../../src/emulator/index.js';
+import { startLoopbackServer } from '../helpers/loopback.js';
 
 const INSTANCE = 'i-0aaaabbbbccccdddd';
 const KEY = '0e1d2c3b-4a59-6877-8695-a4b3c2d1e0f9';
@@ -45,11 +46,7 @@ function awsOf(emu: Emulator): Parameters<typeof createKmsApi>[0] {
  */
 async function startExchange(t: { teardown(fn: () => unknown): void }, upBytes: number, down: Buffer): Promise<{ port: number; received: Buffer[] }> {
   const received: Buffer[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
+  const { port } = await startLoopbackServer(t, (s) => {
     const h = createHash('sha256');
     const parts: Buffer[] = [];
     let n = 0;
@@ -64,18 +61,7 @@ async function startExchange(t: { teardown(fn: () => unknown): void }, upBytes: 
       }
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('no address');
-  return { port: a.port, received };
+  return { port, received };
 }
 
 /** Send `up`, read 32 + `downBytes` bytes, close. */
