@@ -43,7 +43,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 function isReply(v: unknown): v is IpcReply {
-  return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'number' && typeof (v as { ok?: unknown }).ok === 'boolean';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { id?: unknown }).id === 'number' &&
+    typeof (v as { ok?: unknown }).ok === 'boolean'
+  );
 }
 
 export class BenchChild {
@@ -65,7 +70,8 @@ export class BenchChild {
     this.#exited = new Promise((resolve) => {
       proc.on('exit', (code) => {
         live.delete(proc);
-        for (const w of this.#waiting.values()) w.reject(new Error(`${name} exited (code ${code}) ${this.stderrTail()}`));
+        for (const w of this.#waiting.values())
+          w.reject(new Error(`${name} exited (code ${code}) ${this.stderrTail()}`));
         this.#waiting.clear();
         resolve(code);
       });
@@ -92,7 +98,12 @@ export class BenchChild {
   }
 
   /** Fork `script` (a compiled dist/bench/*.js path) and wait for its ready line. */
-  static async start(name: string, script: string, args: string[], opts: { execArgv?: string[]; timeoutMs: number }): Promise<BenchChild> {
+  static async start(
+    name: string,
+    script: string,
+    args: string[],
+    opts: { execArgv?: string[]; timeoutMs: number },
+  ): Promise<BenchChild> {
     const t0 = process.hrtime.bigint();
     const proc = fork(script, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: opts.execArgv ?? [] });
     const child = new BenchChild(name, proc);
@@ -104,12 +115,15 @@ export class BenchChild {
         if (!line.startsWith('{')) return;
         try {
           const v: unknown = JSON.parse(line);
-          if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'ready') resolve(v as Record<string, unknown>);
+          if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'ready')
+            resolve(v as Record<string, unknown>);
         } catch {
           // not our line
         }
       });
-      void child.#exited.then((code) => reject(new Error(`${name} exited (code ${code}) before ready${child.stderrTail()}`)));
+      void child.#exited.then((code) =>
+        reject(new Error(`${name} exited (code ${code}) before ready${child.stderrTail()}`)),
+      );
     });
     const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs);
     try {
@@ -155,7 +169,10 @@ export class BenchChild {
  * The child side: serve IPC requests with `handlers`; 'stop' runs `onStop` then exits. The child
  * exits when the parent goes away (IPC disconnect), so nothing outlives the driver.
  */
-export function serveParent(handlers: Record<string, (req: IpcRequest) => Promise<unknown> | unknown>, onStop: () => Promise<void>): void {
+export function serveParent(
+  handlers: Record<string, (req: IpcRequest) => Promise<unknown> | unknown>,
+  onStop: () => Promise<void>,
+): void {
   const send = (r: IpcReply): void => {
     if (process.send !== undefined && process.connected) process.send(r);
   };

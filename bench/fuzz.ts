@@ -20,7 +20,9 @@ const only = flag('case');
 const targetName = flag('target');
 const targets = targetName === undefined ? FUZZ_TARGETS : FUZZ_TARGETS.filter((t) => t.name === targetName);
 if (targets.length === 0 || !Number.isInteger(cases) || cases <= 0) {
-  console.error(`usage: npm run fuzz -- [--cases N] [--seed S] [--target ${FUZZ_TARGETS.map((t) => t.name).join('|')}] [--case I]`);
+  console.error(
+    `usage: npm run fuzz -- [--cases N] [--seed S] [--target ${FUZZ_TARGETS.map((t) => t.name).join('|')}] [--case I]`,
+  );
   process.exit(2);
 }
 
@@ -36,13 +38,17 @@ const report = await runFuzz(targets, {
   progressEvery: 50_000,
   onProgress(done, r) {
     const rss = (process.memoryUsage().rss / 1048576).toFixed(0);
-    console.log(`${done} cases, ${((Date.now() - started) / 1000).toFixed(0)} s, ${r.failures.length} failures, rss ${rss} MiB`);
+    console.log(
+      `${done} cases, ${((Date.now() - started) / 1000).toFixed(0)} s, ${r.failures.length} failures, rss ${rss} MiB`,
+    );
   },
 });
 console.log(formatReport(report));
 if (uncaught.length > 0) console.log(`uncaught errors:\n${uncaught.slice(0, 5).join('\n')}`);
 const growthMiB = (report.heapUsedAfter - report.heapUsedBefore) / 1048576;
-console.log(`heap: ${(report.heapUsedBefore / 1048576).toFixed(0)} MiB before, ${(report.heapUsedAfter / 1048576).toFixed(0)} MiB after`);
+console.log(
+  `heap: ${(report.heapUsedBefore / 1048576).toFixed(0)} MiB before, ${(report.heapUsedAfter / 1048576).toFixed(0)} MiB after`,
+);
 const ok = report.failures.length === 0 && uncaught.length === 0 && growthMiB < 256;
 console.log(ok ? 'fuzz: PASS' : 'fuzz: FAIL');
 process.exit(ok ? 0 : 1);

@@ -35,7 +35,10 @@ async function connect(port: number, timeoutMs: number): Promise<net.Socket> {
 
 /** Runs `fn` on a socket, destroying it (and failing) after `timeoutMs`. */
 async function bounded<T>(socket: net.Socket, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
-  const timer = setTimeout(() => socket.destroy(new BenchFailure(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => socket.destroy(new BenchFailure(`${what} timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   try {
     return await fn();
   } finally {
@@ -106,7 +109,8 @@ export async function upload(port: number, seed: number, size: number, timeoutMs
       if (!socket.write(chunk)) await drainOrClose(socket);
     }
     const result = await reply;
-    if (answer.subarray(0, 32).toString('hex') !== want) throw new BenchFailure(`upload sha256 mismatch (seed ${seed})`);
+    if (answer.subarray(0, 32).toString('hex') !== want)
+      throw new BenchFailure(`upload sha256 mismatch (seed ${seed})`);
     return result;
   });
 }
@@ -116,13 +120,20 @@ export async function upload(port: number, seed: number, size: number, timeoutMs
  * connection, after `warmup` unmeasured ones. Each echo is compared byte for byte.
  * Returns the round-trip times in milliseconds.
  */
-export async function echoRoundTrips(port: number, count: number, size: number, warmup: number, timeoutMs: number): Promise<number[]> {
+export async function echoRoundTrips(
+  port: number,
+  count: number,
+  size: number,
+  warmup: number,
+  timeoutMs: number,
+): Promise<number[]> {
   const socket = await connect(port, timeoutMs);
   return bounded(socket, timeoutMs, `${count} echoes`, async () => {
     const total = count + warmup;
     const payload = streamBytes(7, size * total);
     const times: number[] = [];
-    let pending: { want: Buffer; got: Buffer[]; n: number; resolve: () => void; reject: (e: Error) => void } | undefined;
+    let pending:
+      { want: Buffer; got: Buffer[]; n: number; resolve: () => void; reject: (e: Error) => void } | undefined;
     socket.on('data', (chunk: Buffer) => {
       if (pending === undefined) return;
       pending.got.push(chunk);
@@ -165,7 +176,12 @@ export interface ManyConnsResult {
  * writes `bytes` of its own stream, then must read the same bytes back (sha256-compared)
  * before any of them closes. Returns how many verified.
  */
-export async function manyEchoConnections(port: number, conns: number, bytes: number, timeoutMs: number): Promise<ManyConnsResult> {
+export async function manyEchoConnections(
+  port: number,
+  conns: number,
+  bytes: number,
+  timeoutMs: number,
+): Promise<ManyConnsResult> {
   const start = process.hrtime.bigint();
   const sockets: net.Socket[] = [];
   const deadline = setTimeout(() => {

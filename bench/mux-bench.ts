@@ -117,16 +117,59 @@ function median(rs: Result[]): Result {
 
 const scale = QUICK ? 1 / 8 : 1;
 const cases: Case[] = [
-  { name: 'bulk v1, 1 MiB writes, 32 KiB frames', version: 1, maxFrameBytes: 32_768, streams: 1, writeBytes: MiB, bytesPerStream: 1024 * MiB * scale },
-  { name: 'bulk v1, 1 MiB writes, 64 KiB frames', version: 1, maxFrameBytes: 65_535, streams: 1, writeBytes: MiB, bytesPerStream: 1024 * MiB * scale },
-  { name: 'bulk v2, 1 MiB writes, 32 KiB frames (windows)', version: 2, maxFrameBytes: 32_768, streams: 1, writeBytes: MiB, bytesPerStream: 1024 * MiB * scale },
-  { name: 'SSM-sized v1, 1 KiB writes', version: 1, maxFrameBytes: 32_768, streams: 1, writeBytes: 1024, bytesPerStream: 256 * MiB * scale },
-  { name: 'small frames v1, 64 B writes', version: 1, maxFrameBytes: 32_768, streams: 1, writeBytes: 64, bytesPerStream: 32 * MiB * scale },
-  { name: '1,000 streams v1, 16 KiB writes', version: 1, maxFrameBytes: 32_768, streams: 1000, writeBytes: 16 * 1024, bytesPerStream: 512 * 1024 * scale },
+  {
+    name: 'bulk v1, 1 MiB writes, 32 KiB frames',
+    version: 1,
+    maxFrameBytes: 32_768,
+    streams: 1,
+    writeBytes: MiB,
+    bytesPerStream: 1024 * MiB * scale,
+  },
+  {
+    name: 'bulk v1, 1 MiB writes, 64 KiB frames',
+    version: 1,
+    maxFrameBytes: 65_535,
+    streams: 1,
+    writeBytes: MiB,
+    bytesPerStream: 1024 * MiB * scale,
+  },
+  {
+    name: 'bulk v2, 1 MiB writes, 32 KiB frames (windows)',
+    version: 2,
+    maxFrameBytes: 32_768,
+    streams: 1,
+    writeBytes: MiB,
+    bytesPerStream: 1024 * MiB * scale,
+  },
+  {
+    name: 'SSM-sized v1, 1 KiB writes',
+    version: 1,
+    maxFrameBytes: 32_768,
+    streams: 1,
+    writeBytes: 1024,
+    bytesPerStream: 256 * MiB * scale,
+  },
+  {
+    name: 'small frames v1, 64 B writes',
+    version: 1,
+    maxFrameBytes: 32_768,
+    streams: 1,
+    writeBytes: 64,
+    bytesPerStream: 32 * MiB * scale,
+  },
+  {
+    name: '1,000 streams v1, 16 KiB writes',
+    version: 1,
+    maxFrameBytes: 32_768,
+    streams: 1000,
+    writeBytes: 16 * 1024,
+    bytesPerStream: 512 * 1024 * scale,
+  },
 ];
 
 // Warm-up (discarded): let the JIT compile the hot paths before anything is timed.
-for (const c of cases) await runCase({ ...c, bytesPerStream: Math.max(c.writeBytes, Math.floor(c.bytesPerStream / 16)) });
+for (const c of cases)
+  await runCase({ ...c, bytesPerStream: Math.max(c.writeBytes, Math.floor(c.bytesPerStream / 16)) });
 
 const results: Result[] = [];
 for (const c of cases) {

@@ -85,7 +85,12 @@ function procUsage(pid: number, ticks: number): { cpu_s: number; max_rss_MB: num
   }
 }
 
-async function startOne(cfg: PeerProcConfig, f: { name: string; remotePort: number }, client: SSMClient, live: Set<ChildProcess>): Promise<PeerForward> {
+async function startOne(
+  cfg: PeerProcConfig,
+  f: { name: string; remotePort: number },
+  client: SSMClient,
+  live: Set<ChildProcess>,
+): Promise<PeerForward> {
   const localPort = await freePort();
   const request = {
     Target: cfg.instanceId,
@@ -102,7 +107,10 @@ async function startOne(cfg: PeerProcConfig, f: { name: string; remotePort: numb
     AWS_REGION: cfg.region,
     AWS_DEFAULT_REGION: cfg.region,
   };
-  const proc = spawn(cfg.plugin, [response, cfg.region, 'StartSession', '', JSON.stringify(request), cfg.endpoint], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn(cfg.plugin, [response, cfg.region, 'StartSession', '', JSON.stringify(request), cfg.endpoint], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   live.add(proc);
   proc.on('exit', () => live.delete(proc));
   const tail: string[] = [];
@@ -116,7 +124,10 @@ async function startOne(cfg: PeerProcConfig, f: { name: string; remotePort: numb
   if (stdout === null) throw new Error('plugin has no stdout');
   const lines = createInterface({ input: stdout });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "Port N opened" line within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no "Port N opened" line within ${READY_TIMEOUT_MS} ms`)),
+      READY_TIMEOUT_MS,
+    );
     lines.on('line', (line) => {
       if (process.env['BENCH_VERBOSE'] !== undefined) process.stderr.write(`[plugin ${f.name}] ${line}\n`);
       const m = OPENED_RE.exec(line);
@@ -131,7 +142,9 @@ async function startOne(cfg: PeerProcConfig, f: { name: string; remotePort: numb
     });
     proc.on('exit', (code, sig) => {
       clearTimeout(timer);
-      reject(new Error(`plugin exited (code ${code}, signal ${sig}) before ready: ${tail.join('').trim().slice(-400)}`));
+      reject(
+        new Error(`plugin exited (code ${code}, signal ${sig}) before ready: ${tail.join('').trim().slice(-400)}`),
+      );
     });
   });
   // Keep draining stdout (the plugin prints per-connection lines) so it never blocks on a full pipe.
@@ -197,7 +210,13 @@ async function main(): Promise<void> {
     try {
       forwards.push(await startOne(cfg, f, client, live));
     } catch (e) {
-      forwards.push({ name: f.name, state: 'failed', port: 0, pid: 0, error: { code: 'PEER_START', message: e instanceof Error ? e.message : String(e) } });
+      forwards.push({
+        name: f.name,
+        state: 'failed',
+        port: 0,
+        pid: 0,
+        error: { code: 'PEER_START', message: e instanceof Error ? e.message : String(e) },
+      });
     }
   }
   const startMs = performance.now() - t0;

@@ -40,7 +40,14 @@ export interface PeerResults {
 
 export function emptyPeerFigures(): PeerFigures {
   return {
-    paced: { download_MBps: null, upload_MBps: null, emulator_send_cap_MBps: null, conns4_sessions1_MBps: null, rtt_p50_ms: null, rtt_p95_ms: null },
+    paced: {
+      download_MBps: null,
+      upload_MBps: null,
+      emulator_send_cap_MBps: null,
+      conns4_sessions1_MBps: null,
+      rtt_p50_ms: null,
+      rtt_p95_ms: null,
+    },
     unpaced: { download_MBps: null, upload_MBps: null, rtt_p50_ms: null, rtt_p95_ms: null },
     cpu_s_per_GB: null,
   };
@@ -57,7 +64,12 @@ export function tunnelPeerFigures(r: BenchResults): PeerFigures {
       rtt_p50_ms: r.paced.rtt_p50_ms,
       rtt_p95_ms: r.paced.rtt_p95_ms,
     },
-    unpaced: { download_MBps: r.unpaced.download_MBps, upload_MBps: r.unpaced.upload_MBps, rtt_p50_ms: r.unpaced.rtt_p50_ms, rtt_p95_ms: r.unpaced.rtt_p95_ms },
+    unpaced: {
+      download_MBps: r.unpaced.download_MBps,
+      upload_MBps: r.unpaced.upload_MBps,
+      rtt_p50_ms: r.unpaced.rtt_p50_ms,
+      rtt_p95_ms: r.unpaced.rtt_p95_ms,
+    },
     cpu_s_per_GB: r.cpu_s_per_GB,
   };
 }

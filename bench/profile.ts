@@ -38,7 +38,13 @@ interface CpuProfile {
 
 function isProfile(v: unknown): v is CpuProfile {
   const p = v as Partial<CpuProfile>;
-  return typeof v === 'object' && v !== null && Array.isArray(p.nodes) && Array.isArray(p.samples) && Array.isArray(p.timeDeltas);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray(p.nodes) &&
+    Array.isArray(p.samples) &&
+    Array.isArray(p.timeDeltas)
+  );
 }
 
 /** Shorten a profile URL: project files as `src/…`, packages as `pkg/…`, Node internals as is. */
@@ -80,7 +86,11 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
     totalUs += dt;
     const loc = shortLocation(node.callFrame.url);
     const key = `${fn}@${loc}:${node.callFrame.lineNumber}`;
-    const e = self.get(key) ?? { fn, loc: node.callFrame.url === '' ? loc : `${loc}:${node.callFrame.lineNumber + 1}`, us: 0 };
+    const e = self.get(key) ?? {
+      fn,
+      loc: node.callFrame.url === '' ? loc : `${loc}:${node.callFrame.lineNumber + 1}`,
+      us: 0,
+    };
     e.us += dt;
     self.set(key, e);
     files.set(loc, (files.get(loc) ?? 0) + dt);

@@ -42,7 +42,8 @@ const want = (phase: string): boolean => ONLY === undefined || ONLY.has(phase);
 const peerIdx = argv.indexOf('--peer');
 const PEER = peerIdx >= 0 ? resolve(argv[peerIdx + 1] ?? '') : undefined;
 /** Plugin phases run beside the tunnel phase of the same pacing, or alone with `--only peer`. */
-const wantPeer = (phase: 'paced' | 'unpaced'): boolean => PEER !== undefined && (want(phase) || (ONLY?.has('peer') ?? false));
+const wantPeer = (phase: 'paced' | 'unpaced'): boolean =>
+  PEER !== undefined && (want(phase) || (ONLY?.has('peer') ?? false));
 
 const MiB = 1024 * 1024;
 const C = {
@@ -106,7 +107,12 @@ function record(label: string, unit: string, values: number[]): void {
 }
 
 async function startEmulator(pacing: 'agent' | 'none'): Promise<{ child: BenchChild; info: EmuInfo }> {
-  const child = await BenchChild.start(`emulator(${pacing})`, join(here, 'emulator-proc.js'), [JSON.stringify({ pacing })], { timeoutMs: 20_000 });
+  const child = await BenchChild.start(
+    `emulator(${pacing})`,
+    join(here, 'emulator-proc.js'),
+    [JSON.stringify({ pacing })],
+    { timeoutMs: 20_000 },
+  );
   return { child, info: child.ready as unknown as EmuInfo };
 }
 
@@ -117,14 +123,26 @@ async function startTunnel(
   execArgv: string[] = [],
   sampleRss = false,
 ): Promise<{ child: BenchChild; ports: Map<string, number> }> {
-  const cfg: TunnelProcConfig = { endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards, sampleRss };
-  const child = await BenchChild.start(name, join(here, 'tunnel-proc.js'), [JSON.stringify(cfg)], { execArgv, timeoutMs: 30_000 });
+  const cfg: TunnelProcConfig = {
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: emu.credentials,
+    instanceId: emu.instanceId,
+    forwards,
+    sampleRss,
+  };
+  const child = await BenchChild.start(name, join(here, 'tunnel-proc.js'), [JSON.stringify(cfg)], {
+    execArgv,
+    timeoutMs: 30_000,
+  });
   const ports = new Map<string, number>();
   const ready = (child.ready['forwards'] ?? []) as ReadyForward[];
   const bad = ready.filter((f) => f.state !== 'ready' || f.port === 0);
   if (bad.length > 0) {
     await child.stop();
-    throw new Error(`${name}: forwards not ready: ${bad.map((f) => `${f.name}=${f.state}${f.error ? ` (${f.error.code}: ${f.error.message})` : ''}`).join(', ')}`);
+    throw new Error(
+      `${name}: forwards not ready: ${bad.map((f) => `${f.name}=${f.state}${f.error ? ` (${f.error.code}: ${f.error.message})` : ''}`).join(', ')}`,
+    );
   }
   for (const f of ready) ports.set(f.name, f.port);
   return { child, ports };
@@ -153,7 +171,9 @@ async function runs<T>(label: string, fn: (i: number) => Promise<T>, n: number =
 
 async function concurrentDownloads(p: number, n: number, size: number, seedBase: number): Promise<number> {
   const start = process.hrtime.bigint();
-  const all = await Promise.all(Array.from({ length: n }, (_, k) => download(p, seedBase + k, size, C.transferTimeoutMs)));
+  const all = await Promise.all(
+    Array.from({ length: n }, (_, k) => download(p, seedBase + k, size, C.transferTimeoutMs)),
+  );
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const bytes = all.reduce((a, r) => a + r.bytes, 0);
   return bytes / 1e6 / (ms / 1000);
@@ -162,7 +182,11 @@ async function concurrentDownloads(p: number, n: number, size: number, seedBase:
 const mbps = (rs: TransferResult[]): number[] => rs.map((r) => r.MBps);
 
 /** The throughput/latency phases against one emulator pacing profile. */
-async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; info: EmuInfo }, r: BenchResults): Promise<void> {
+async function throughputPhase(
+  pacing: 'agent' | 'none',
+  emu: { child: BenchChild; info: EmuInfo },
+  r: BenchResults,
+): Promise<void> {
   const tag = pacing === 'agent' ? 'paced' : 'unpaced';
   const nRuns = pacing === 'agent' ? C.runs : C.fastRuns;
   const forwards: TunnelProcConfig['forwards'] = [
@@ -180,22 +204,30 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
     const fills: number[] = [];
     const before = await t.child.request<Usage>('usage');
     const emuBefore = await emu.child.request<{ cpu_s: number }>('usage');
-    const down = await runs(`${tag} download`, async (i) => {
-      if (pacing === 'agent') await emu.child.request('meter-reset');
-      const res = await download(port(t.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
-      if (pacing === 'agent') {
-        const m = await emu.child.request<MeterReading>('meter-read');
-        caps.push(m.MBps);
-        fills.push(m.messages > 0 ? m.bytes / m.messages : 0);
-      }
-      log(`${tag} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
-      return res;
-    }, nRuns);
-    const up = await runs(`${tag} upload`, async (i) => {
-      const res = await upload(port(t.ports, 'sink'), 200 + i, C.bigBytes, C.transferTimeoutMs);
-      log(`${tag} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
-      return res;
-    }, nRuns);
+    const down = await runs(
+      `${tag} download`,
+      async (i) => {
+        if (pacing === 'agent') await emu.child.request('meter-reset');
+        const res = await download(port(t.ports, 'source'), 100 + i, C.bigBytes, C.transferTimeoutMs);
+        if (pacing === 'agent') {
+          const m = await emu.child.request<MeterReading>('meter-read');
+          caps.push(m.MBps);
+          fills.push(m.messages > 0 ? m.bytes / m.messages : 0);
+        }
+        log(`${tag} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+        return res;
+      },
+      nRuns,
+    );
+    const up = await runs(
+      `${tag} upload`,
+      async (i) => {
+        const res = await upload(port(t.ports, 'sink'), 200 + i, C.bigBytes, C.transferTimeoutMs);
+        log(`${tag} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+        return res;
+      },
+      nRuns,
+    );
     const after = await t.child.request<Usage>('usage');
     const emuAfter = await emu.child.request<{ cpu_s: number }>('usage');
     if (down !== null) {
@@ -218,7 +250,9 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
       const emuCpu = emuAfter.cpu_s - emuBefore.cpu_s;
       record('tunnel CPU per GB, unpaced transfers', 's/GB', [cpu / (bytes / 1e9)]);
       record('emulator process CPU per GB, same transfers (not in JSON)', 's/GB', [emuCpu / (bytes / 1e9)]);
-      log(`unpaced CPU per GB: tunnel ${(cpu / (bytes / 1e9)).toFixed(1)} s, emulator ${(emuCpu / (bytes / 1e9)).toFixed(1)} s`);
+      log(
+        `unpaced CPU per GB: tunnel ${(cpu / (bytes / 1e9)).toFixed(1)} s, emulator ${(emuCpu / (bytes / 1e9)).toFixed(1)} s`,
+      );
     }
 
     if (pacing === 'agent') {
@@ -240,15 +274,23 @@ async function throughputPhase(pacing: 'agent' | 'none', emu: { child: BenchChil
         record('paced 4 conns, sessions 1', 'MB/s', s1);
         r.paced.conns4_sessions1_MBps = round(median(s1), 3);
       }
-      const s4 = await runs('paced 4 conns sessions 4', (i) => concurrentDownloads(port(t.ports, 'source4'), 4, C.fourBytes, 400 + 10 * i));
+      const s4 = await runs('paced 4 conns sessions 4', (i) =>
+        concurrentDownloads(port(t.ports, 'source4'), 4, C.fourBytes, 400 + 10 * i),
+      );
       if (s4 !== null) {
         record('paced 4 conns, sessions 4', 'MB/s', s4);
         r.paced.conns4_sessions4_MBps = round(median(s4), 3);
       }
-      log(`paced 4 conns: sessions1 ${s1?.map((x) => x.toFixed(3)).join(',')} sessions4 ${s4?.map((x) => x.toFixed(3)).join(',')}`);
+      log(
+        `paced 4 conns: sessions1 ${s1?.map((x) => x.toFixed(3)).join(',')} sessions4 ${s4?.map((x) => x.toFixed(3)).join(',')}`,
+      );
     }
 
-    const rtt = await runs(`${tag} rtt`, () => echoRoundTrips(port(t.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000), nRuns);
+    const rtt = await runs(
+      `${tag} rtt`,
+      () => echoRoundTrips(port(t.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000),
+      nRuns,
+    );
     if (rtt !== null) {
       const p50 = rtt.map((x) => percentile(x, 50));
       const p95 = rtt.map((x) => percentile(x, 95));
@@ -284,29 +326,57 @@ const PEER_UPLOAD_TIMEOUT_MS = QUICK ? 20_000 : 60_000;
 const PEER_DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /** The official plugin (one process per forward, bench/peer-proc.ts) against the same emulator. */
-async function startPeer(emu: EmuInfo, forwards: PeerProcConfig['forwards'], plugin: string): Promise<{ child: BenchChild; ports: Map<string, number>; version: string }> {
-  const cfg: PeerProcConfig = { plugin, endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, instanceId: emu.instanceId, forwards };
-  const child = await BenchChild.start('plugin', join(here, 'peer-proc.js'), [JSON.stringify(cfg)], { timeoutMs: 90_000 });
+async function startPeer(
+  emu: EmuInfo,
+  forwards: PeerProcConfig['forwards'],
+  plugin: string,
+): Promise<{ child: BenchChild; ports: Map<string, number>; version: string }> {
+  const cfg: PeerProcConfig = {
+    plugin,
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: emu.credentials,
+    instanceId: emu.instanceId,
+    forwards,
+  };
+  const child = await BenchChild.start('plugin', join(here, 'peer-proc.js'), [JSON.stringify(cfg)], {
+    timeoutMs: 90_000,
+  });
   const ready = (child.ready['forwards'] ?? []) as PeerForward[];
   for (const f of ready) if (f.pid > 0) pluginPids.add(f.pid);
   const bad = ready.filter((f) => f.state !== 'ready' || f.port === 0);
   if (bad.length > 0) {
     await child.stop(10_000);
-    throw new Error(`plugin forwards not ready: ${bad.map((f) => `${f.name}${f.error ? ` (${f.error.message})` : ''}`).join(', ')}`);
+    throw new Error(
+      `plugin forwards not ready: ${bad.map((f) => `${f.name}${f.error ? ` (${f.error.message})` : ''}`).join(', ')}`,
+    );
   }
-  return { child, ports: new Map(ready.map((f) => [f.name, f.port])), version: String(child.ready['version'] ?? 'unknown') };
+  return {
+    child,
+    ports: new Map(ready.map((f) => [f.name, f.port])),
+    version: String(child.ready['version'] ?? 'unknown'),
+  };
 }
 
 /** The same workloads as throughputPhase, through the plugin; C.runs runs each, sessions 1 only. */
-async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; info: EmuInfo }, plugin: string, pf: PeerFigures): Promise<string> {
+async function peerPhase(
+  pacing: 'agent' | 'none',
+  emu: { child: BenchChild; info: EmuInfo },
+  plugin: string,
+  pf: PeerFigures,
+): Promise<string> {
   const tag = pacing === 'agent' ? 'paced' : 'unpaced';
   const L = `plugin ${tag}`;
   const s = emu.info.services;
-  const p = await startPeer(emu.info, [
-    { name: 'source', remotePort: s.source },
-    { name: 'sink', remotePort: s.sink },
-    { name: 'echo', remotePort: s.echo },
-  ], plugin);
+  const p = await startPeer(
+    emu.info,
+    [
+      { name: 'source', remotePort: s.source },
+      { name: 'sink', remotePort: s.sink },
+      { name: 'echo', remotePort: s.echo },
+    ],
+    plugin,
+  );
   try {
     // Warm-up as for the tunnel; the upload one is small because the plugin paces uploads.
     await download(port(p.ports, 'source'), 99, pacing === 'agent' ? 256 * 1024 : 4 * MiB, PEER_DOWNLOAD_TIMEOUT_MS);
@@ -324,16 +394,23 @@ async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; inf
     const before = await p.child.request<{ cpu_s: number }>('usage');
     const down = await runs(`${L} download`, async (i) => {
       if (pacing === 'agent') await emu.child.request('meter-reset');
-      const res = await download(port(p.ports, 'source'), 100 + i, C.bigBytes, pacing === 'agent' ? C.transferTimeoutMs : PEER_DOWNLOAD_TIMEOUT_MS);
+      const res = await download(
+        port(p.ports, 'source'),
+        100 + i,
+        C.bigBytes,
+        pacing === 'agent' ? C.transferTimeoutMs : PEER_DOWNLOAD_TIMEOUT_MS,
+      );
       if (pacing === 'agent') caps.push((await emu.child.request<MeterReading>('meter-read')).MBps);
       log(`${L} download ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
       return res;
     });
-    const up = !upOk ? null : await runs(`${L} upload`, async (i) => {
-      const res = await upload(port(p.ports, 'sink'), 200 + i, C.bigBytes, PEER_UPLOAD_TIMEOUT_MS);
-      log(`${L} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
-      return res;
-    });
+    const up = !upOk
+      ? null
+      : await runs(`${L} upload`, async (i) => {
+          const res = await upload(port(p.ports, 'sink'), 200 + i, C.bigBytes, PEER_UPLOAD_TIMEOUT_MS);
+          log(`${L} upload ${i + 1}: ${res.MBps.toFixed(3)} MB/s`);
+          return res;
+        });
     const after = await p.child.request<{ cpu_s: number; max_rss_MB: number }>('usage');
     if (down !== null) {
       record(`${L} download`, 'MB/s', mbps(down));
@@ -353,14 +430,18 @@ async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; inf
       record(`${L} CPU per GB (plugin processes, /proc)`, 's/GB', [(after.cpu_s - before.cpu_s) / gb]);
     }
     if (pacing === 'agent') {
-      const s1 = await runs(`${L} 4 conns sessions 1`, (i) => concurrentDownloads(port(p.ports, 'source'), 4, C.fourBytes, 300 + 10 * i));
+      const s1 = await runs(`${L} 4 conns sessions 1`, (i) =>
+        concurrentDownloads(port(p.ports, 'source'), 4, C.fourBytes, 300 + 10 * i),
+      );
       if (s1 !== null) {
         record(`${L} 4 conns, sessions 1`, 'MB/s', s1);
         pf.paced.conns4_sessions1_MBps = round(median(s1), 3);
       }
       log(`${L} 4 conns: ${s1?.map((x) => x.toFixed(3)).join(',')}`);
     }
-    const rtt = await runs(`${L} rtt`, () => echoRoundTrips(port(p.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000));
+    const rtt = await runs(`${L} rtt`, () =>
+      echoRoundTrips(port(p.ports, 'echo'), C.echoes, C.echoBytes, C.warmup, 60_000),
+    );
     if (rtt !== null) {
       const p50 = rtt.map((x) => percentile(x, 50));
       const p95 = rtt.map((x) => percentile(x, 95));
@@ -377,14 +458,20 @@ async function peerPhase(pacing: 'agent' | 'none', emu: { child: BenchChild; inf
 }
 
 async function directPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
-  const down = await runs('direct TCP download', (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000), C.fastRuns);
+  const down = await runs(
+    'direct TCP download',
+    (i) => download(emu.services.source, 500 + i, C.bigBytes, 60_000),
+    C.fastRuns,
+  );
   const up = await runs('direct TCP upload', (i) => upload(emu.services.sink, 600 + i, C.bigBytes, 60_000), C.fastRuns);
   if (down !== null) {
     record('direct TCP download', 'MB/s', mbps(down));
     r.unpaced.direct_tcp_MBps = round(median(mbps(down)), 1);
   }
   if (up !== null) record('direct TCP upload (not in JSON)', 'MB/s', mbps(up));
-  log(`direct TCP: down ${down?.map((x) => x.MBps.toFixed(0)).join(',')} up ${up?.map((x) => x.MBps.toFixed(0)).join(',')}`);
+  log(
+    `direct TCP: down ${down?.map((x) => x.MBps.toFixed(0)).join(',')} up ${up?.map((x) => x.MBps.toFixed(0)).join(',')}`,
+  );
 }
 
 async function coldStartPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
@@ -400,7 +487,9 @@ async function coldStartPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
     record('cold start, fork to all ready', 's', res);
     record('cold start, manager.start() only (not in JSON)', 's', inProc);
     r.cold_start_10_forwards_s = round(median(res), 3);
-    log(`cold start ${res.map((x) => x.toFixed(3)).join(',')} (in-process ${inProc.map((x) => x.toFixed(3)).join(',')})`);
+    log(
+      `cold start ${res.map((x) => x.toFixed(3)).join(',')} (in-process ${inProc.map((x) => x.toFixed(3)).join(',')})`,
+    );
   }
 }
 
@@ -408,14 +497,23 @@ async function connsPhase(emu: EmuInfo, r: BenchResults): Promise<void> {
   const peaks: number[] = [];
   const idle: number[] = [];
   const res = await runs(`${C.conns} connections`, async (i) => {
-    const t = await startTunnel(`tunnel(conns ${i + 1})`, emu, [{ name: 'echo', remotePort: emu.services.echo }], [], true);
+    const t = await startTunnel(
+      `tunnel(conns ${i + 1})`,
+      emu,
+      [{ name: 'echo', remotePort: emu.services.echo }],
+      [],
+      true,
+    );
     try {
       idle.push((await t.child.request<Usage>('usage')).rss_MB);
       const m = await manyEchoConnections(port(t.ports, 'echo'), C.conns, C.connBytes, 120_000);
       const u = await t.child.request<Usage>('usage');
       peaks.push(Math.max(u.rss_peak_MB, u.max_rss_MB));
-      log(`${C.conns} conns run ${i + 1}: verified ${m.verified}, failed ${m.failed}, ${m.ms.toFixed(0)} ms, peak RSS ${Math.max(u.rss_peak_MB, u.max_rss_MB).toFixed(1)} MB${m.firstError ? `, first error: ${m.firstError}` : ''}`);
-      if (m.firstError !== undefined) notes.push(`${C.conns} connections, run ${i + 1}: ${m.failed} failed; first error: ${m.firstError}`);
+      log(
+        `${C.conns} conns run ${i + 1}: verified ${m.verified}, failed ${m.failed}, ${m.ms.toFixed(0)} ms, peak RSS ${Math.max(u.rss_peak_MB, u.max_rss_MB).toFixed(1)} MB${m.firstError ? `, first error: ${m.firstError}` : ''}`,
+      );
+      if (m.firstError !== undefined)
+        notes.push(`${C.conns} connections, run ${i + 1}: ${m.failed} failed; first error: ${m.firstError}`);
       return m.verified;
     } finally {
       await t.child.stop();
@@ -444,10 +542,15 @@ async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
   // Keep only this run's profile (they are git-ignored, ~1 MB each).
   for (const f of readdirSync(resultsDir)) if (f.endsWith('.cpuprofile')) rmSync(join(resultsDir, f), { force: true });
   const since = Date.now();
-  const t = await startTunnel('tunnel(profile)', emu, [
-    { name: 'source', remotePort: emu.services.source },
-    { name: 'sink', remotePort: emu.services.sink },
-  ], ['--cpu-prof', '--cpu-prof-dir', resultsDir]);
+  const t = await startTunnel(
+    'tunnel(profile)',
+    emu,
+    [
+      { name: 'source', remotePort: emu.services.source },
+      { name: 'sink', remotePort: emu.services.sink },
+    ],
+    ['--cpu-prof', '--cpu-prof-dir', resultsDir],
+  );
   try {
     await download(port(t.ports, 'source'), 900, C.bigBytes, C.transferTimeoutMs);
     await upload(port(t.ports, 'sink'), 901, C.bigBytes, C.transferTimeoutMs);
@@ -459,13 +562,18 @@ async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
     notes.push('profile: the tunnel process wrote no .cpuprofile');
     return;
   }
-  details.profile = { ...summarizeProfile(file), file: relative(root, file), workload: `one unpaced ${C.bigBytes / MiB} MiB download and one ${C.bigBytes / MiB} MiB upload (process lifetime, start-up included)` };
+  details.profile = {
+    ...summarizeProfile(file),
+    file: relative(root, file),
+    workload: `one unpaced ${C.bigBytes / MiB} MiB download and one ${C.bigBytes / MiB} MiB upload (process lifetime, start-up included)`,
+  };
 }
 
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: root, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head} + uncommitted changes in src/ or bin/` : head;
   } catch {
     return 'unknown';
@@ -481,7 +589,16 @@ async function main(): Promise<void> {
   watchdog.unref();
   mkdirSync(resultsDir, { recursive: true });
   const r = emptyResults();
-  const details: RunDetails = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: gitCommit(), durationS: 0, runs: C.runs, perRun, notes, loadStart: os.loadavg()[0] ?? 0, loadEnd: 0 };
+  const details: RunDetails = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    commit: gitCommit(),
+    durationS: 0,
+    runs: C.runs,
+    perRun,
+    notes,
+    loadStart: os.loadavg()[0] ?? 0,
+    loadEnd: 0,
+  };
   const pf = emptyPeerFigures();
   let pluginVersion = 'unknown';
   const peerNote = (e: unknown): void => void notes.push(`plugin phase: ${errText(e)}`);
@@ -491,14 +608,17 @@ async function main(): Promise<void> {
     const paced = await startEmulator('agent');
     try {
       if (want('paced')) notePhase('paced');
-      if (want('paced')) await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
+      if (want('paced'))
+        await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
       if (want('cold')) notePhase('cold start');
-      if (want('cold')) await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
+      if (want('cold'))
+        await coldStartPhase(paced.info, r).catch((e: unknown) => void notes.push(`cold start: ${errText(e)}`));
       if (PEER !== undefined && wantPeer('paced')) notePhase('plugin paced');
-      if (PEER !== undefined && wantPeer('paced')) pluginVersion = await peerPhase('agent', paced, PEER, pf).catch((e: unknown) => {
-        peerNote(e);
-        return pluginVersion;
-      });
+      if (PEER !== undefined && wantPeer('paced'))
+        pluginVersion = await peerPhase('agent', paced, PEER, pf).catch((e: unknown) => {
+          peerNote(e);
+          return pluginVersion;
+        });
     } finally {
       await paced.child.stop();
     }
@@ -509,18 +629,23 @@ async function main(): Promise<void> {
     const fast = await startEmulator('none');
     try {
       if (want('direct')) notePhase('direct');
-      if (want('direct')) await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
+      if (want('direct'))
+        await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
       if (want('unpaced')) notePhase('unpaced');
-      if (want('unpaced')) await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
+      if (want('unpaced'))
+        await throughputPhase('none', fast, r).catch((e: unknown) => void notes.push(`unpaced phase: ${errText(e)}`));
       if (PEER !== undefined && wantPeer('unpaced')) notePhase('plugin unpaced');
-      if (PEER !== undefined && wantPeer('unpaced')) pluginVersion = await peerPhase('none', fast, PEER, pf).catch((e: unknown) => {
-        peerNote(e);
-        return pluginVersion;
-      });
+      if (PEER !== undefined && wantPeer('unpaced'))
+        pluginVersion = await peerPhase('none', fast, PEER, pf).catch((e: unknown) => {
+          peerNote(e);
+          return pluginVersion;
+        });
       if (want('conns')) notePhase('1000 conns');
-      if (want('conns')) await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
+      if (want('conns'))
+        await connsPhase(fast.info, r).catch((e: unknown) => void notes.push(`1000 connections: ${errText(e)}`));
       if (PROFILE && want('profile')) notePhase('profile');
-      if (PROFILE && want('profile')) await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
+      if (PROFILE && want('profile'))
+        await profilePhase(fast.info, details).catch((e: unknown) => void notes.push(`profile: ${errText(e)}`));
     } finally {
       await fast.child.stop();
     }
@@ -528,15 +653,23 @@ async function main(): Promise<void> {
 
   details.durationS = (Date.now() - t0) / 1000;
   details.loadEnd = os.loadavg()[0] ?? 0;
-  if (phaseLoad.length > 0) record(`1-minute load average as each phase started (${phaseNames.join(', ')})`, 'load', phaseLoad);
+  if (phaseLoad.length > 0)
+    record(`1-minute load average as each phase started (${phaseNames.join(', ')})`, 'load', phaseLoad);
   for (const n of notes) log(`note: ${n}`);
   const json = resultsJson(r);
   process.stdout.write(json);
-  for (const g of evaluateGoals(r)) log(`goal ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'} ${g.label}: ${g.value ?? 'null'} (${g.target})`);
+  for (const g of evaluateGoals(r))
+    log(`goal ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'} ${g.label}: ${g.value ?? 'null'} (${g.target})`);
   if (details.profile !== undefined) {
-    log(`profile ${details.profile.file}: busy ${details.profile.totalMs.toFixed(0)} ms, gc ${details.profile.gcMs.toFixed(0)} ms`);
-    for (const e of details.profile.top) log(`  ${e.selfMs.toFixed(1).padStart(8)} ms ${e.percent.toFixed(1).padStart(5)} %  ${e.functionName}  ${e.location}`);
-    for (const f of details.profile.byFile) log(`  ${f.selfMs.toFixed(1).padStart(8)} ms ${f.percent.toFixed(1).padStart(5)} %  ${f.location}`);
+    log(
+      `profile ${details.profile.file}: busy ${details.profile.totalMs.toFixed(0)} ms, gc ${details.profile.gcMs.toFixed(0)} ms`,
+    );
+    for (const e of details.profile.top)
+      log(
+        `  ${e.selfMs.toFixed(1).padStart(8)} ms ${e.percent.toFixed(1).padStart(5)} %  ${e.functionName}  ${e.location}`,
+      );
+    for (const f of details.profile.byFile)
+      log(`  ${f.selfMs.toFixed(1).padStart(8)} ms ${f.percent.toFixed(1).padStart(5)} %  ${f.location}`);
   }
   if (PEER !== undefined) {
     const peer: PeerResults = {
@@ -565,7 +698,9 @@ async function main(): Promise<void> {
   writeFileSync(join(resultsDir, 'latest.json'), json);
   writeFileSync(join(resultsDir, 'latest-details.json'), `${JSON.stringify(details, null, 2)}\n`);
   writeDocs(r, details);
-  log(`wrote bench/results/latest.json (+ latest-details.json), docs/benchmarks.md, docs/benchmarks.svg (${details.durationS.toFixed(0)} s)`);
+  log(
+    `wrote bench/results/latest.json (+ latest-details.json), docs/benchmarks.md, docs/benchmarks.svg (${details.durationS.toFixed(0)} s)`,
+  );
 }
 
 function writeDocs(r: BenchResults, details: RunDetails): void {

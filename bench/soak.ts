@@ -45,7 +45,10 @@ class SoakChecker implements Checker {
 }
 
 const scenarios: Array<{ name: string; run(c: Checker): Promise<void> }> = [
-  ...RECOVERABLE.map((fault) => ({ name: fault.name, run: (c: Checker) => recoverable(c, fault, CONNECTIONS, perConnection) })),
+  ...RECOVERABLE.map((fault) => ({
+    name: fault.name,
+    run: (c: Checker) => recoverable(c, fault, CONNECTIONS, perConnection),
+  })),
   {
     name: 'ResumeSession refused with 403',
     run: (c: Checker) =>
@@ -62,11 +65,20 @@ const scenarios: Array<{ name: string; run(c: Checker): Promise<void> }> = [
   },
   {
     name: 'agent restarted',
-    run: (c: Checker) => sessionLoss(c, 'agent restart', (rig, sessionId) => rig.emu.restartAgent(sessionId, { handshakeTimeoutMs: 200 }), CONNECTIONS, perConnection),
+    run: (c: Checker) =>
+      sessionLoss(
+        c,
+        'agent restart',
+        (rig, sessionId) => rig.emu.restartAgent(sessionId, { handshakeTimeoutMs: 200 }),
+        CONNECTIONS,
+        perConnection,
+      ),
   },
 ];
 
-console.log(`soak: ${totalMiB} MiB per direction per fault (${CONNECTIONS} connections × ${(perConnection / MiB).toFixed(1)} MiB each way)`);
+console.log(
+  `soak: ${totalMiB} MiB per direction per fault (${CONNECTIONS} connections × ${(perConnection / MiB).toFixed(1)} MiB each way)`,
+);
 let failed = 0;
 for (const s of scenarios) {
   if (only !== undefined && !s.name.includes(only)) continue;
@@ -81,7 +93,9 @@ for (const s of scenarios) {
   }
   const s2 = (performance.now() - t0) / 1000;
   const rate = (2 * CONNECTIONS * perConnection) / MiB / s2;
-  console.log(`${c.failures.length === 0 ? 'PASS' : 'FAIL'}  ${s.name.padEnd(40)} ${s2.toFixed(1).padStart(7)} s  ${rate.toFixed(1).padStart(6)} MiB/s (both directions)`);
+  console.log(
+    `${c.failures.length === 0 ? 'PASS' : 'FAIL'}  ${s.name.padEnd(40)} ${s2.toFixed(1).padStart(7)} s  ${rate.toFixed(1).padStart(6)} MiB/s (both directions)`,
+  );
   for (const f of c.failures) console.log(`      ${f}`);
   if (c.failures.length > 0) failed++;
 }

@@ -85,7 +85,12 @@ async function main(): Promise<void> {
   );
 
   const status = manager.status();
-  const forwards = status.map((s) => ({ name: s.name, state: s.state, port: s.addresses[0]?.port ?? 0, error: s.error }));
+  const forwards = status.map((s) => ({
+    name: s.name,
+    state: s.state,
+    port: s.addresses[0]?.port ?? 0,
+    error: s.error,
+  }));
   announceReady({ startMs, forwards });
 }
 

@@ -19,7 +19,13 @@ export {
   type BackoffPolicy,
   type RandomSource,
 } from './tunnel/index.js';
-export { createSsmApi, type SsmApi, type AwsSettings, type AwsCredentials, type AwsCredentialIdentityProvider } from './aws/index.js';
+export {
+  createSsmApi,
+  type SsmApi,
+  type AwsSettings,
+  type AwsCredentials,
+  type AwsCredentialIdentityProvider,
+} from './aws/index.js';
 export {
   TunnelError,
   ProtocolError,

@@ -60,7 +60,10 @@ export function mapAwsError(err: unknown, operation: string): AwsError {
   const details = { awsCode: name, operation, ...(status === undefined ? {} : { httpStatus: status }) };
 
   if (status === undefined && (name === 'CredentialsProviderError' || name === 'ProviderError')) {
-    return new AwsError('ERR_AWS_CREDENTIALS', `${operation}: no usable AWS credentials: ${message}`, { cause: err, details });
+    return new AwsError('ERR_AWS_CREDENTIALS', `${operation}: no usable AWS credentials: ${message}`, {
+      cause: err,
+      details,
+    });
   }
   if (
     status === undefined &&

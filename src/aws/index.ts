@@ -1,4 +1,9 @@
-export { createSsmApi, portForwardingRequest, DOCUMENT_PORT_FORWARDING, DOCUMENT_PORT_FORWARDING_REMOTE_HOST } from './ssm-api.js';
+export {
+  createSsmApi,
+  portForwardingRequest,
+  DOCUMENT_PORT_FORWARDING,
+  DOCUMENT_PORT_FORWARDING_REMOTE_HOST,
+} from './ssm-api.js';
 export type { SsmApi, StartSessionInput, SessionGrant, InstanceFilter, InstanceInfo } from './ssm-api.js';
 export { resolveSsmEndpoint, isLoopbackHost } from './settings.js';
 export type { AwsSettings, AwsCredentials, AwsCredentialIdentityProvider } from './settings.js';

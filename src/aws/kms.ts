@@ -55,7 +55,8 @@ export function resolveKmsEndpoint(settings: AwsSettings): string | undefined {
       throw new AwsError('ERR_AWS_API', `KMS endpoint is not a valid URL: ${raw}`);
     }
     if (url.protocol === 'https:') return raw;
-    if (url.protocol !== 'http:') throw new AwsError('ERR_AWS_API', `KMS endpoint must be https:// (got ${url.protocol}//)`);
+    if (url.protocol !== 'http:')
+      throw new AwsError('ERR_AWS_API', `KMS endpoint must be https:// (got ${url.protocol}//)`);
     if (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
     throw new AwsError(
       'ERR_AWS_INSECURE_ENDPOINT',
@@ -73,10 +74,16 @@ export function mapKmsError(err: unknown, operation: string): AwsError {
   const mapped = mapAwsError(err, operation);
   if (mapped.code === 'ERR_AWS_ENDPOINT_UNREACHABLE') {
     // error-map.ts words this for SSM; say which endpoint it was.
-    return new AwsError(mapped.code, mapped.message.replace('SSM endpoint', 'KMS endpoint'), { cause: err, details: mapped.details });
+    return new AwsError(mapped.code, mapped.message.replace('SSM endpoint', 'KMS endpoint'), {
+      cause: err,
+      details: mapped.details,
+    });
   }
   if (!GENERIC_CODES.has(mapped.code)) return mapped;
-  return new AwsError('ERR_AWS_KMS', `KMS ${operation} failed: ${mapped.message}`, { cause: err, details: mapped.details });
+  return new AwsError('ERR_AWS_KMS', `KMS ${operation} failed: ${mapped.message}`, {
+    cause: err,
+    details: mapped.details,
+  });
 }
 
 /** Build the SDK-backed `KmsApi`. Throws `ERR_AWS_INSECURE_ENDPOINT` at once for a bad endpoint. */
@@ -95,7 +102,11 @@ export function createKmsApi(settings: AwsSettings): KmsApi {
       let out;
       try {
         out = await client.send(
-          new GenerateDataKeyCommand({ KeyId: input.keyId, NumberOfBytes: input.numberOfBytes, EncryptionContext: input.encryptionContext }),
+          new GenerateDataKeyCommand({
+            KeyId: input.keyId,
+            NumberOfBytes: input.numberOfBytes,
+            EncryptionContext: input.encryptionContext,
+          }),
         );
       } catch (err) {
         const mapped = mapKmsError(err, 'GenerateDataKey');
@@ -103,7 +114,9 @@ export function createKmsApi(settings: AwsSettings): KmsApi {
         throw mapped;
       }
       if (out.CiphertextBlob === undefined || out.Plaintext === undefined || out.CiphertextBlob.length === 0) {
-        throw new AwsError('ERR_AWS_KMS', 'KMS GenerateDataKey returned no CiphertextBlob/Plaintext', { details: { operation: 'GenerateDataKey' } });
+        throw new AwsError('ERR_AWS_KMS', 'KMS GenerateDataKey returned no CiphertextBlob/Plaintext', {
+          details: { operation: 'GenerateDataKey' },
+        });
       }
       return {
         ciphertextBlob: Buffer.from(out.CiphertextBlob),

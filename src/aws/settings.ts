@@ -60,7 +60,8 @@ export function resolveSsmEndpoint(settings: AwsSettings): string | undefined {
     throw new AwsError('ERR_AWS_API', `SSM endpoint is not a valid URL: ${raw}`);
   }
   if (url.protocol === 'https:') return raw;
-  if (url.protocol !== 'http:') throw new AwsError('ERR_AWS_API', `SSM endpoint must be https:// (got ${url.protocol}//)`);
+  if (url.protocol !== 'http:')
+    throw new AwsError('ERR_AWS_API', `SSM endpoint must be https:// (got ${url.protocol}//)`);
   if (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
   throw new AwsError(
     'ERR_AWS_INSECURE_ENDPOINT',

@@ -83,7 +83,9 @@ export function portForwardingRequest(opts: {
 
 function grant(op: string, out: { SessionId?: string; StreamUrl?: string; TokenValue?: string }): SessionGrant {
   if (out.SessionId === undefined || out.StreamUrl === undefined || out.TokenValue === undefined) {
-    throw new AwsError('ERR_AWS_API', `${op} returned no SessionId/StreamUrl/TokenValue`, { details: { operation: op } });
+    throw new AwsError('ERR_AWS_API', `${op} returned no SessionId/StreamUrl/TokenValue`, {
+      details: { operation: op },
+    });
   }
   return { sessionId: out.SessionId, streamUrl: out.StreamUrl, tokenValue: out.TokenValue };
 }
@@ -127,7 +129,11 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
       call('ResumeSession', async () => {
         const out = await client.send(new ResumeSessionCommand({ SessionId: sessionId }));
         if (out.TokenValue === undefined || out.TokenValue === '') return undefined;
-        return grant('ResumeSession', { ...out, SessionId: out.SessionId ?? sessionId, StreamUrl: out.StreamUrl ?? '' });
+        return grant('ResumeSession', {
+          ...out,
+          SessionId: out.SessionId ?? sessionId,
+          StreamUrl: out.StreamUrl ?? '',
+        });
       }),
     terminateSession: (sessionId) =>
       call('TerminateSession', async () => {
@@ -140,7 +146,11 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
         let next: string | undefined;
         for (let page = 0; page < 100; page++) {
           const res = await client.send(
-            new DescribeInstanceInformationCommand({ Filters: wire, MaxResults: 50, ...(next === undefined ? {} : { NextToken: next }) }),
+            new DescribeInstanceInformationCommand({
+              Filters: wire,
+              MaxResults: 50,
+              ...(next === undefined ? {} : { NextToken: next }),
+            }),
           );
           for (const i of res.InstanceInformationList ?? []) {
             if (i.InstanceId === undefined) continue;
@@ -161,7 +171,9 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
       }),
     listTags: (resourceId) =>
       call('ListTagsForResource', async () => {
-        const res = await client.send(new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: resourceId }));
+        const res = await client.send(
+          new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: resourceId }),
+        );
         const tags: Record<string, string> = {};
         for (const t of res.TagList ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
         return tags;

@@ -28,9 +28,14 @@ export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<A
 function envCredentials(env: Readonly<Record<string, string | undefined>>): AwsCredentials | undefined {
   const accessKeyId = env['AWS_ACCESS_KEY_ID'];
   const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
-  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') return undefined;
+  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '')
+    return undefined;
   const sessionToken = env['AWS_SESSION_TOKEN'];
-  return { accessKeyId, secretAccessKey, ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }) };
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }),
+  };
 }
 
 /** Ask on stderr, read one line from stdin (the MFA code; it is not echoed anywhere else). */

@@ -38,7 +38,9 @@ function errorCodeOf(code: string | undefined): (typeof ERROR_CODES)[number] {
 
 /** The forward's failure as a typed error, so the exit status follows its code. */
 export function errorOfStatus(s: ForwardStatus): TunnelError {
-  return new ForwardError(errorCodeOf(s.error?.code), `${s.name}: ${s.error?.message ?? 'failed'}`, { details: { forward: s.name } });
+  return new ForwardError(errorCodeOf(s.error?.code), `${s.name}: ${s.error?.message ?? 'failed'}`, {
+    details: { forward: s.name },
+  });
 }
 
 /** `db  127.0.0.1:5432 [::1]:5432 -> i-0abc localhost:5432`. */
@@ -77,7 +79,9 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     abort.abort();
   };
   const unsubscribe = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => io.onSignal(s, onSignal(s)));
-  const aborted = new Promise<'signal'>((resolve) => abort.signal.addEventListener('abort', () => resolve('signal'), { once: true }));
+  const aborted = new Promise<'signal'>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve('signal'), { once: true }),
+  );
 
   let allFailed: (() => void) | undefined;
   const everyForwardFailed = new Promise<'failed'>((resolve) => (allFailed = () => resolve('failed')));
@@ -110,7 +114,9 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     // On a terminal the table shows progress (starting, retrying) from the first moment.
     if (io.isTTY) tick();
     let timer: ReturnType<CliIo['clock']['setTimeout']> | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = io.clock.setTimeout(() => resolve('timeout'), options.timeoutMs)));
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = io.clock.setTimeout(() => resolve('timeout'), options.timeoutMs)),
+    );
     const outcome = await Promise.race([manager.start().then(() => 'started' as const), timedOut, aborted]);
     if (timer !== undefined) io.clock.clearTimeout(timer);
 
@@ -122,9 +128,13 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     if (outcome === 'timeout') {
       const pending = statuses.filter((s) => !isUp(s)).map((s) => s.name);
       await stopAll();
-      throw new TunnelError('ERR_CLI_TIMEOUT', `not ready within ${formatDuration(options.timeoutMs)}: ${pending.join(', ')}`, {
-        details: { forwards: pending.join(',') },
-      });
+      throw new TunnelError(
+        'ERR_CLI_TIMEOUT',
+        `not ready within ${formatDuration(options.timeoutMs)}: ${pending.join(', ')}`,
+        {
+          details: { forwards: pending.join(',') },
+        },
+      );
     }
     const failed = statuses.filter((s) => !isUp(s));
     const first = failed[0];

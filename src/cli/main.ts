@@ -61,7 +61,9 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .alias('h', 'help')
     .help()
     .wrap(Math.min(110, io.stdout.columns ?? 100))
-    .epilogue('Exit status: 0 ok, 2 usage, 69 target unavailable, 75 retry later, 77 credentials/access, 78 config (docs/cli.md).');
+    .epilogue(
+      'Exit status: 0 ok, 2 usage, 69 target unavailable, 75 retry later, 77 credentials/access, 78 config (docs/cli.md).',
+    );
   return y;
 }
 
@@ -84,7 +86,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const out = guardedIo(io);
     if (argv.includes('--json')) {
       const errorCode = isTunnelError(err) ? err.code : undefined;
-      out.stdout.write(`${JSON.stringify({ type: 'error', time: new Date(io.clock.wallNow()).toISOString(), code: errorCode, message: msg, exitCode: code })}\n`);
+      out.stdout.write(
+        `${JSON.stringify({ type: 'error', time: new Date(io.clock.wallNow()).toISOString(), code: errorCode, message: msg, exitCode: code })}\n`,
+      );
     }
     out.stderr.write(`tunnel: ${msg}\n${code === EXIT.USAGE ? 'Run `tunnel --help` for usage.\n' : ''}`);
   }

@@ -5,17 +5,52 @@ import type { CliIo } from './io.js';
 
 export function withGlobalOptions<T>(y: Argv<T>) {
   return y
-    .option('config', { alias: 'c', type: 'string', describe: 'Project config file (default: .tunnel.yaml found from the current directory up)', global: true })
-    .option('user-config', { type: 'boolean', default: true, describe: 'Merge the user config ($XDG_CONFIG_HOME/tunnel/config.yaml); --no-user-config to skip', global: true })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe: 'Project config file (default: .tunnel.yaml found from the current directory up)',
+      global: true,
+    })
+    .option('user-config', {
+      type: 'boolean',
+      default: true,
+      describe: 'Merge the user config ($XDG_CONFIG_HOME/tunnel/config.yaml); --no-user-config to skip',
+      global: true,
+    })
     .option('profile', { type: 'string', describe: 'AWS profile', global: true })
     .option('region', { type: 'string', describe: 'AWS region', global: true })
     .option('endpoint', { type: 'string', describe: 'SSM API endpoint URL (also AWS_ENDPOINT_URL_SSM)', global: true })
-    .option('bind', { type: 'string', array: true, describe: 'Local address(es) to listen on (default 127.0.0.1 and ::1)', global: true })
-    .option('wait', { type: 'boolean', default: false, describe: 'Fail unless every forward is ready within --timeout', global: true })
-    .option('timeout', { type: 'string', describe: 'How long forwards may take to become ready: seconds or 30s, 2m (default 30s)', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'Print only NDJSON events on stdout (docs/events.md)', global: true })
+    .option('bind', {
+      type: 'string',
+      array: true,
+      describe: 'Local address(es) to listen on (default 127.0.0.1 and ::1)',
+      global: true,
+    })
+    .option('wait', {
+      type: 'boolean',
+      default: false,
+      describe: 'Fail unless every forward is ready within --timeout',
+      global: true,
+    })
+    .option('timeout', {
+      type: 'string',
+      describe: 'How long forwards may take to become ready: seconds or 30s, 2m (default 30s)',
+      global: true,
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print only NDJSON events on stdout (docs/events.md)',
+      global: true,
+    })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors', global: true })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print sessions and connections too', global: true });
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: 'Print sessions and connections too',
+      global: true,
+    });
 }
 
 type ArgvOf<A> = A extends Argv<infer X> ? X : never;
@@ -30,7 +65,13 @@ export function configFlags(args: GlobalArgs): ConfigFlags {
     profile: args.profile,
     region: args.region,
     endpoint: args.endpoint,
-    bind: args.bind === undefined ? undefined : args.bind.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== ''),
+    bind:
+      args.bind === undefined
+        ? undefined
+        : args.bind
+            .flatMap((b) => b.split(','))
+            .map((b) => b.trim())
+            .filter((b) => b !== ''),
     timeout: args.timeout,
   };
 }

@@ -20,9 +20,13 @@ export function adviceFor(err: unknown, profile?: string): string | undefined {
   const sso = /\bsso\b|SSO/.test(err.message);
   switch (err.code) {
     case 'ERR_AWS_EXPIRED_TOKEN':
-      return sso ? `the SSO session has expired: run \`aws sso login${p}\`` : `the credentials have expired: refresh them (for SSO profiles: \`aws sso login${p}\`)`;
+      return sso
+        ? `the SSO session has expired: run \`aws sso login${p}\``
+        : `the credentials have expired: refresh them (for SSO profiles: \`aws sso login${p}\`)`;
     case 'ERR_AWS_CREDENTIALS':
-      return sso ? `run \`aws sso login${p}\` and try again` : 'set AWS credentials (environment, --profile, or `aws configure`)';
+      return sso
+        ? `run \`aws sso login${p}\` and try again`
+        : 'set AWS credentials (environment, --profile, or `aws configure`)';
     case 'ERR_AWS_ACCESS_DENIED':
       return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
     case 'ERR_AWS_TARGET_NOT_CONNECTED':

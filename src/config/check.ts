@@ -35,7 +35,14 @@ function bindsOverlap(a: readonly string[], b: readonly string[]): boolean {
 
 export function checkConfig(config: TunnelConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const add = (section: string, name: string, rest: ConfigPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void => {
+  const add = (
+    section: string,
+    name: string,
+    rest: ConfigPath,
+    message: string,
+    hint?: string,
+    part: 'key' | 'value' = 'value',
+  ): void => {
     const path: ConfigPath = [section, name, ...rest];
     const source = config.origins.get(`${section}.${name}`);
     issues.push({
@@ -53,20 +60,43 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
     if (typeof f.target !== 'string' || targetNames.includes(f.target)) continue;
     const ref = parseTargetRef(f.target);
     if (ref !== undefined && ref.kind !== 'name') continue;
-    const hint = didYouMean(f.target, targetNames) ?? (targetNames.length > 0 ? `aliases: ${targetNames.join(', ')}` : 'define it under `targets:`');
-    add('forwards', name, ['target'], `unknown target alias "${f.target}"`, `${hint}${hint.endsWith('?') ? '' : '.'} For a Name tag write \`target: { name: ${f.target} }\``);
+    const hint =
+      didYouMean(f.target, targetNames) ??
+      (targetNames.length > 0 ? `aliases: ${targetNames.join(', ')}` : 'define it under `targets:`');
+    add(
+      'forwards',
+      name,
+      ['target'],
+      `unknown target alias "${f.target}"`,
+      `${hint}${hint.endsWith('?') ? '' : '.'} For a Name tag write \`target: { name: ${f.target} }\``,
+    );
   }
 
   for (const name of groupNames) {
-    if (forwardNames.includes(name)) add('groups', name, [], `"${name}" is both a group and a forward`, 'rename one of them', 'key');
+    if (forwardNames.includes(name))
+      add('groups', name, [], `"${name}" is both a group and a forward`, 'rename one of them', 'key');
   }
   for (const [name, members] of Object.entries(config.groups)) {
     members.forEach((m, i) => {
       if (forwardNames.includes(m) || groupNames.includes(m)) return;
-      add('groups', name, [i], `unknown forward or group "${m}"`, didYouMean(m, [...forwardNames, ...groupNames], `forwards: ${forwardNames.join(', ') || '(none)'}`));
+      add(
+        'groups',
+        name,
+        [i],
+        `unknown forward or group "${m}"`,
+        didYouMean(m, [...forwardNames, ...groupNames], `forwards: ${forwardNames.join(', ') || '(none)'}`),
+      );
     });
     const cycle = findCycle(config.groups, name, []);
-    if (cycle !== undefined) add('groups', name, [], `group "${name}" contains itself (${cycle.join(' → ')})`, 'remove one of the nested groups', 'key');
+    if (cycle !== undefined)
+      add(
+        'groups',
+        name,
+        [],
+        `group "${name}" contains itself (${cycle.join(' → ')})`,
+        'remove one of the nested groups',
+        'key',
+      );
   }
 
   const seenPorts: Array<{ name: string; port: number; bind: string[] }> = [];
@@ -77,7 +107,13 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
     if (clash !== undefined) {
       const loc = config.origins.get(`forwards.${clash.name}`)?.locate(['forwards', clash.name, 'localPort']);
       const where = loc?.line === undefined ? '' : ` (${loc.file ?? ''}:${loc.line})`;
-      add('forwards', name, ['localPort'], `local port ${f.localPort} is also used by forward "${clash.name}"${where}`, 'give each forward its own localPort, or `auto`');
+      add(
+        'forwards',
+        name,
+        ['localPort'],
+        `local port ${f.localPort} is also used by forward "${clash.name}"${where}`,
+        'give each forward its own localPort, or `auto`',
+      );
     } else seenPorts.push({ name, port: f.localPort, bind });
   }
 
@@ -85,7 +121,15 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
   for (const name of forwardNames) {
     const e = envName(name);
     const other = byEnv.get(e);
-    if (other !== undefined) add('forwards', name, [], `forward names "${other}" and "${name}" both become TUNNEL_${e}_*`, 'rename one of them', 'key');
+    if (other !== undefined)
+      add(
+        'forwards',
+        name,
+        [],
+        `forward names "${other}" and "${name}" both become TUNNEL_${e}_*`,
+        'rename one of them',
+        'key',
+      );
     else byEnv.set(e, name);
   }
   return issues;

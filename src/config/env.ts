@@ -27,7 +27,10 @@ const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout'] as con
 type DefaultKey = (typeof DEFAULT_KEYS)[number];
 
 /** A layer holding only `defaults`, whose positions name the variable or flag each came from. */
-function defaultsLayer(values: Partial<Record<DefaultKey, unknown>>, names: Partial<Record<DefaultKey, string>>): LayerResult {
+function defaultsLayer(
+  values: Partial<Record<DefaultKey, unknown>>,
+  names: Partial<Record<DefaultKey, string>>,
+): LayerResult {
   const defaults: Record<string, unknown> = {};
   for (const k of DEFAULT_KEYS) if (values[k] !== undefined) defaults[k] = values[k];
   const source: ConfigSource = {

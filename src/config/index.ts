@@ -9,7 +9,22 @@ export { awsEnvLayer, flagsLayer, tunnelEnvLayer } from './env.js';
 export type { ConfigFlags, Env } from './env.js';
 export { parseConfigText, plainSource, formatPath } from './source.js';
 export type { ConfigSource, Location } from './source.js';
-export { expandName, forwardSpecOf, impliedLocalPort, parseSpecText, resolveTarget, selectForwards, specsFromWords } from './resolve.js';
-export { findProjectConfig, loadConfig, PROJECT_CONFIG_NAMES, readTextFile, userConfigPath, writeConfigFile } from './load.js';
+export {
+  expandName,
+  forwardSpecOf,
+  impliedLocalPort,
+  parseSpecText,
+  resolveTarget,
+  selectForwards,
+  specsFromWords,
+} from './resolve.js';
+export {
+  findProjectConfig,
+  loadConfig,
+  PROJECT_CONFIG_NAMES,
+  readTextFile,
+  userConfigPath,
+  writeConfigFile,
+} from './load.js';
 export type { LoadConfigOptions, LoadedConfig } from './load.js';
 export { STARTER_CONFIG } from './starter.js';

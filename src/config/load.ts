@@ -117,7 +117,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   layers.push(tunnelEnvLayer(env), flagsLayer(options.flags ?? {}));
   if (parseIssues.length > 0) {
     const others = layers.flatMap((l) => l.issues);
-    throw new ConfigError('ERR_CONFIG_PARSE', `cannot parse the configuration: ${parseIssues.length} problem(s)`, [...parseIssues, ...others]);
+    throw new ConfigError('ERR_CONFIG_PARSE', `cannot parse the configuration: ${parseIssues.length} problem(s)`, [
+      ...parseIssues,
+      ...others,
+    ]);
   }
   const config = finishConfig(layers);
   return {
@@ -144,6 +147,11 @@ export async function readTextFile(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (e) {
     if (isTunnelError(e)) throw e;
-    throw new ConfigError('ERR_CONFIG_NOT_FOUND', `cannot read ${path}`, [{ file: path, path: '', message: 'cannot read the file', hint: 'check the path' }], { cause: e });
+    throw new ConfigError(
+      'ERR_CONFIG_NOT_FOUND',
+      `cannot read ${path}`,
+      [{ file: path, path: '', message: 'cannot read the file', hint: 'check the path' }],
+      { cause: e },
+    );
   }
 }

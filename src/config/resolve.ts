@@ -28,7 +28,10 @@ export function resolveTarget(config: TunnelConfig, target: string | TargetRef):
   const alias = config.targets[target];
   if (alias !== undefined) return alias;
   const ref = parseTargetRef(target);
-  if (ref === undefined) throw new UsageError(`"${target}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`);
+  if (ref === undefined)
+    throw new UsageError(
+      `"${target}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`,
+    );
   return ref;
 }
 
@@ -57,10 +60,16 @@ export function expandName(config: TunnelConfig, name: string, seen: Set<string>
   const members = config.groups[name];
   if (members === undefined) {
     const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
-    const hint = didYouMean(name, all, all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`);
-    throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`, [
-      { path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) },
-    ]);
+    const hint = didYouMean(
+      name,
+      all,
+      all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`,
+    );
+    throw new ConfigError(
+      'ERR_CONFIG_UNKNOWN_FORWARD',
+      `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`,
+      [{ path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) }],
+    );
   }
   if (seen.has(name)) return [];
   seen.add(name);
@@ -102,9 +111,11 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   if (parts[0] === 'tag' && parts.length > 2) parts.splice(0, 2, `tag:${parts[1] ?? ''}`);
   const [target, ...rest] = parts;
   if (target === undefined || target === '') throw new UsageError(`"${spec}" has no target before the first ":"`);
-  if (rest.some((p) => p === '')) throw new UsageError(`"${spec}" has an empty field; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]`);
+  if (rest.some((p) => p === ''))
+    throw new UsageError(`"${spec}" has an empty field; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]`);
   const isNum = (s: string | undefined): boolean => s !== undefined && /^\d+$/.test(s);
-  const local = (s: string): number | 'auto' => (s === 'auto' || s === '0' ? 'auto' : parsePortText(s, 'local port', spec));
+  const local = (s: string): number | 'auto' =>
+    s === 'auto' || s === '0' ? 'auto' : parsePortText(s, 'local port', spec);
   let host: string | undefined;
   let remote: string | undefined;
   let localText: string | undefined;
@@ -112,7 +123,10 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   else if (rest.length === 2 && isNum(rest[0])) [remote, localText] = rest;
   else if (rest.length === 2) [host, remote] = rest;
   else if (rest.length === 3) [host, remote, localText] = rest;
-  else throw new UsageError(`"${spec}" has too many ":" fields; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT] (bracket IPv6 hosts)`);
+  else
+    throw new UsageError(
+      `"${spec}" has too many ":" fields; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT] (bracket IPv6 hosts)`,
+    );
   if (remote === undefined) throw new UsageError(`"${spec}" has no remote port`);
   const parsed: ParsedSpec = { target, remotePort: parsePortText(remote, 'remote port', spec) };
   if (host !== undefined) parsed.host = host;
@@ -128,7 +142,8 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
 export function specsFromWords(config: TunnelConfig, words: readonly string[]): ForwardSpec[] {
   const parsed = words.map((w) => ({ word: w, spec: parseSpecText(w) }));
   const targetCount = new Map<string, number>();
-  for (const p of parsed) if (p.spec !== undefined) targetCount.set(p.spec.target, (targetCount.get(p.spec.target) ?? 0) + 1);
+  for (const p of parsed)
+    if (p.spec !== undefined) targetCount.set(p.spec.target, (targetCount.get(p.spec.target) ?? 0) + 1);
   const result: ForwardSpec[] = [];
   const names = new Set<string>();
   for (const { word, spec } of parsed) {
@@ -136,9 +151,11 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
       if (config.forwards[word] === undefined && config.groups[word] === undefined) {
         const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
         const hint = didYouMean(word, all) ?? `to forward a port of target "${word}", write ${word}:PORT`;
-        throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward or group named "${word}" in the configuration; ${hint}`, [
-          { path: `forwards.${word}`, message: 'not defined', hint },
-        ]);
+        throw new ConfigError(
+          'ERR_CONFIG_UNKNOWN_FORWARD',
+          `no forward or group named "${word}" in the configuration; ${hint}`,
+          [{ path: `forwards.${word}`, message: 'not defined', hint }],
+        );
       }
       for (const s of selectForwards(config, [word])) {
         if (!names.has(s.name)) result.push(s);
@@ -167,7 +184,10 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
 
 /** A forward name from target text: `tag:Role=db` → `Role-db`, `i-0abc` stays. */
 function adHocName(target: string): string {
-  const base = target.replace(/^tag:/, '').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+  const base = target
+    .replace(/^tag:/, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return /^[A-Za-z]/.test(base) ? base : `t-${base}`;
 }
 

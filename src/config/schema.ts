@@ -72,7 +72,16 @@ export const DEFAULT_CONFIG: Readonly<TunnelConfig> = Object.freeze({
 export const TOP_KEYS = ['$schema', 'version', 'defaults', 'targets', 'forwards', 'groups'] as const;
 export const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout'] as const;
 export const FORWARD_KEYS = [
-  'target', 'host', 'remotePort', 'localPort', 'bind', 'sessions', 'lazy', 'idleTimeout', 'probe', 'reason',
+  'target',
+  'host',
+  'remotePort',
+  'localPort',
+  'bind',
+  'sessions',
+  'lazy',
+  'idleTimeout',
+  'probe',
+  'reason',
 ] as const;
 export const TARGET_KEYS = ['id', 'name', 'tags'] as const;
 
@@ -142,12 +151,19 @@ function readBool(v: unknown, path: ConfigPath, out: IssueList): boolean | undef
 
 function readDuration(v: unknown, path: ConfigPath, out: IssueList): number | undefined {
   const ms = parseDuration(v);
-  if (ms === undefined) out.add(path, `expected a duration, got ${typeName(v)}`, 'seconds as a number, or text like "500ms", "30s", "5m"');
+  if (ms === undefined)
+    out.add(path, `expected a duration, got ${typeName(v)}`, 'seconds as a number, or text like "500ms", "30s", "5m"');
   return ms;
 }
 
 function readBind(v: unknown, path: ConfigPath, out: IssueList): string[] | undefined {
-  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v;
+  const list =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : v;
   if (!Array.isArray(list) || list.length === 0) {
     out.add(path, `expected an address or a list of addresses, got ${typeName(v)}`, 'e.g. [127.0.0.1, "::1"]');
     return undefined;
@@ -156,7 +172,11 @@ function readBind(v: unknown, path: ConfigPath, out: IssueList): string[] | unde
   list.forEach((a: unknown, i) => {
     const p = typeof v === 'string' ? path : [...path, i];
     if (typeof a !== 'string' || isIP(a) === 0) {
-      out.add(p, `${typeName(a)} is not an IP address`, 'bind takes IP literals such as 127.0.0.1 or ::1; quote IPv6 in YAML');
+      out.add(
+        p,
+        `${typeName(a)} is not an IP address`,
+        'bind takes IP literals such as 127.0.0.1 or ::1; quote IPv6 in YAML',
+      );
     } else result.push(a);
   });
   return result.length === list.length ? result : undefined;
@@ -173,7 +193,11 @@ function readEndpoint(v: unknown, path: ConfigPath, out: IssueList): string | un
     return undefined;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    out.add(path, `endpoint must be http(s), got ${url.protocol}`, 'plain http is accepted only for loopback (the emulator)');
+    out.add(
+      path,
+      `endpoint must be http(s), got ${url.protocol}`,
+      'plain http is accepted only for loopback (the emulator)',
+    );
     return undefined;
   }
   return s;
@@ -181,7 +205,10 @@ function readEndpoint(v: unknown, path: ConfigPath, out: IssueList): string | un
 
 function readPort(v: unknown, path: ConfigPath, out: IssueList): number | undefined {
   if (isValidPort(v)) return v;
-  const hint = typeof v === 'string' && /^\d+$/.test(v) ? 'write the port as a number, without quotes' : 'ports are whole numbers from 1 to 65535';
+  const hint =
+    typeof v === 'string' && /^\d+$/.test(v)
+      ? 'write the port as a number, without quotes'
+      : 'ports are whole numbers from 1 to 65535';
   out.add(path, `${typeName(v)} is not a valid port`, hint);
   return undefined;
 }
@@ -197,7 +224,11 @@ function readLocalPort(v: unknown, path: ConfigPath, out: IssueList): number | '
   }
   const port = readPort(v, path, out);
   if (port !== undefined && port < FIRST_UNPRIVILEGED_PORT) {
-    out.add(path, `local port ${port} is privileged (below 1024)`, `binding it needs root; use ${10000 + port} or \`auto\``);
+    out.add(
+      path,
+      `local port ${port} is privileged (below 1024)`,
+      `binding it needs root; use ${10000 + port} or \`auto\``,
+    );
     return undefined;
   }
   return port;
@@ -207,7 +238,8 @@ function readLocalPort(v: unknown, path: ConfigPath, out: IssueList): number | '
 export function readTarget(v: unknown, path: ConfigPath, out: IssueList): TargetRef | undefined {
   if (typeof v === 'string') {
     const ref = parseTargetRef(v);
-    if (ref === undefined) out.add(path, `"${v}" is not a target`, 'an instance id (i-…, mi-…), a Name tag value, or tag:Key=Value');
+    if (ref === undefined)
+      out.add(path, `"${v}" is not a target`, 'an instance id (i-…, mi-…), a Name tag value, or tag:Key=Value');
     return ref;
   }
   if (!isRecord(v)) {
@@ -217,13 +249,22 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
   checkKeys(v, path, TARGET_KEYS, out);
   const present = TARGET_KEYS.filter((k) => v[k] !== undefined);
   if (present.length !== 1) {
-    out.add(path, present.length === 0 ? 'target needs one of id, name, tags' : `target has ${present.join(' and ')}; give only one`);
+    out.add(
+      path,
+      present.length === 0
+        ? 'target needs one of id, name, tags'
+        : `target has ${present.join(' and ')}; give only one`,
+    );
     return undefined;
   }
   if (v['id'] !== undefined) {
     const id = readString(v['id'], [...path, 'id'], out);
     if (id !== undefined && parseTargetRef(id)?.kind !== 'id') {
-      out.add([...path, 'id'], `"${id}" is not an instance id`, 'ids look like i-0123456789abcdef0 or mi-0123456789abcdef0');
+      out.add(
+        [...path, 'id'],
+        `"${id}" is not an instance id`,
+        'ids look like i-0123456789abcdef0 or mi-0123456789abcdef0',
+      );
       return undefined;
     }
     return id === undefined ? undefined : { kind: 'id', id };
@@ -234,7 +275,11 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
   }
   const tags = v['tags'];
   if (!isRecord(tags) || Object.keys(tags).length === 0) {
-    out.add([...path, 'tags'], `expected a mapping of tag keys to values, got ${typeName(tags)}`, 'e.g. { Role: db, Env: dev }');
+    out.add(
+      [...path, 'tags'],
+      `expected a mapping of tag keys to values, got ${typeName(tags)}`,
+      'e.g. { Role: db, Env: dev }',
+    );
     return undefined;
   }
   const result: Record<string, string> = {};
@@ -257,16 +302,19 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
   checkKeys(v, path, FORWARD_KEYS, out);
   const at = (k: string): ConfigPath => [...path, k];
   let target: string | TargetRef | undefined;
-  if (v['target'] === undefined) out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
+  if (v['target'] === undefined)
+    out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
   else if (typeof v['target'] === 'string') target = readString(v['target'], at('target'), out);
   else target = readTarget(v['target'], at('target'), out);
   let remotePort: number | undefined;
-  if (v['remotePort'] === undefined) out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
+  if (v['remotePort'] === undefined)
+    out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
   else remotePort = readPort(v['remotePort'], at('remotePort'), out);
   const f: Partial<ForwardConfig> = {};
   if (v['host'] !== undefined) {
     const host = readString(v['host'], at('host'), out);
-    if (host !== undefined && /[\s/]/.test(host)) out.add(at('host'), `"${host}" is not a host name`, 'a DNS name or IP address, without scheme or path');
+    if (host !== undefined && /[\s/]/.test(host))
+      out.add(at('host'), `"${host}" is not a host name`, 'a DNS name or IP address, without scheme or path');
     else if (host !== undefined) f.host = host;
   }
   if (v['localPort'] !== undefined) {
@@ -280,7 +328,12 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
   if (v['sessions'] !== undefined) {
     const s = v['sessions'];
     if (typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= MAX_SESSIONS) f.sessions = s;
-    else out.add(at('sessions'), `${typeName(s)} is not a valid session count`, `a whole number from 1 to ${MAX_SESSIONS}`);
+    else
+      out.add(
+        at('sessions'),
+        `${typeName(s)} is not a valid session count`,
+        `a whole number from 1 to ${MAX_SESSIONS}`,
+      );
   }
   if (v['lazy'] !== undefined) {
     const b = readBool(v['lazy'], at('lazy'), out);
@@ -318,7 +371,8 @@ function readDefaults(v: unknown, path: ConfigPath, out: IssueList): Partial<Con
   }
   if (v['region'] !== undefined) {
     const s = readString(v['region'], at('region'), out);
-    if (s !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(s)) out.add(at('region'), `"${s}" is not an AWS region`, 'e.g. eu-west-1, us-east-1');
+    if (s !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(s))
+      out.add(at('region'), `"${s}" is not an AWS region`, 'e.g. eu-west-1, us-east-1');
     else if (s !== undefined) d.region = s;
   }
   if (v['endpoint'] !== undefined) {
@@ -350,7 +404,12 @@ function readNamed<T>(
   }
   for (const [name, entry] of Object.entries(v)) {
     if (!NAME_RE.test(name)) {
-      out.add([section, name], `"${name}" is not a valid name`, 'names start with a letter and use letters, digits, - and _', 'key');
+      out.add(
+        [section, name],
+        `"${name}" is not a valid name`,
+        'names start with a letter and use letters, digits, - and _',
+        'key',
+      );
       continue;
     }
     const r = read(entry, [section, name]);
@@ -387,7 +446,8 @@ export function validateLayer(source: ConfigSource): { layer: ConfigLayer; issue
     return { layer, issues: out.issues };
   }
   checkKeys(v, [], TOP_KEYS, out);
-  if (v['version'] !== undefined && v['version'] !== 1) out.add(['version'], `unsupported config version ${typeName(v['version'])}`, 'this tunnel reads version 1');
+  if (v['version'] !== undefined && v['version'] !== 1)
+    out.add(['version'], `unsupported config version ${typeName(v['version'])}`, 'this tunnel reads version 1');
   if (v['defaults'] !== undefined && v['defaults'] !== null) {
     layer.defaults = readDefaults(v['defaults'], ['defaults'], out);
     for (const k of Object.keys(layer.defaults)) layer.origins.set(`defaults.${k}`, source);

@@ -60,7 +60,10 @@ export function parseConfigText(text: string, file?: string): ConfigSource {
       ...at(e.pos[0]),
       path: '',
       message: firstLine(e.message),
-      hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check the indentation and quoting on this line',
+      hint:
+        e.code === 'DUPLICATE_KEY'
+          ? 'each key may appear once in a mapping'
+          : 'check the indentation and quoting on this line',
     }));
     throw new ConfigError('ERR_CONFIG_PARSE', `${file ?? 'config'}: not valid YAML/JSON`, issues);
   }

@@ -31,7 +31,8 @@ export interface SessionDocument {
 /** 1..65535 */
 const PORT_PATTERN = '^([1-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
 /** 0..65535 (0 = the client picks a free local port) */
-const LOCAL_PORT_PATTERN = '^([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
+const LOCAL_PORT_PATTERN =
+  '^([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
 /** At least 3 characters, none of the shell metacharacters. */
 const HOST_PATTERN = '^[^,$^&\\(\\)!;\'"<>\\`{}\\[\\]\\|#=]{3,}$';
 
@@ -43,7 +44,8 @@ const PORT_NUMBER: DocumentParameter = {
 };
 const LOCAL_PORT_NUMBER: DocumentParameter = {
   type: 'String',
-  description: '(Optional) Port number on local machine to forward traffic to. An open port is chosen at run-time if not provided',
+  description:
+    '(Optional) Port number on local machine to forward traffic to. An open port is chosen at run-time if not provided',
   allowedPattern: LOCAL_PORT_PATTERN,
   default: '0',
 };
@@ -57,7 +59,11 @@ export const PORT_DOCUMENTS: ReadonlyMap<string, SessionDocument> = new Map<stri
       description: 'Document to start port forwarding session over Session Manager',
       sessionType: 'Port',
       parameters: { portNumber: PORT_NUMBER, localPortNumber: LOCAL_PORT_NUMBER },
-      properties: { portNumber: '{{ portNumber }}', type: 'LocalPortForwarding', localPortNumber: '{{ localPortNumber }}' },
+      properties: {
+        portNumber: '{{ portNumber }}',
+        type: 'LocalPortForwarding',
+        localPortNumber: '{{ localPortNumber }}',
+      },
     },
   ],
   [
@@ -68,11 +74,20 @@ export const PORT_DOCUMENTS: ReadonlyMap<string, SessionDocument> = new Map<stri
       description: 'Document to start port forwarding session over Session Manager to a remote host',
       sessionType: 'Port',
       parameters: {
-        host: { type: 'String', description: '(Required) The IP address or DNS name of the remote host server', allowedPattern: HOST_PATTERN },
+        host: {
+          type: 'String',
+          description: '(Required) The IP address or DNS name of the remote host server',
+          allowedPattern: HOST_PATTERN,
+        },
         portNumber: PORT_NUMBER,
         localPortNumber: LOCAL_PORT_NUMBER,
       },
-      properties: { portNumber: '{{ portNumber }}', type: 'LocalPortForwarding', host: '{{ host }}', localPortNumber: '{{ localPortNumber }}' },
+      properties: {
+        portNumber: '{{ portNumber }}',
+        type: 'LocalPortForwarding',
+        host: '{{ host }}',
+        localPortNumber: '{{ localPortNumber }}',
+      },
     },
   ],
   [
@@ -82,7 +97,14 @@ export const PORT_DOCUMENTS: ReadonlyMap<string, SessionDocument> = new Map<stri
       schemaVersion: '1.0',
       description: 'Document to start SSH session over Session Manager',
       sessionType: 'Port',
-      parameters: { portNumber: { type: 'String', description: '(Optional) Port number of SSH server on the instance', allowedPattern: PORT_PATTERN, default: '22' } },
+      parameters: {
+        portNumber: {
+          type: 'String',
+          description: '(Optional) Port number of SSH server on the instance',
+          allowedPattern: PORT_PATTERN,
+          default: '22',
+        },
+      },
       // No `type`: the agent then uses stream (stdio) semantics.
       properties: { portNumber: '{{ portNumber }}' },
     },
@@ -118,7 +140,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Check StartSession's `Parameters` (a map of name → list of strings) against `doc`, fill
  * defaults and substitute into `properties`. Returns a `DocumentFailure` for the first problem.
  */
-export function resolveDocumentParameters(doc: SessionDocument, supplied: unknown): ResolvedDocumentParameters | DocumentFailure {
+export function resolveDocumentParameters(
+  doc: SessionDocument,
+  supplied: unknown,
+): ResolvedDocumentParameters | DocumentFailure {
   if (supplied !== undefined && supplied !== null && !isRecord(supplied)) {
     return { code: 'InvalidParameters', message: 'Parameters must be a map of parameter names to lists of values.' };
   }
@@ -133,25 +158,39 @@ export function resolveDocumentParameters(doc: SessionDocument, supplied: unknow
     const raw = given[name];
     let value: string;
     if (raw === undefined || raw === null) {
-      if (def.default === undefined) return { code: 'InvalidParameters', message: `Parameter "${name}" is required by document ${doc.name} but was not supplied.` };
+      if (def.default === undefined)
+        return {
+          code: 'InvalidParameters',
+          message: `Parameter "${name}" is required by document ${doc.name} but was not supplied.`,
+        };
       value = def.default;
     } else {
       if (!Array.isArray(raw) || raw.some((v) => typeof v !== 'string')) {
         return { code: 'InvalidParameters', message: `Parameter "${name}" must be a list of strings.` };
       }
       // A `String` parameter holds exactly one value.
-      if (raw.length !== 1) return { code: 'InvalidParameters', message: `Parameter "${name}" of type String must have exactly one value, got ${raw.length}.` };
+      if (raw.length !== 1)
+        return {
+          code: 'InvalidParameters',
+          message: `Parameter "${name}" of type String must have exactly one value, got ${raw.length}.`,
+        };
       value = raw[0] as string;
     }
     if (def.allowedPattern !== undefined && !new RegExp(def.allowedPattern).test(value)) {
-      return { code: 'InvalidParameters', message: `Parameter "${name}" "${value}" does not match the allowed pattern ${def.allowedPattern}.` };
+      return {
+        code: 'InvalidParameters',
+        message: `Parameter "${name}" "${value}" does not match the allowed pattern ${def.allowedPattern}.`,
+      };
     }
     values[name] = value;
   }
   const properties: Record<string, string> = {};
   for (const key of Object.keys(doc.properties).sort()) {
     const template = doc.properties[key] ?? '';
-    properties[key] = template.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+    properties[key] = template.replace(
+      /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g,
+      (whole, name: string) => values[name] ?? whole,
+    );
   }
   const parameters: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(values)) parameters[name] = [value];

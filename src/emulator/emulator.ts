@@ -54,7 +54,10 @@ export interface StartEmulatorInternals {
   resolve?: (host: string) => Promise<string[]>;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}, internals: StartEmulatorInternals = {}): Promise<Emulator> {
+export async function startEmulator(
+  options: EmulatorOptions = {},
+  internals: StartEmulatorInternals = {},
+): Promise<Emulator> {
   const resolved = resolveEmulatorOptions(options);
   const state = new EmulatorState(resolved);
   const events = new EventEmitter<EmulatorEvents>();
@@ -70,7 +73,12 @@ export async function startEmulator(options: EmulatorOptions = {}, internals: St
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `${req.method ?? 'GET'} ${path} is not served by the emulator` }));
+    res.end(
+      JSON.stringify({
+        __type: 'UnknownOperationException',
+        message: `${req.method ?? 'GET'} ${path} is not served by the emulator`,
+      }),
+    );
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);

@@ -88,7 +88,10 @@ const MESSAGE_TYPE_SIZE = 32;
 /** True when the record's MessageType is `acknowledge` (without decoding the whole record). */
 export function isAcknowledgeFrame(frame: Buffer): boolean {
   if (frame.length < MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_SIZE) return false;
-  return frame.toString('latin1', MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_SIZE).replace(/[\s\0]+$/, '') === 'acknowledge';
+  return (
+    frame.toString('latin1', MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_OFFSET + MESSAGE_TYPE_SIZE).replace(/[\s\0]+$/, '') ===
+    'acknowledge'
+  );
 }
 
 /**
@@ -145,18 +148,24 @@ export class SessionFaults extends EventEmitter {
     const age = clock.now() - (this.#attachedAt ?? clock.now());
     if (s.dropEveryMs !== undefined && s.dropEveryMs > 0) {
       this.#socketTimers.push(
-        clock.setTimeout(() => {
-          this.#emit({ kind: 'drop-every' });
-          this.#o.sink.dropSocket('drop-every');
-        }, Math.max(0, s.dropEveryMs - age)),
+        clock.setTimeout(
+          () => {
+            this.#emit({ kind: 'drop-every' });
+            this.#o.sink.dropSocket('drop-every');
+          },
+          Math.max(0, s.dropEveryMs - age),
+        ),
       );
     }
     if (s.byeAfterMs !== undefined && s.byeAfterMs > 0) {
       this.#socketTimers.push(
-        clock.setTimeout(() => {
-          this.#emit({ kind: 'bye' });
-          this.#o.sink.bye();
-        }, Math.max(0, s.byeAfterMs - age)),
+        clock.setTimeout(
+          () => {
+            this.#emit({ kind: 'bye' });
+            this.#o.sink.bye();
+          },
+          Math.max(0, s.byeAfterMs - age),
+        ),
       );
     }
   }
@@ -247,11 +256,21 @@ export class SessionFaults extends EventEmitter {
       this.#o.clock.clearTimeout(h.timer);
       this.#deliver(dir, h.frame);
     }
-    if (!this.#droppedAfterMessages && s.dropAfterMessages !== undefined && s.dropAfterMessages > 0 && this.#messages >= s.dropAfterMessages) {
+    if (
+      !this.#droppedAfterMessages &&
+      s.dropAfterMessages !== undefined &&
+      s.dropAfterMessages > 0 &&
+      this.#messages >= s.dropAfterMessages
+    ) {
       this.#droppedAfterMessages = true;
       this.#emit({ kind: 'drop-after-messages' });
       this.#o.sink.dropSocket('drop-after-messages');
-    } else if (!this.#droppedAfterBytes && s.dropAfterBytes !== undefined && s.dropAfterBytes > 0 && this.#bytes >= s.dropAfterBytes) {
+    } else if (
+      !this.#droppedAfterBytes &&
+      s.dropAfterBytes !== undefined &&
+      s.dropAfterBytes > 0 &&
+      this.#bytes >= s.dropAfterBytes
+    ) {
       this.#droppedAfterBytes = true;
       this.#emit({ kind: 'drop-after-bytes' });
       this.#o.sink.dropSocket('drop-after-bytes');

@@ -197,8 +197,15 @@ export function resolveInstance(i: InstanceSettings): ResolvedInstanceSettings {
     agentVersion: i.agentVersion ?? DEFAULT_AGENT_VERSION,
     pingStatus: i.pingStatus ?? 'Online',
     platformType,
-    platformName: i.platformName ?? (platformType === 'Windows' ? 'Microsoft Windows Server 2022 Datacenter' : platformType === 'MacOS' ? 'macOS' : 'Amazon Linux'),
-    platformVersion: i.platformVersion ?? (platformType === 'Windows' ? '10.0.20348' : platformType === 'MacOS' ? '14.0' : '2023'),
+    platformName:
+      i.platformName ??
+      (platformType === 'Windows'
+        ? 'Microsoft Windows Server 2022 Datacenter'
+        : platformType === 'MacOS'
+          ? 'macOS'
+          : 'Amazon Linux'),
+    platformVersion:
+      i.platformVersion ?? (platformType === 'Windows' ? '10.0.20348' : platformType === 'MacOS' ? '14.0' : '2023'),
     ipAddress: i.ipAddress ?? '10.0.0.10',
     computerName: i.computerName ?? `ip-${suffix}.ec2.internal`,
     resourceType: i.resourceType ?? (isManaged ? 'ManagedInstance' : 'EC2Instance'),
@@ -214,7 +221,10 @@ export function resolveInstance(i: InstanceSettings): ResolvedInstanceSettings {
 export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
   const issues = collectIssues(o, []);
   if (issues.length > 0) {
-    throw new EmulatorError('ERR_EMULATOR_CONFIG', `invalid emulator options:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new EmulatorError(
+      'ERR_EMULATOR_CONFIG',
+      `invalid emulator options:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
   const instances = (o.instances ?? [{ instanceId: DEFAULT_INSTANCE_ID, name: 'demo' }]).map(resolveInstance);
   return {
@@ -251,16 +261,59 @@ interface Issue {
 }
 
 function issue(segments: Array<string | number>, message: string): Issue {
-  return { segments, path: segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, ''), message };
+  return {
+    segments,
+    path: segments
+      .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
+      .join('')
+      .replace(/^\./, ''),
+    message,
+  };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const TOP_KEYS = new Set(['host', 'port', 'region', 'credentials', 'instances', 'destinations', 'pacing', 'faults', 'seed', 'remoteHostDenyList', 'accessDeny', 'idleTimeoutMs', 'maxSessionDurationMs', 'clock']);
-const INSTANCE_KEYS = new Set(['instanceId', 'name', 'tags', 'agentVersion', 'pingStatus', 'platformType', 'platformName', 'platformVersion', 'ipAddress', 'computerName', 'resourceType', 'kmsKeyId']);
-const FAULT_NUMBER_KEYS = ['dropAfterMessages', 'dropAfterBytes', 'dropEveryMs', 'byeAfterMs', 'reorderWindow', 'delayMs', 'ackDelayMs'];
+const TOP_KEYS = new Set([
+  'host',
+  'port',
+  'region',
+  'credentials',
+  'instances',
+  'destinations',
+  'pacing',
+  'faults',
+  'seed',
+  'remoteHostDenyList',
+  'accessDeny',
+  'idleTimeoutMs',
+  'maxSessionDurationMs',
+  'clock',
+]);
+const INSTANCE_KEYS = new Set([
+  'instanceId',
+  'name',
+  'tags',
+  'agentVersion',
+  'pingStatus',
+  'platformType',
+  'platformName',
+  'platformVersion',
+  'ipAddress',
+  'computerName',
+  'resourceType',
+  'kmsKeyId',
+]);
+const FAULT_NUMBER_KEYS = [
+  'dropAfterMessages',
+  'dropAfterBytes',
+  'dropEveryMs',
+  'byeAfterMs',
+  'reorderWindow',
+  'delayMs',
+  'ackDelayMs',
+];
 const FAULT_RATE_KEYS = ['dropRate', 'duplicateRate', 'reorderRate', 'delayRate'];
 
 function checkPort(v: unknown, at: Array<string | number>, out: Issue[], allowZero: boolean): void {
@@ -275,7 +328,8 @@ function checkString(obj: Record<string, unknown>, key: string, at: Array<string
 
 function checkNonNegative(obj: Record<string, unknown>, key: string, at: Array<string | number>, out: Issue[]): void {
   const v = obj[key];
-  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) out.push(issue([...at, key], 'must be a number >= 0'));
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+    out.push(issue([...at, key], 'must be a number >= 0'));
 }
 
 /** Every problem in `value` as emulator options (not just the first). */
@@ -286,18 +340,22 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   checkString(value, 'host', root, out);
   checkString(value, 'region', root, out);
   if (value['port'] !== undefined) checkPort(value['port'], [...root, 'port'], out, true);
-  if (value['seed'] !== undefined && (typeof value['seed'] !== 'number' || !Number.isInteger(value['seed']))) out.push(issue([...root, 'seed'], 'must be an integer'));
+  if (value['seed'] !== undefined && (typeof value['seed'] !== 'number' || !Number.isInteger(value['seed'])))
+    out.push(issue([...root, 'seed'], 'must be an integer'));
   checkNonNegative(value, 'idleTimeoutMs', root, out);
   checkNonNegative(value, 'maxSessionDurationMs', root, out);
   const pacing = value['pacing'];
-  if (pacing !== undefined && pacing !== 'agent' && pacing !== 'none') out.push(issue([...root, 'pacing'], "must be 'agent' or 'none'"));
+  if (pacing !== undefined && pacing !== 'agent' && pacing !== 'none')
+    out.push(issue([...root, 'pacing'], "must be 'agent' or 'none'"));
 
   const creds = value['credentials'];
   if (creds !== undefined) {
-    if (!isRecord(creds)) out.push(issue([...root, 'credentials'], 'must be a mapping with accessKeyId and secretAccessKey'));
+    if (!isRecord(creds))
+      out.push(issue([...root, 'credentials'], 'must be a mapping with accessKeyId and secretAccessKey'));
     else {
       for (const k of ['accessKeyId', 'secretAccessKey']) {
-        if (typeof creds[k] !== 'string' || creds[k] === '') out.push(issue([...root, 'credentials', k], 'must be a non-empty string'));
+        if (typeof creds[k] !== 'string' || creds[k] === '')
+          out.push(issue([...root, 'credentials', k], 'must be a non-empty string'));
       }
     }
   }
@@ -310,20 +368,38 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       instances.forEach((inst: unknown, i) => {
         const at = [...root, 'instances', i];
         if (!isRecord(inst)) return void out.push(issue(at, 'must be a mapping'));
-        for (const k of Object.keys(inst)) if (!INSTANCE_KEYS.has(k)) out.push(issue([...at, k], 'unknown instance setting'));
+        for (const k of Object.keys(inst))
+          if (!INSTANCE_KEYS.has(k)) out.push(issue([...at, k], 'unknown instance setting'));
         const id = inst['instanceId'];
-        if (typeof id !== 'string' || !INSTANCE_ID_RE.test(id)) out.push(issue([...at, 'instanceId'], 'must look like i-0123456789abcdef0 or mi-0123456789abcdef0'));
+        if (typeof id !== 'string' || !INSTANCE_ID_RE.test(id))
+          out.push(issue([...at, 'instanceId'], 'must look like i-0123456789abcdef0 or mi-0123456789abcdef0'));
         else if (seen.has(id)) out.push(issue([...at, 'instanceId'], `duplicate instance id ${id}`));
         else seen.add(id);
-        for (const k of ['name', 'agentVersion', 'platformName', 'platformVersion', 'ipAddress', 'computerName', 'kmsKeyId']) checkString(inst, k, at, out);
+        for (const k of [
+          'name',
+          'agentVersion',
+          'platformName',
+          'platformVersion',
+          'ipAddress',
+          'computerName',
+          'kmsKeyId',
+        ])
+          checkString(inst, k, at, out);
         const av = inst['agentVersion'];
-        if (typeof av === 'string' && !/^\d+(\.\d+){3}$/.test(av)) out.push(issue([...at, 'agentVersion'], 'must be four dotted numbers, e.g. 3.3.1142.0'));
+        if (typeof av === 'string' && !/^\d+(\.\d+){3}$/.test(av))
+          out.push(issue([...at, 'agentVersion'], 'must be four dotted numbers, e.g. 3.3.1142.0'));
         const tags = inst['tags'];
-        if (tags !== undefined && (!isRecord(tags) || Object.values(tags).some((t) => typeof t !== 'string'))) out.push(issue([...at, 'tags'], 'must be a mapping of string to string'));
-        const enums: Array<[string, readonly string[]]> = [['pingStatus', PING_STATUSES], ['platformType', PLATFORM_TYPES], ['resourceType', RESOURCE_TYPES]];
+        if (tags !== undefined && (!isRecord(tags) || Object.values(tags).some((t) => typeof t !== 'string')))
+          out.push(issue([...at, 'tags'], 'must be a mapping of string to string'));
+        const enums: Array<[string, readonly string[]]> = [
+          ['pingStatus', PING_STATUSES],
+          ['platformType', PLATFORM_TYPES],
+          ['resourceType', RESOURCE_TYPES],
+        ];
         for (const [k, allowed] of enums) {
           const v = inst[k];
-          if (v !== undefined && (typeof v !== 'string' || !allowed.includes(v))) out.push(issue([...at, k], `must be one of ${allowed.join(', ')}`));
+          if (v !== undefined && (typeof v !== 'string' || !allowed.includes(v)))
+            out.push(issue([...at, k], `must be one of ${allowed.join(', ')}`));
         }
       });
     }
@@ -341,7 +417,8 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         checkPort(d['port'], [...at, 'port'], out, false);
         const to = d['to'];
         if (!isRecord(to)) return void out.push(issue([...at, 'to'], 'must be a mapping with host and port'));
-        if (typeof to['host'] !== 'string' || !isLoopbackHost(to['host'])) out.push(issue([...at, 'to', 'host'], 'must be a loopback address (127.x.x.x, ::1 or localhost)'));
+        if (typeof to['host'] !== 'string' || !isLoopbackHost(to['host']))
+          out.push(issue([...at, 'to', 'host'], 'must be a loopback address (127.x.x.x, ::1 or localhost)'));
         checkPort(to['port'], [...at, 'to', 'port'], out, false);
       });
     }
@@ -356,14 +433,17 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       for (const k of FAULT_NUMBER_KEYS) checkNonNegative(faults, k, [...root, 'faults'], out);
       for (const k of FAULT_RATE_KEYS) {
         const v = faults[k];
-        if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) out.push(issue([...root, 'faults', k], 'must be a rate between 0 and 1'));
+        if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1)))
+          out.push(issue([...root, 'faults', k], 'must be a rate between 0 and 1'));
       }
-      if (faults['failResumeOnce'] !== undefined && typeof faults['failResumeOnce'] !== 'boolean') out.push(issue([...root, 'faults', 'failResumeOnce'], 'must be true or false'));
+      if (faults['failResumeOnce'] !== undefined && typeof faults['failResumeOnce'] !== 'boolean')
+        out.push(issue([...root, 'faults', 'failResumeOnce'], 'must be true or false'));
     }
   }
 
   const deny = value['remoteHostDenyList'];
-  if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string'))) out.push(issue([...root, 'remoteHostDenyList'], 'must be a list of addresses'));
+  if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string')))
+    out.push(issue([...root, 'remoteHostDenyList'], 'must be a list of addresses'));
 
   const access = value['accessDeny'];
   if (access !== undefined) {
@@ -372,7 +452,8 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       access.forEach((r: unknown, i) => {
         const at = [...root, 'accessDeny', i];
         if (!isRecord(r)) return void out.push(issue(at, 'must be a mapping with action (and resource)'));
-        if (typeof r['action'] !== 'string' || !/^(ssm|kms):[A-Za-z*]+$/.test(r['action'])) out.push(issue([...at, 'action'], 'must be an IAM action such as ssm:StartSession'));
+        if (typeof r['action'] !== 'string' || !/^(ssm|kms):[A-Za-z*]+$/.test(r['action']))
+          out.push(issue([...at, 'action'], 'must be an IAM action such as ssm:StartSession'));
         checkString(r, 'resource', at, out);
       });
     }
@@ -383,7 +464,11 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
 // ---------------------------------------------------------------------------------------------
 // Config file
 
-function positionOf(doc: Document, counter: LineCounter, segments: Array<string | number>): { line: number; col: number } | undefined {
+function positionOf(
+  doc: Document,
+  counter: LineCounter,
+  segments: Array<string | number>,
+): { line: number; col: number } | undefined {
   // Walk up the path until a node with a source range exists (a missing key points at its parent).
   for (let n = segments.length; n >= 0; n--) {
     const node: unknown = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
@@ -405,7 +490,10 @@ export function loadEmulatorConfig(path: string): EmulatorOptions {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new EmulatorError('ERR_EMULATOR_CONFIG', `${path}: cannot read emulator config: ${(e as Error).message}`, { cause: e, details: { file: path } });
+    throw new EmulatorError('ERR_EMULATOR_CONFIG', `${path}: cannot read emulator config: ${(e as Error).message}`, {
+      cause: e,
+      details: { file: path },
+    });
   }
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
@@ -414,7 +502,9 @@ export function loadEmulatorConfig(path: string): EmulatorOptions {
       const p = counter.linePos(err.pos[0]);
       return `${path}:${p.line}:${p.col}: ${err.message.split('\n')[0] ?? err.message}`;
     });
-    throw new EmulatorError('ERR_EMULATOR_CONFIG', `invalid emulator config:\n${lines.join('\n')}`, { details: { file: path } });
+    throw new EmulatorError('ERR_EMULATOR_CONFIG', `invalid emulator config:\n${lines.join('\n')}`, {
+      details: { file: path },
+    });
   }
   const value: unknown = doc.toJS() ?? {};
   const issues = collectIssues(value, []);
@@ -425,7 +515,9 @@ export function loadEmulatorConfig(path: string): EmulatorOptions {
       const where = p ? `${path}:${p.line}:${p.col}` : path;
       return `${where}: ${i.path || '(root)'}: ${i.message}`;
     });
-    throw new EmulatorError('ERR_EMULATOR_CONFIG', `invalid emulator config:\n${lines.join('\n')}`, { details: { file: path, issues: issues.length } });
+    throw new EmulatorError('ERR_EMULATOR_CONFIG', `invalid emulator config:\n${lines.join('\n')}`, {
+      details: { file: path, issues: issues.length },
+    });
   }
   return value as EmulatorOptions;
 }

@@ -24,7 +24,8 @@ export const AGENT_READ_PAUSE_MS = 1;
 /** Split `buf` into views of at most `maxBytes` bytes (no copies). Empty input gives no chunks. */
 export function chunkPayload(buf: Buffer, maxBytes: number = STREAM_DATA_PAYLOAD_BYTES): Buffer[] {
   const out: Buffer[] = [];
-  for (let off = 0; off < buf.length; off += maxBytes) out.push(buf.subarray(off, Math.min(buf.length, off + maxBytes)));
+  for (let off = 0; off < buf.length; off += maxBytes)
+    out.push(buf.subarray(off, Math.min(buf.length, off + maxBytes)));
   return out;
 }
 

@@ -13,7 +13,11 @@ import { SignatureV4 } from '@smithy/signature-v4';
 
 export interface SigV4Failure {
   /** The AWS error code (`__type`). */
-  code: 'MissingAuthenticationTokenException' | 'IncompleteSignatureException' | 'UnrecognizedClientException' | 'InvalidSignatureException';
+  code:
+    | 'MissingAuthenticationTokenException'
+    | 'IncompleteSignatureException'
+    | 'UnrecognizedClientException'
+    | 'InvalidSignatureException';
   message: string;
 }
 
@@ -88,7 +92,10 @@ export function parseAmzDate(v: string): Date | undefined {
 
 /** Date → `20240102T030405Z`. */
 export function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -109,7 +116,10 @@ interface ParsedAuthorization {
 /** Parse `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`. */
 function parseAuthorization(value: string): ParsedAuthorization | SigV4Failure {
   if (!value.startsWith(`${ALGORITHM} `)) {
-    return { code: 'IncompleteSignatureException', message: `Authorization header requires '${ALGORITHM}' algorithm. Authorization=${value}` };
+    return {
+      code: 'IncompleteSignatureException',
+      message: `Authorization header requires '${ALGORITHM}' algorithm. Authorization=${value}`,
+    };
   }
   const fields = new Map<string, string>();
   for (const part of value.slice(ALGORITHM.length + 1).split(',')) {
@@ -125,7 +135,10 @@ function parseAuthorization(value: string): ParsedAuthorization | SigV4Failure {
   }
   const credential = (fields.get('Credential') ?? '').split('/');
   if (credential.length !== 5) {
-    return { code: 'IncompleteSignatureException', message: `Authorization header requires a valid 'Credential' parameter. Authorization=${value}` };
+    return {
+      code: 'IncompleteSignatureException',
+      message: `Authorization header requires a valid 'Credential' parameter. Authorization=${value}`,
+    };
   }
   const [accessKeyId, date, region, service, terminator] = credential as [string, string, string, string, string];
   return {
@@ -145,28 +158,49 @@ function parseAuthorization(value: string): ParsedAuthorization | SigV4Failure {
  */
 export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Promise<SigV4Failure | undefined> {
   const authorization = header(req.headers, 'authorization');
-  if (authorization === undefined || authorization === '') return { code: 'MissingAuthenticationTokenException', message: MISSING_AUTH_MESSAGE };
+  if (authorization === undefined || authorization === '')
+    return { code: 'MissingAuthenticationTokenException', message: MISSING_AUTH_MESSAGE };
   const auth = parseAuthorization(authorization);
   if ('code' in auth) return auth;
-  if (auth.accessKeyId !== policy.credentials.accessKeyId) return { code: 'UnrecognizedClientException', message: UNRECOGNIZED_CLIENT_MESSAGE };
+  if (auth.accessKeyId !== policy.credentials.accessKeyId)
+    return { code: 'UnrecognizedClientException', message: UNRECOGNIZED_CLIENT_MESSAGE };
 
   const amzDate = header(req.headers, 'x-amz-date');
   if (amzDate === undefined) {
-    return { code: 'IncompleteSignatureException', message: `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}` };
+    return {
+      code: 'IncompleteSignatureException',
+      message: `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`,
+    };
   }
   const signedAt = parseAmzDate(amzDate);
-  if (signedAt === undefined) return { code: 'IncompleteSignatureException', message: `Date must be in ISO-8601 'basic format'. Got '${amzDate}'.` };
+  if (signedAt === undefined)
+    return {
+      code: 'IncompleteSignatureException',
+      message: `Date must be in ISO-8601 'basic format'. Got '${amzDate}'.`,
+    };
   if (auth.terminator !== 'aws4_request') {
-    return { code: 'InvalidSignatureException', message: `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminator}'.` };
+    return {
+      code: 'InvalidSignatureException',
+      message: `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminator}'.`,
+    };
   }
   if (auth.service !== policy.service) {
-    return { code: 'InvalidSignatureException', message: `Credential should be scoped to correct service: '${policy.service}'. ` };
+    return {
+      code: 'InvalidSignatureException',
+      message: `Credential should be scoped to correct service: '${policy.service}'. `,
+    };
   }
   if (auth.region !== policy.region) {
-    return { code: 'InvalidSignatureException', message: `Credential should be scoped to a valid region, not '${auth.region}'. ` };
+    return {
+      code: 'InvalidSignatureException',
+      message: `Credential should be scoped to a valid region, not '${auth.region}'. `,
+    };
   }
   if (auth.date !== amzDate.slice(0, 8)) {
-    return { code: 'InvalidSignatureException', message: `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.` };
+    return {
+      code: 'InvalidSignatureException',
+      message: `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
+    };
   }
   const skew = signedAt.getTime() - policy.nowMs;
   if (skew < -MAX_SKEW_MS) {
@@ -182,13 +216,17 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
     };
   }
   if (!auth.signedHeaders.includes('host')) {
-    return { code: 'InvalidSignatureException', message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." };
+    return {
+      code: 'InvalidSignatureException',
+      message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    };
   }
 
   // A declared payload hash must be the body's real hash: the signer would otherwise trust it.
   const bodyHash = createHash('sha256').update(req.body).digest('hex');
   const declared = header(req.headers, 'x-amz-content-sha256');
-  if (declared !== undefined && declared !== bodyHash) return { code: 'InvalidSignatureException', message: SIGNATURE_MISMATCH_MESSAGE };
+  if (declared !== undefined && declared !== bodyHash)
+    return { code: 'InvalidSignatureException', message: SIGNATURE_MISMATCH_MESSAGE };
 
   // Rebuild the request from exactly the headers the client says it signed.
   const headers: Record<string, string> = {};
@@ -209,7 +247,15 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
   } catch {
     path = url.pathname;
   }
-  const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: 'emulator.invalid', path, query, headers, body: req.body });
+  const request = new HttpRequest({
+    method: req.method,
+    protocol: 'http:',
+    hostname: 'emulator.invalid',
+    path,
+    query,
+    headers,
+    body: req.body,
+  });
   const signer = new SignatureV4({
     credentials: { accessKeyId: policy.credentials.accessKeyId, secretAccessKey: policy.credentials.secretAccessKey },
     region: auth.region,

@@ -7,7 +7,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { EMULATOR_USER_NAME, resolveInstance, type FaultSettings, type InstanceSettings, type ResolvedEmulatorOptions, type ResolvedInstanceSettings } from './options.js';
+import {
+  EMULATOR_USER_NAME,
+  resolveInstance,
+  type FaultSettings,
+  type InstanceSettings,
+  type ResolvedEmulatorOptions,
+  type ResolvedInstanceSettings,
+} from './options.js';
 
 export interface EmulatedSession {
   /** `<caller>-<17 lowercase hex>`, like the real service (caller = the IAM user name). */

@@ -59,7 +59,9 @@ export function verifyMuxConfig(c: MuxConfig): void {
   }
   if (!positiveInt(c.maxFrameBytes)) bad('maxFrameBytes must be a positive integer');
   if (!positiveInt(c.maxReceiveBufferBytes)) bad('maxReceiveBufferBytes must be a positive integer');
-  if (!positiveInt(c.maxStreamBufferBytes) || c.maxStreamBufferBytes > 0xffffffff) bad('maxStreamBufferBytes must be a positive uint32');
-  if (c.maxStreamBufferBytes > c.maxReceiveBufferBytes) bad('maxStreamBufferBytes must not exceed maxReceiveBufferBytes');
+  if (!positiveInt(c.maxStreamBufferBytes) || c.maxStreamBufferBytes > 0xffffffff)
+    bad('maxStreamBufferBytes must be a positive uint32');
+  if (c.maxStreamBufferBytes > c.maxReceiveBufferBytes)
+    bad('maxStreamBufferBytes must not exceed maxReceiveBufferBytes');
   if (!Number.isInteger(c.acceptBacklog) || c.acceptBacklog < 0) bad('acceptBacklog must be a non-negative integer');
 }

@@ -22,7 +22,15 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
 import { MuxError, TunnelError, type ErrorCode } from '../errors.js';
-import { Cmd, HEADER_SIZE, UPD_SIZE, type SmuxFrame, decodeUpd, encodeFrame, writeHeader } from '../protocol/smux/frame.js';
+import {
+  Cmd,
+  HEADER_SIZE,
+  UPD_SIZE,
+  type SmuxFrame,
+  decodeUpd,
+  encodeFrame,
+  writeHeader,
+} from '../protocol/smux/frame.js';
 import { FrameDecoder } from '../protocol/smux/frame-decoder.js';
 import { type MuxConfig, resolveMuxConfig } from './config.js';
 import { MuxStream, type StreamHost } from './mux-stream.js';
@@ -235,7 +243,12 @@ export class MuxSession extends EventEmitter implements StreamHost {
       case Cmd.SYN: {
         if (this.#streams.has(f.streamId)) {
           // xtaci: a SYN for an existing id is ignored.
-          this.emit('warning', new MuxError('ERR_SMUX_DUPLICATE_STREAM', `SYN for open stream ${f.streamId} ignored`, { details: { streamId: f.streamId } }));
+          this.emit(
+            'warning',
+            new MuxError('ERR_SMUX_DUPLICATE_STREAM', `SYN for open stream ${f.streamId} ignored`, {
+              details: { streamId: f.streamId },
+            }),
+          );
           return;
         }
         const stream = new MuxStream(this, f.streamId);
@@ -283,7 +296,12 @@ export class MuxSession extends EventEmitter implements StreamHost {
       this.#acceptQueue.push(stream);
       return;
     }
-    this.emit('warning', new MuxError('ERR_SMUX_ACCEPT_BACKLOG_FULL', `stream ${stream.id} reset: accept backlog full`, { details: { streamId: stream.id } }));
+    this.emit(
+      'warning',
+      new MuxError('ERR_SMUX_ACCEPT_BACKLOG_FULL', `stream ${stream.id} reset: accept backlog full`, {
+        details: { streamId: stream.id },
+      }),
+    );
     stream.destroy(); // sends FIN and unregisters; no 'error' (nobody owns it)
   }
 
@@ -346,7 +364,10 @@ export class MuxSession extends EventEmitter implements StreamHost {
     // xtaci: close when no header arrived in the window, unless the bucket is exhausted (we are
     // the ones not reading).
     if (!this.#dataReady && this.#unread < this.config.maxReceiveBufferBytes) {
-      this.#shutdown(new MuxError('ERR_SMUX_KEEPALIVE_TIMEOUT', `no smux frame received for ${this.config.keepAliveTimeoutMs} ms`), false);
+      this.#shutdown(
+        new MuxError('ERR_SMUX_KEEPALIVE_TIMEOUT', `no smux frame received for ${this.config.keepAliveTimeoutMs} ms`),
+        false,
+      );
       return;
     }
     this.#dataReady = false;

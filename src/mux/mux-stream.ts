@@ -112,7 +112,10 @@ export class MuxStream extends Duplex {
     if (this.#remoteFin) return;
     this.#remoteFin = true;
     // xtaci v2: a writer waiting for window gives up with EOF when the peer's FIN arrives.
-    if (this.#waitingWindow) this.#finishWrite(new MuxError('ERR_SMUX_STREAM_RESET', `stream ${this.id}: peer closed while a write waited for window`));
+    if (this.#waitingWindow)
+      this.#finishWrite(
+        new MuxError('ERR_SMUX_STREAM_RESET', `stream ${this.id}: peer closed while a write waited for window`),
+      );
     this.#deliver();
     this.#maybeDone();
   }
@@ -177,7 +180,8 @@ export class MuxStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#chunkCb !== undefined) this.#finishWrite(error ?? new MuxError('ERR_SMUX_STREAM_RESET', `stream ${this.id} destroyed`));
+    if (this.#chunkCb !== undefined)
+      this.#finishWrite(error ?? new MuxError('ERR_SMUX_STREAM_RESET', `stream ${this.id} destroyed`));
     if (this.#queuedBytes > 0) {
       const n = this.#queuedBytes;
       this.#queue = [];

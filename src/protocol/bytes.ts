@@ -32,7 +32,8 @@ function unsafe(field: string, v: bigint): ProtocolError {
 
 /** Writes `value` (a safe, non-negative integer) as an unsigned 64-bit big-endian integer. */
 export function writeU64(buf: Buffer, offset: number, value: number, field: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw badField(field, `must be a non-negative safe integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw badField(field, `must be a non-negative safe integer, got ${value}`);
   buf.writeBigUInt64BE(BigInt(value), offset);
 }
 
@@ -44,7 +45,8 @@ export function writeI64(buf: Buffer, offset: number, value: number, field: stri
 
 /** Writes a uint32 after checking its range. */
 export function writeU32(buf: Buffer, offset: number, value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw badField(field, `must be a uint32, got ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    throw badField(field, `must be a uint32, got ${value}`);
   buf.writeUInt32BE(value, offset);
 }
 
@@ -52,7 +54,14 @@ export function writeU32(buf: Buffer, offset: number, value: number, field: stri
  * Writes `text` as ASCII into `size` bytes starting at `offset`, right-padded with `pad`
  * (0x20 for MessageType). Every byte of the field is written.
  */
-export function writeFixedAscii(buf: Buffer, offset: number, size: number, text: string, field: string, pad = 0x20): void {
+export function writeFixedAscii(
+  buf: Buffer,
+  offset: number,
+  size: number,
+  text: string,
+  field: string,
+  pad = 0x20,
+): void {
   // eslint-disable-next-line no-control-regex
   if (!/^[\x21-\x7e]*$/.test(text)) throw badField(field, 'must be printable ASCII without spaces');
   if (text.length > size) throw badField(field, `is longer than ${size} bytes`);

@@ -55,7 +55,10 @@ export class DataChannelDuplex extends Duplex {
     this.destroy(err);
   };
 
-  constructor(channel: PayloadChannel, options: Pick<DuplexOptions, 'readableHighWaterMark' | 'writableHighWaterMark'> = {}) {
+  constructor(
+    channel: PayloadChannel,
+    options: Pick<DuplexOptions, 'readableHighWaterMark' | 'writableHighWaterMark'> = {},
+  ) {
     super({ ...options, allowHalfOpen: true, decodeStrings: true });
     this.#channel = channel;
     channel.on('data', this.#onData);

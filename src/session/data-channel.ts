@@ -42,7 +42,12 @@ import {
   encodeOpenDataChannel,
 } from '../protocol/ssm/index.js';
 import type { PayloadChannel } from './data-channel-duplex.js';
-import { type HandshakeResult, type KmsHandshakeHandler, handshakeResult, processHandshakeRequest } from './handshake.js';
+import {
+  type HandshakeResult,
+  type KmsHandshakeHandler,
+  handshakeResult,
+  processHandshakeRequest,
+} from './handshake.js';
 import { Keepalive } from './keepalive.js';
 import { ReliableLink } from './reliable-link.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
@@ -69,9 +74,17 @@ export enum DataChannelState {
 const EDGES: Record<DataChannelState, readonly DataChannelState[]> = {
   [DataChannelState.Idle]: [DataChannelState.Connecting, DataChannelState.Closed],
   [DataChannelState.Connecting]: [DataChannelState.Handshaking, DataChannelState.Closed],
-  [DataChannelState.Handshaking]: [DataChannelState.Established, DataChannelState.Reconnecting, DataChannelState.Closed],
+  [DataChannelState.Handshaking]: [
+    DataChannelState.Established,
+    DataChannelState.Reconnecting,
+    DataChannelState.Closed,
+  ],
   [DataChannelState.Established]: [DataChannelState.Reconnecting, DataChannelState.Closed],
-  [DataChannelState.Reconnecting]: [DataChannelState.Handshaking, DataChannelState.Established, DataChannelState.Closed],
+  [DataChannelState.Reconnecting]: [
+    DataChannelState.Handshaking,
+    DataChannelState.Established,
+    DataChannelState.Closed,
+  ],
   [DataChannelState.Closed]: [],
 };
 
@@ -145,7 +158,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   /** Connects, sends the OpenDataChannel frame and resolves after HandshakeComplete. */
   async open(): Promise<HandshakeResult> {
-    if (this.#state !== DataChannelState.Idle) throw new SessionError('ERR_SESSION_CLOSED', `open() in state ${this.#state}`);
+    if (this.#state !== DataChannelState.Idle)
+      throw new SessionError('ERR_SESSION_CLOSED', `open() in state ${this.#state}`);
     this.#transition(DataChannelState.Connecting);
     const done = new Promise<HandshakeResult>((resolve, reject) => (this.#openWaiter = { resolve, reject }));
     done.catch(() => undefined); // the caller gets the rejection from the returned promise
@@ -175,7 +189,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       this.#fail(
         isInsecureUrlError(lastError)
           ? lastError
-          : new SessionError('ERR_SESSION_CONNECT_FAILED', `could not open the data channel websocket: ${messageOf(lastError)}`, { cause: lastError }),
+          : new SessionError(
+              'ERR_SESSION_CONNECT_FAILED',
+              `could not open the data channel websocket: ${messageOf(lastError)}`,
+              { cause: lastError },
+            ),
       );
     }
     return done;
@@ -215,7 +233,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       cause = e;
     }
     if (sealed !== undefined && !sealed.equals(chunk)) return sealed;
-    const err = new SessionError('ERR_SESSION_PLAINTEXT_REFUSED', 'refusing to send a plaintext Output: KMS encryption was agreed for this session', cause === undefined ? {} : { cause });
+    const err = new SessionError(
+      'ERR_SESSION_PLAINTEXT_REFUSED',
+      'refusing to send a plaintext Output: KMS encryption was agreed for this session',
+      cause === undefined ? {} : { cause },
+    );
     this.#fail(err);
     throw err;
   }
@@ -265,7 +287,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   close(): void {
     if (this.#isClosed()) return;
     this.#shutdown();
-    this.#rejectOpen(new SessionError('ERR_SESSION_CLOSED', 'the data channel was closed before the handshake completed'));
+    this.#rejectOpen(
+      new SessionError('ERR_SESSION_CLOSED', 'the data channel was closed before the handshake completed'),
+    );
   }
 
   // ---- transport ---------------------------------------------------------------------------
@@ -289,7 +313,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     });
     t.on('error', () => undefined); // a 'close' follows
     t.on('close', () => {
-      if (this.#transport === t) this.#onTransportLost(new SessionError('ERR_SESSION_CONNECT_FAILED', 'the data channel websocket closed'));
+      if (this.#transport === t)
+        this.#onTransportLost(new SessionError('ERR_SESSION_CONNECT_FAILED', 'the data channel websocket closed'));
     });
     // INTEROP: the first frame is TEXT, new RequestId per open, same ClientId; nothing comes back.
     t.sendText(
@@ -307,7 +332,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       { pingIntervalMs: this.#opts.pingIntervalMs ?? 10_000, deadPeerTimeoutMs: timeoutMs },
       () => t.ping(),
       () => {
-        if (this.#transport === t) this.#onTransportLost(new SessionError('ERR_SESSION_DEAD_PEER', `no pong or message for ${timeoutMs} ms`));
+        if (this.#transport === t)
+          this.#onTransportLost(new SessionError('ERR_SESSION_DEAD_PEER', `no pong or message for ${timeoutMs} ms`));
       },
     );
     this.#keepalive.start();
@@ -351,13 +377,20 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       try {
         token = await this.#opts.resume();
       } catch (e) {
-        lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, { cause: e });
+        lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
+          cause: e,
+        });
         if (this.#isClosed() || !(await policy.wait())) break;
         continue;
       }
       if (this.#isClosed()) return;
       if (token === undefined || token === '') {
-        this.#fail(new SessionError('ERR_SESSION_EXPIRED', `session ${this.#opts.sessionId} has ended on the service (ResumeSession returned no token)`));
+        this.#fail(
+          new SessionError(
+            'ERR_SESSION_EXPIRED',
+            `session ${this.#opts.sessionId} has ended on the service (ResumeSession returned no token)`,
+          ),
+        );
         return;
       }
       this.#token = token;
@@ -379,7 +412,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       }
     }
     if (this.#isClosed()) return;
-    this.#fail(lastError instanceof SessionError ? lastError : new SessionError('ERR_SESSION_RESUME_FAILED', `reconnect failed: ${messageOf(lastError)}`, { cause: lastError }));
+    this.#fail(
+      lastError instanceof SessionError
+        ? lastError
+        : new SessionError('ERR_SESSION_RESUME_FAILED', `reconnect failed: ${messageOf(lastError)}`, {
+            cause: lastError,
+          }),
+    );
   }
 
   // ---- incoming ----------------------------------------------------------------------------
@@ -423,10 +462,18 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         let payload: Buffer = msg.payload;
         if (this.#encrypting) {
           try {
-            if (this.#opts.kms === undefined) throw new SessionError('ERR_SESSION_PLAINTEXT_REFUSED', 'encryption was agreed but nothing can open Output');
+            if (this.#opts.kms === undefined)
+              throw new SessionError(
+                'ERR_SESSION_PLAINTEXT_REFUSED',
+                'encryption was agreed but nothing can open Output',
+              );
             payload = this.#opts.kms.decrypt(payload);
           } catch (e) {
-            this.#fail(e instanceof SessionError ? e : new SessionError('ERR_SESSION_ENCRYPTION', 'an Output payload failed to decrypt', { cause: e }));
+            this.#fail(
+              e instanceof SessionError
+                ? e
+                : new SessionError('ERR_SESSION_ENCRYPTION', 'an Output payload failed to decrypt', { cause: e }),
+            );
             return false;
           }
         }
@@ -464,18 +511,25 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       this.#encrypting = p.encryptionEnabled;
       if (p.failure !== undefined) this.#fail(p.failure);
     } catch (e) {
-      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeRequest: ${messageOf(e)}`, { cause: e }));
+      this.#fail(
+        new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeRequest: ${messageOf(e)}`, { cause: e }),
+      );
     }
   }
 
   async #onEncChallenge(msg: ClientMessage): Promise<void> {
     try {
       const kms = this.#opts.kms;
-      if (kms === undefined || !this.#encrypting) throw new SessionError('ERR_SESSION_ENCRYPTION', 'EncChallengeRequest without agreed encryption');
+      if (kms === undefined || !this.#encrypting)
+        throw new SessionError('ERR_SESSION_ENCRYPTION', 'EncChallengeRequest without agreed encryption');
       const answer = await kms.answerChallenge(decodeEncChallenge(msg.payload));
       if (!this.#isClosed()) this.#link.send(PayloadType.EncChallengeResponse, encodeEncChallenge(answer));
     } catch (e) {
-      this.#fail(e instanceof SessionError ? e : new SessionError('ERR_SESSION_ENCRYPTION', `encryption challenge failed: ${messageOf(e)}`, { cause: e }));
+      this.#fail(
+        e instanceof SessionError
+          ? e
+          : new SessionError('ERR_SESSION_ENCRYPTION', `encryption challenge failed: ${messageOf(e)}`, { cause: e }),
+      );
     }
   }
 
@@ -485,14 +539,23 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     try {
       customerMessage = decodeHandshakeComplete(msg.payload).customerMessage;
     } catch (e) {
-      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeComplete: ${messageOf(e)}`, { cause: e }));
+      this.#fail(
+        new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeComplete: ${messageOf(e)}`, { cause: e }),
+      );
       return;
     }
     if (this.#agentVersion === '') {
-      this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_FAILED', 'HandshakeComplete arrived before any HandshakeRequest'));
+      this.#fail(
+        new SessionError('ERR_SESSION_HANDSHAKE_FAILED', 'HandshakeComplete arrived before any HandshakeRequest'),
+      );
       return;
     }
-    this.#handshake = handshakeResult({ agentVersion: this.#agentVersion, sessionType: this.#sessionType, properties: this.#properties, customerMessage });
+    this.#handshake = handshakeResult({
+      agentVersion: this.#agentVersion,
+      sessionType: this.#sessionType,
+      properties: this.#properties,
+      customerMessage,
+    });
     this.#clearHandshakeTimer();
     if (this.#state === DataChannelState.Handshaking) this.#transition(DataChannelState.Established);
     const w = this.#openWaiter;
@@ -508,9 +571,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       // The Output text is all that matters; a malformed body still ends the channel.
     }
     this.#shutdown();
-    const err = new SessionError('ERR_SESSION_CHANNEL_CLOSED', output === '' ? 'the session was closed by the service' : output, {
-      wireAction: { kind: 'channel-closed', output },
-    });
+    const err = new SessionError(
+      'ERR_SESSION_CHANNEL_CLOSED',
+      output === '' ? 'the session was closed by the service' : output,
+      {
+        wireAction: { kind: 'channel-closed', output },
+      },
+    );
     this.#rejectOpen(err);
     this.emit('closed', { output });
   }
@@ -518,7 +585,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   // ---- state helpers -----------------------------------------------------------------------
 
   #transition(next: DataChannelState): void {
-    if (!EDGES[this.#state].includes(next)) throw new SessionError('ERR_SESSION_CLOSED', `illegal data channel transition ${this.#state} → ${next}`);
+    if (!EDGES[this.#state].includes(next))
+      throw new SessionError('ERR_SESSION_CLOSED', `illegal data channel transition ${this.#state} → ${next}`);
     this.#state = next;
   }
 
@@ -559,7 +627,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     const ms = this.#opts.handshakeTimeoutMs ?? 30_000;
     this.#handshakeTimer = this.#clock.setTimeout(() => {
       this.#handshakeTimer = undefined;
-      if (this.#handshake === undefined) this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_TIMEOUT', `no HandshakeComplete within ${ms} ms`));
+      if (this.#handshake === undefined)
+        this.#fail(new SessionError('ERR_SESSION_HANDSHAKE_TIMEOUT', `no HandshakeComplete within ${ms} ms`));
     }, ms);
   }
 

@@ -37,7 +37,10 @@ export interface KmsHandshakeHandler {
    * `aws:ssm:SessionId` / `aws:ssm:TargetId` context) and return the ActionResult JSON,
    * `{"KMSCipherTextKey":"<base64>","KMSCipherTextHash":null}`. Throw to fail the action.
    */
-  processKmsEncryption(params: KmsEncryptionParameters, context: { sessionId: string; targetId: string }): Promise<JsonValue>;
+  processKmsEncryption(
+    params: KmsEncryptionParameters,
+    context: { sessionId: string; targetId: string },
+  ): Promise<JsonValue>;
   /** EncChallengeRequest: decrypt with the agent's key half, re-encrypt with ours (base64 in and out). */
   answerChallenge(challengeBase64: string): Promise<string> | string;
   /** Seals an outgoing Output payload (nonce ‖ ciphertext ‖ tag). */
@@ -59,7 +62,11 @@ export interface HandshakeResult {
 }
 
 /** Session types the upstream client knows; only Port is useful to `tunnel`. */
-const SHELL_SESSION_TYPES: ReadonlySet<string> = new Set(['Standard_Stream', 'InteractiveCommands', 'NonInteractiveCommands']);
+const SHELL_SESSION_TYPES: ReadonlySet<string> = new Set([
+  'Standard_Stream',
+  'InteractiveCommands',
+  'NonInteractiveCommands',
+]);
 export const PORT_SESSION_TYPE = 'Port';
 
 export interface ProcessedHandshake {
@@ -86,7 +93,12 @@ export async function processHandshakeRequest(
   let failure: SessionError | undefined;
 
   const fail = (actionType: string, reason: string, status = ActionStatus.Failed): void => {
-    processed.push({ actionType, actionStatus: status, actionResult: null, error: `Failed to process action ${actionType}: ${reason}` });
+    processed.push({
+      actionType,
+      actionStatus: status,
+      actionResult: null,
+      error: `Failed to process action ${actionType}: ${reason}`,
+    });
     errors.push(reason);
   };
 
@@ -104,27 +116,47 @@ export async function processHandshakeRequest(
         sessionType = params.sessionType;
         properties = params.properties;
         if (params.sessionType === PORT_SESSION_TYPE) {
-          processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: null, error: '' });
+          processed.push({
+            actionType: action.actionType,
+            actionStatus: ActionStatus.Success,
+            actionResult: null,
+            error: '',
+          });
         } else {
           const reason = SHELL_SESSION_TYPES.has(params.sessionType)
             ? `Session type ${params.sessionType} is not supported by tunnel`
             : `Unknown session type ${params.sessionType}`;
           fail(action.actionType, reason);
-          failure ??= new SessionError('ERR_SESSION_UNSUPPORTED_SESSION_TYPE', `the agent asked for session type ${JSON.stringify(params.sessionType)}; tunnel supports Port sessions only`, {
-            details: { sessionType: params.sessionType },
-          });
+          failure ??= new SessionError(
+            'ERR_SESSION_UNSUPPORTED_SESSION_TYPE',
+            `the agent asked for session type ${JSON.stringify(params.sessionType)}; tunnel supports Port sessions only`,
+            {
+              details: { sessionType: params.sessionType },
+            },
+          );
         }
         break;
       }
       case ActionType.KMSEncryption: {
         if (ctx.kms === undefined) {
           fail(action.actionType, 'KMS encryption is not available in this client');
-          failure ??= new SessionError('ERR_SESSION_ENCRYPTION', 'the agent requires KMS encryption and no KMS handler is configured');
+          failure ??= new SessionError(
+            'ERR_SESSION_ENCRYPTION',
+            'the agent requires KMS encryption and no KMS handler is configured',
+          );
           break;
         }
         try {
-          const result = await ctx.kms.processKmsEncryption(readKmsEncryptionParameters(action), { sessionId: ctx.sessionId, targetId: ctx.targetId });
-          processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: result, error: '' });
+          const result = await ctx.kms.processKmsEncryption(readKmsEncryptionParameters(action), {
+            sessionId: ctx.sessionId,
+            targetId: ctx.targetId,
+          });
+          processed.push({
+            actionType: action.actionType,
+            actionStatus: ActionStatus.Success,
+            actionResult: result,
+            error: '',
+          });
           encryptionEnabled = true;
         } catch (e) {
           fail(action.actionType, e instanceof Error ? e.message : String(e));
@@ -136,14 +168,23 @@ export async function processHandshakeRequest(
         // Upstream writes ActionStatus 0 with the Unsupported code in ActionResult (a bug); we send
         // ActionStatus 3 Unsupported. The agent treats both as a failed action.
         const reason = `Unsupported action ${action.actionType}`;
-        processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Unsupported, actionResult: null, error: reason });
+        processed.push({
+          actionType: action.actionType,
+          actionStatus: ActionStatus.Unsupported,
+          actionResult: null,
+          error: reason,
+        });
         errors.push(reason);
         break;
       }
     }
   }
   const out: ProcessedHandshake = {
-    response: { clientVersion: ctx.clientVersion, processedClientActions: processed, errors: errors.length === 0 ? null : errors },
+    response: {
+      clientVersion: ctx.clientVersion,
+      processedClientActions: processed,
+      errors: errors.length === 0 ? null : errors,
+    },
     agentVersion: req.agentVersion,
     sessionType,
     properties,
@@ -154,7 +195,12 @@ export async function processHandshakeRequest(
 }
 
 /** What the client decides from the agent's version and the session properties (§8.1). */
-export function handshakeResult(p: { agentVersion: string; sessionType: string; properties: Record<string, string>; customerMessage: string }): HandshakeResult {
+export function handshakeResult(p: {
+  agentVersion: string;
+  sessionType: string;
+  properties: Record<string, string>;
+  customerMessage: string;
+}): HandshakeResult {
   const forwarding = p.properties['type'] === 'LocalPortForwarding';
   return {
     agentVersion: p.agentVersion,

@@ -66,16 +66,19 @@ export class Keepalive {
   #armDeadPeer(): void {
     const timeoutMs = this.#o.deadPeerTimeoutMs;
     const due = this.#lastHeardAt + timeoutMs - this.#clock.now();
-    this.#deadTimer = this.#clock.setTimeout(() => {
-      this.#deadTimer = undefined;
-      if (this.#stopped) return;
-      const silentMs = this.#clock.now() - this.#lastHeardAt;
-      if (silentMs >= timeoutMs) {
-        this.stop();
-        this.#onDead(silentMs);
-      } else {
-        this.#armDeadPeer();
-      }
-    }, Math.max(0, due));
+    this.#deadTimer = this.#clock.setTimeout(
+      () => {
+        this.#deadTimer = undefined;
+        if (this.#stopped) return;
+        const silentMs = this.#clock.now() - this.#lastHeardAt;
+        if (silentMs >= timeoutMs) {
+          this.stop();
+          this.#onDead(silentMs);
+        } else {
+          this.#armDeadPeer();
+        }
+      },
+      Math.max(0, due),
+    );
   }
 }

@@ -78,7 +78,11 @@ export const DEFAULT_RESEND_INTERVAL_MS = 100;
 export const DEFAULT_MAX_RESENDS = 3000;
 
 /** Handshake payload types are acked before they are processed (upstream order). */
-const ACK_FIRST_TYPES: ReadonlySet<number> = new Set([PayloadType.HandshakeRequest, PayloadType.HandshakeComplete, PayloadType.EncChallengeRequest]);
+const ACK_FIRST_TYPES: ReadonlySet<number> = new Set([
+  PayloadType.HandshakeRequest,
+  PayloadType.HandshakeComplete,
+  PayloadType.EncChallengeRequest,
+]);
 
 interface Outgoing {
   readonly seq: number;
@@ -128,8 +132,15 @@ export class ReliableLink extends EventEmitter {
     this.#reorderCapacity = opts.reorderCapacity ?? AGENT_WINDOW_MESSAGES;
     this.#resendIntervalMs = opts.resendIntervalMs ?? DEFAULT_RESEND_INTERVAL_MS;
     this.#maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS;
-    if (!(this.#window >= 1) || !(this.#reorderCapacity >= 0) || !(this.#resendIntervalMs > 0) || !(this.#maxResends >= 0)) {
-      throw new RangeError('ReliableLink: windowMessages >= 1, reorderCapacity >= 0, resendIntervalMs > 0, maxResends >= 0');
+    if (
+      !(this.#window >= 1) ||
+      !(this.#reorderCapacity >= 0) ||
+      !(this.#resendIntervalMs > 0) ||
+      !(this.#maxResends >= 0)
+    ) {
+      throw new RangeError(
+        'ReliableLink: windowMessages >= 1, reorderCapacity >= 0, resendIntervalMs > 0, maxResends >= 0',
+      );
     }
     this.#outType = opts.role === 'client' ? MessageType.InputStreamData : MessageType.OutputStreamData;
     this.#inType = opts.role === 'client' ? MessageType.OutputStreamData : MessageType.InputStreamData;
@@ -405,9 +416,13 @@ export class ReliableLink extends EventEmitter {
           this.#exhausted = true;
           this.emit(
             'resend-exhausted',
-            new SessionError('ERR_SESSION_RESEND_EXHAUSTED', `message seq ${head.seq} unacknowledged after ${head.resends} resends`, {
-              details: { sequenceNumber: head.seq, resends: head.resends },
-            }),
+            new SessionError(
+              'ERR_SESSION_RESEND_EXHAUSTED',
+              `message seq ${head.seq} unacknowledged after ${head.resends} resends`,
+              {
+                details: { sequenceNumber: head.seq, resends: head.resends },
+              },
+            ),
           );
           return;
         }

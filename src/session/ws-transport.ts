@@ -52,9 +52,13 @@ export function checkStreamUrl(url: string, allowInsecure = false): URL {
   }
   if (u.protocol === 'wss:') return u;
   if (u.protocol === 'ws:' && (allowInsecure || isLoopbackHost(u.hostname))) return u;
-  throw new SessionError('ERR_SESSION_INSECURE_URL', `refusing ${u.protocol}//${u.host}: use wss://, plain ws:// is allowed only to 127.0.0.0/8 or ::1`, {
-    details: { protocol: u.protocol, host: u.hostname },
-  });
+  throw new SessionError(
+    'ERR_SESSION_INSECURE_URL',
+    `refusing ${u.protocol}//${u.host}: use wss://, plain ws:// is allowed only to 127.0.0.0/8 or ::1`,
+    {
+      details: { protocol: u.protocol, host: u.hostname },
+    },
+  );
 }
 
 class WsTransport extends EventEmitter implements MessageTransport {
@@ -141,7 +145,13 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
       cleanup();
       ws.on('error', () => undefined); // late errors after we gave up must not crash the process
       ws.terminate();
-      reject(new SessionError('ERR_SESSION_CONNECT_FAILED', `websocket to ${new URL(url).host} failed: ${what}`, cause === undefined ? {} : { cause }));
+      reject(
+        new SessionError(
+          'ERR_SESSION_CONNECT_FAILED',
+          `websocket to ${new URL(url).host} failed: ${what}`,
+          cause === undefined ? {} : { cause },
+        ),
+      );
     };
     const onOpen = (): void => {
       cleanup();

@@ -23,4 +23,3 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: Ran
   const r = Math.min(Math.max(random(), 0), 0.999999);
   return Math.round(base * (1 - policy.jitter) + base * policy.jitter * r);
 }
-

@@ -25,7 +25,7 @@ export function createDefaultSessionFactory(factoryOptions: DefaultSessionFactor
         clock: init.clock,
         resume: init.resume,
         ...(init.clientVersion === undefined ? {} : { clientVersion: init.clientVersion }),
-      ...(init.random === undefined ? {} : { random: init.random }),
+        ...(init.random === undefined ? {} : { random: init.random }),
         ...(factoryOptions.kms === undefined ? {} : { kms: factoryOptions.kms() }),
       });
     },

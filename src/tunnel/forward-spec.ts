@@ -5,9 +5,7 @@
 
 /** How the user named the target: an instance/managed-node id, a Name tag value, or tags. */
 export type TargetRef =
-  | { kind: 'id'; id: string }
-  | { kind: 'name'; name: string }
-  | { kind: 'tags'; tags: Record<string, string> };
+  { kind: 'id'; id: string } | { kind: 'name'; name: string } | { kind: 'tags'; tags: Record<string, string> };
 
 export interface ForwardSpec {
   /** Unique name of the forward (events and status are keyed by it). */

@@ -13,7 +13,13 @@ import type { SsmApi } from '../aws/ssm-api.js';
 import { ForwardError, isTunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
-import { scrubSecrets, type ForwardState, type ForwardStatus, type TunnelEvent, type TunnelEventType } from './events.js';
+import {
+  scrubSecrets,
+  type ForwardState,
+  type ForwardStatus,
+  type TunnelEvent,
+  type TunnelEventType,
+} from './events.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
 import type { SessionFactory } from './session-ports.js';
@@ -102,7 +108,10 @@ export class Forward extends EventEmitter {
     this.#setState('starting');
     try {
       this.#target = await resolveTarget(this.#d.api, this.spec.target);
-      this.#event('target-resolved', { target: describeTargetRef(this.spec.target), instanceId: this.#target.instanceId });
+      this.#event('target-resolved', {
+        target: describeTargetRef(this.spec.target),
+        instanceId: this.#target.instanceId,
+      });
       if (this.#isDone()) return;
       const res = await this.#listener.listen();
       if (this.#isDone()) {
@@ -133,7 +142,9 @@ export class Forward extends EventEmitter {
     for (const c of [...this.#pending]) c.abort();
     const sessions = [...this.#sessions, ...this.#starting];
     this.#sessions = [];
-    const work = Promise.all([listenerClosed, ...sessions.map((s) => s.terminate()), ...this.#startJobs]).then(() => undefined);
+    const work = Promise.all([listenerClosed, ...sessions.map((s) => s.terminate()), ...this.#startJobs]).then(
+      () => undefined,
+    );
     await new Promise<void>((resolve) => {
       const timer = this.#d.clock.setTimeout(resolve, deadlineMs);
       void work.then(() => {
@@ -171,7 +182,12 @@ export class Forward extends EventEmitter {
       rateOutBps: this.#rate.outBps,
       sessions: this.#sessions
         .filter((s) => s.ready)
-        .map((s) => ({ sessionId: s.sessionId, agentVersion: s.handshake?.agentVersion ?? '', mode: s.mode, ageMs: now - s.startedAt })),
+        .map((s) => ({
+          sessionId: s.sessionId,
+          agentVersion: s.handshake?.agentVersion ?? '',
+          mode: s.mode,
+          ageMs: now - s.startedAt,
+        })),
       reconnects: this.#reconnects,
     };
     if (this.#target !== undefined) st.target = this.#target.instanceId;
@@ -261,9 +277,13 @@ export class Forward extends EventEmitter {
       this.#event('probe', { sessionId: s.sessionId, ok: r.ok, skipped: r.skipped, remote: this.status().remote });
       if (!r.ok) {
         this.#fail(
-          new ForwardError('ERR_TUNNEL_PROBE_FAILED', `probe failed: the agent could not connect to ${this.status().remote}`, {
-            details: { sessionId: s.sessionId },
-          }),
+          new ForwardError(
+            'ERR_TUNNEL_PROBE_FAILED',
+            `probe failed: the agent could not connect to ${this.status().remote}`,
+            {
+              details: { sessionId: s.sessionId },
+            },
+          ),
         );
         return;
       }
@@ -283,7 +303,10 @@ export class Forward extends EventEmitter {
     // themselves while the user waits; after it, they may (agent restart, `aws sso login`).
     const permanent =
       isPermanentCode(code) ||
-      (!this.#everReady && (code === 'ERR_AWS_TARGET_NOT_CONNECTED' || code === 'ERR_AWS_CREDENTIALS' || code === 'ERR_AWS_EXPIRED_TOKEN'));
+      (!this.#everReady &&
+        (code === 'ERR_AWS_TARGET_NOT_CONNECTED' ||
+          code === 'ERR_AWS_CREDENTIALS' ||
+          code === 'ERR_AWS_EXPIRED_TOKEN'));
     if (permanent) {
       this.#fail(err);
       return;
@@ -309,7 +332,12 @@ export class Forward extends EventEmitter {
       }
     }
     if (this.#liveSessions().length === 0 && this.#everReady) this.#setState('reconnecting');
-    this.#event('retry-scheduled', { attempt: this.#retryAttempt, delayMs, ...(code === undefined ? {} : { code }), message });
+    this.#event('retry-scheduled', {
+      attempt: this.#retryAttempt,
+      delayMs,
+      ...(code === undefined ? {} : { code }),
+      message,
+    });
     this.#retryTimer = this.#d.clock.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#grow();
@@ -344,7 +372,13 @@ export class Forward extends EventEmitter {
   /** Lazy with nothing waiting and nothing starting: no session is needed until the next connection. */
   #settleIfIdle(): void {
     if (this.#isDone() || this.#state === 'ready') return;
-    if (this.#liveSessions().length === 0 && this.#starting.size === 0 && this.#retryTimer === undefined && this.#everReady) this.#markReady();
+    if (
+      this.#liveSessions().length === 0 &&
+      this.#starting.size === 0 &&
+      this.#retryTimer === undefined &&
+      this.#everReady
+    )
+      this.#markReady();
   }
 
   #onLoad(s: TunnelSession, n: number): void {
@@ -355,7 +389,8 @@ export class Forward extends EventEmitter {
           s,
           this.#d.clock.setTimeout(() => {
             this.#spareTimers.delete(s);
-            if (s.load === 0 && this.#liveSessions().filter((x) => x.hasCapacity).length > this.#poolSize()) void s.terminate();
+            if (s.load === 0 && this.#liveSessions().filter((x) => x.hasCapacity).length > this.#poolSize())
+              void s.terminate();
           }, this.#d.basicSpareLingerMs),
         );
       }
@@ -383,7 +418,13 @@ export class Forward extends EventEmitter {
       if (this.#pending.includes(conn)) {
         this.#pending = this.#pending.filter((c) => c !== conn);
         this.#active--;
-        this.#event('connection-closed', { connection: conn.id, bytesIn: 0, bytesOut: 0, durationMs: this.#d.clock.now() - conn.openedAt, attached: false });
+        this.#event('connection-closed', {
+          connection: conn.id,
+          bytesIn: 0,
+          bytesOut: 0,
+          durationMs: this.#d.clock.now() - conn.openedAt,
+          attached: false,
+        });
         this.#armIdle();
       }
     };
@@ -408,7 +449,12 @@ export class Forward extends EventEmitter {
         this.#d.clock.clearTimeout(spare);
         this.#spareTimers.delete(s);
       }
-      this.#event('connection-opened', { connection: conn.id, sessionId: s.sessionId, remoteAddress: conn.socket.remoteAddress ?? '', remotePort: conn.socket.remotePort ?? 0 });
+      this.#event('connection-opened', {
+        connection: conn.id,
+        sessionId: s.sessionId,
+        remoteAddress: conn.socket.remoteAddress ?? '',
+        remotePort: conn.socket.remotePort ?? 0,
+      });
       s.attach(
         conn,
         {
@@ -435,7 +481,13 @@ export class Forward extends EventEmitter {
         (c) => {
           this.#failed++;
           const remote = this.status().remote;
-          this.#event('connect-error', { connection: c.id, sessionId: s.sessionId, remote, code: 'ERR_TUNNEL_CONNECT_TO_PORT', message: `the agent could not connect to ${remote}` });
+          this.#event('connect-error', {
+            connection: c.id,
+            sessionId: s.sessionId,
+            remote,
+            code: 'ERR_TUNNEL_CONNECT_TO_PORT',
+            message: `the agent could not connect to ${remote}`,
+          });
         },
       );
     }
@@ -502,7 +554,13 @@ export class Forward extends EventEmitter {
     if (this.#state === state) return;
     const previous = this.#state;
     this.#state = state;
-    this.#event('forward-state', { state, previous, ...(state === 'failed' && this.#error !== undefined ? { code: this.#error.code, message: this.#error.message } : {}) });
+    this.#event('forward-state', {
+      state,
+      previous,
+      ...(state === 'failed' && this.#error !== undefined
+        ? { code: this.#error.code, message: this.#error.message }
+        : {}),
+    });
     this.emit('state', state);
   }
 
@@ -517,7 +575,12 @@ export class Forward extends EventEmitter {
   }
 
   #event(type: TunnelEventType, fields: Record<string, unknown>): void {
-    const ev: TunnelEvent = { type, time: new Date(this.#d.clock.wallNow()).toISOString(), forward: this.spec.name, ...fields };
+    const ev: TunnelEvent = {
+      type,
+      time: new Date(this.#d.clock.wallNow()).toISOString(),
+      forward: this.spec.name,
+      ...fields,
+    };
     const clean = scrubSecrets(ev, this.#d.secrets);
     this.emit('event', clean);
     this.#d.emit(clean);

@@ -10,7 +10,13 @@ export {
   type ForwardSpec,
   type TargetRef,
 } from './forward-spec.js';
-export { EVENT_TYPES, type ForwardState, type ForwardStatus, type TunnelEvent, type TunnelEventType } from './events.js';
+export {
+  EVENT_TYPES,
+  type ForwardState,
+  type ForwardStatus,
+  type TunnelEvent,
+  type TunnelEventType,
+} from './events.js';
 export { resolveTarget, type ResolvedTarget } from './target.js';
 export { backoffDelay, seededRandom, DEFAULT_BACKOFF, type BackoffPolicy, type RandomSource } from './backoff.js';
 export type { SessionFactory, ChannelPort, MuxPort, HandshakeInfo, ChannelInit } from './session-ports.js';

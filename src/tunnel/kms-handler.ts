@@ -48,7 +48,10 @@ export class KmsSessionHandler implements KmsHandshakeHandler {
     return this.#cipher !== undefined;
   }
 
-  async processKmsEncryption(params: KmsEncryptionParameters, context: { sessionId: string; targetId: string }): Promise<JsonValue> {
+  async processKmsEncryption(
+    params: KmsEncryptionParameters,
+    context: { sessionId: string; targetId: string },
+  ): Promise<JsonValue> {
     const api = await this.#o.kms();
     const key = await api.generateDataKey({
       keyId: params.kmsKeyId,
@@ -56,7 +59,10 @@ export class KmsSessionHandler implements KmsHandshakeHandler {
       encryptionContext: { [CONTEXT_SESSION_ID]: context.sessionId, [CONTEXT_TARGET_ID]: context.targetId },
     });
     try {
-      const cipher = this.#o.nonce === undefined ? new PayloadCipher(key.plaintext, 'client') : new PayloadCipher(key.plaintext, 'client', this.#o.nonce);
+      const cipher =
+        this.#o.nonce === undefined
+          ? new PayloadCipher(key.plaintext, 'client')
+          : new PayloadCipher(key.plaintext, 'client', this.#o.nonce);
       this.#cipher = cipher;
     } finally {
       // The cipher keeps its own copies of the halves.
@@ -86,7 +92,8 @@ export class KmsSessionHandler implements KmsHandshakeHandler {
   }
 
   #requireCipher(code: 'ERR_SESSION_ENCRYPTION' | 'ERR_SESSION_PLAINTEXT_REFUSED'): PayloadCipher {
-    if (this.#cipher === undefined) throw new SessionError(code, 'no KMS data key for this session (the KMSEncryption action was not processed)');
+    if (this.#cipher === undefined)
+      throw new SessionError(code, 'no KMS data key for this session (the KMSEncryption action was not processed)');
     return this.#cipher;
   }
 }
@@ -95,7 +102,10 @@ export class KmsSessionHandler implements KmsHandshakeHandler {
  * A factory of per-session handlers sharing one lazily created KMS client for `aws` (same
  * credentials, region and endpoint rules as the SSM client). `kms` overrides the API (tests).
  */
-export function kmsHandlerFactory(aws: AwsSettings, options: { kms?: KmsApi; nonce?: NonceSource } = {}): () => KmsSessionHandler {
+export function kmsHandlerFactory(
+  aws: AwsSettings,
+  options: { kms?: KmsApi; nonce?: NonceSource } = {},
+): () => KmsSessionHandler {
   let api: Promise<KmsApi> | undefined = options.kms === undefined ? undefined : Promise.resolve(options.kms);
   const kms = (): Promise<KmsApi> => {
     api ??= import('../aws/kms.js').then((m) => m.createKmsApi(aws));

@@ -81,7 +81,9 @@ export class TunnelListener {
     const warnings: string[] = [];
     for (const a of bind) {
       if (!isLoopbackAddress(a)) {
-        warnings.push(`listening on ${a}, which is not a loopback address: anyone who can reach it can use this tunnel`);
+        warnings.push(
+          `listening on ${a}, which is not a loopback address: anyone who can reach it can use this tunnel`,
+        );
       }
     }
     let fellBack = false;
@@ -102,24 +104,34 @@ export class TunnelListener {
         return { addresses: this.addresses, port: bound, fellBack, warnings };
       } catch (err) {
         if (errno(err) !== 'EADDRINUSE') {
-          throw new ForwardError('ERR_TUNNEL_BIND_FAILED', `cannot listen on ${bind.join(', ')} port ${port}: ${(err as Error).message}`, {
-            cause: err,
-            details: { port },
-          });
+          throw new ForwardError(
+            'ERR_TUNNEL_BIND_FAILED',
+            `cannot listen on ${bind.join(', ')} port ${port}: ${(err as Error).message}`,
+            {
+              cause: err,
+              details: { port },
+            },
+          );
         }
         const mayPickAnother = preferred === 'auto' || this.#opts.allowBusyFallback === true;
         if (!mayPickAnother) {
-          throw new ForwardError('ERR_TUNNEL_PORT_IN_USE', `local port ${port} is already in use (pick another port, or use localPort: auto)`, {
-            cause: err,
-            details: { port },
-          });
+          throw new ForwardError(
+            'ERR_TUNNEL_PORT_IN_USE',
+            `local port ${port} is already in use (pick another port, or use localPort: auto)`,
+            {
+              cause: err,
+              details: { port },
+            },
+          );
         }
         if (preferred !== 'auto') fellBack = true;
         // Another process won the race for the port get-port found (or the preferred one is busy).
         port = await getPort({ exclude: [port] });
       }
     }
-    throw new ForwardError('ERR_TUNNEL_PORT_IN_USE', `could not find a free local port after 5 attempts`, { details: { port } });
+    throw new ForwardError('ERR_TUNNEL_PORT_IN_USE', `could not find a free local port after 5 attempts`, {
+      details: { port },
+    });
   }
 
   async #bindAll(bind: readonly string[], port: number, explicit: boolean, warnings: string[]): Promise<Server[]> {

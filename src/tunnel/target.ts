@@ -41,9 +41,13 @@ export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<Resolv
   const found = await api.describeInstances(filters);
   const what = describeTargetRef(ref);
   if (found.length === 0) {
-    throw new ForwardError('ERR_TUNNEL_TARGET_NOT_FOUND', `no managed node matches ${what} (DescribeInstanceInformation found none)`, {
-      details: { target: what },
-    });
+    throw new ForwardError(
+      'ERR_TUNNEL_TARGET_NOT_FOUND',
+      `no managed node matches ${what} (DescribeInstanceInformation found none)`,
+      {
+        details: { target: what },
+      },
+    );
   }
   let chosen = found;
   // An auto-scaling group leaves replaced nodes behind as ConnectionLost/Inactive for a while:
@@ -55,9 +59,13 @@ export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<Resolv
   const only = chosen[0];
   if (chosen.length !== 1 || only === undefined) {
     const list = found.map(describeCandidate).join('; ');
-    throw new ForwardError('ERR_TUNNEL_TARGET_AMBIGUOUS', `${found.length} managed nodes match ${what}: ${list} (use an instance id)`, {
-      details: { target: what, matches: found.map((i) => i.instanceId).join(',') },
-    });
+    throw new ForwardError(
+      'ERR_TUNNEL_TARGET_AMBIGUOUS',
+      `${found.length} managed nodes match ${what}: ${list} (use an instance id)`,
+      {
+        details: { target: what, matches: found.map((i) => i.instanceId).join(',') },
+      },
+    );
   }
   const out: ResolvedTarget = { instanceId: only.instanceId };
   if (only.agentVersion !== undefined) out.agentVersion = only.agentVersion;

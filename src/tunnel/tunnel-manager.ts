@@ -72,7 +72,9 @@ export class TunnelManager extends EventEmitter {
   /** Register a forward (not started until `start()` or `forward.start()`). */
   add(spec: ForwardSpec): Forward {
     if (this.#forwards.has(spec.name)) {
-      throw new ForwardError('ERR_TUNNEL_DUPLICATE_FORWARD', `a forward named ${spec.name} already exists`, { details: { forward: spec.name } });
+      throw new ForwardError('ERR_TUNNEL_DUPLICATE_FORWARD', `a forward named ${spec.name} already exists`, {
+        details: { forward: spec.name },
+      });
     }
     const o = this.#opts;
     const f = new Forward(spec, {
@@ -134,7 +136,9 @@ export async function openForward(spec: ForwardSpec, options: TunnelManagerOptio
 
 function codeOf(code: string | undefined): ConstructorParameters<typeof ForwardError>[0] {
   const known = ERROR_CODE_SET as ReadonlySet<string>;
-  return code !== undefined && known.has(code) ? (code as ConstructorParameters<typeof ForwardError>[0]) : 'ERR_TUNNEL_SESSION_LOST';
+  return code !== undefined && known.has(code)
+    ? (code as ConstructorParameters<typeof ForwardError>[0])
+    : 'ERR_TUNNEL_SESSION_LOST';
 }
 
 import { ERROR_CODES } from '../errors.js';

@@ -8,7 +8,13 @@ import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
 import { ERROR_CODES, ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
 import { Connection, type ConnectionHooks } from './connection.js';
-import { FLAG_CONNECT_TO_PORT_ERROR, type ChannelPort, type HandshakeInfo, type MuxPort, type SessionFactory } from './session-ports.js';
+import {
+  FLAG_CONNECT_TO_PORT_ERROR,
+  type ChannelPort,
+  type HandshakeInfo,
+  type MuxPort,
+  type SessionFactory,
+} from './session-ports.js';
 
 export type SessionEndReason = 'channel-closed' | 'channel-error' | 'mux-closed' | 'terminated' | 'idle';
 
@@ -51,7 +57,11 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
 ]);
 
 /** ResumeSession errors that mean "this session cannot be resumed" (not worth retrying). */
-const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>(['ERR_AWS_ACCESS_DENIED', 'ERR_AWS_INVALID_PARAMETERS', 'ERR_AWS_API']);
+const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_AWS_ACCESS_DENIED',
+  'ERR_AWS_INVALID_PARAMETERS',
+  'ERR_AWS_API',
+]);
 
 /**
  * The error a forward reports for a session that ended: a permanent end keeps its own code
@@ -86,7 +96,12 @@ export function classifyChannelClosed(output: string): SessionEnd {
   if (/^lookup \S+: no such host$/.test(output.trim())) {
     return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_CONNECT_TO_PORT', permanent: true };
   }
-  return { reason: 'channel-closed', message: output === '' ? 'the service closed the session' : output, code: 'ERR_SESSION_CHANNEL_CLOSED', permanent: false };
+  return {
+    reason: 'channel-closed',
+    message: output === '' ? 'the service closed the session' : output,
+    code: 'ERR_SESSION_CHANNEL_CLOSED',
+    permanent: false,
+  };
 }
 
 export class TunnelSession extends EventEmitter {
@@ -174,17 +189,29 @@ export class TunnelSession extends EventEmitter {
     });
     this.#channel = channel;
     // A channel_closed or error before the handshake completes rejects open(); after it, ends the session.
-    channel.on('closed', (c: { output?: unknown }) => this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')));
+    channel.on('closed', (c: { output?: unknown }) =>
+      this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')),
+    );
     channel.on('error', (err: Error) => {
       // A channel that fails (resume refused, even with AccessDenied; resend exhausted; dead
       // peer) says nothing about whether a fresh StartSession would work: never permanent.
       const code = isTunnelError(err) ? err.code : undefined;
       const refusal = this.#resumeRefusal;
       if (refusal !== undefined && code === 'ERR_SESSION_EXPIRED') {
-        this.end({ reason: 'channel-error', message: `ResumeSession refused: ${refusal}`, code: 'ERR_SESSION_RESUME_FAILED', permanent: false });
+        this.end({
+          reason: 'channel-error',
+          message: `ResumeSession refused: ${refusal}`,
+          code: 'ERR_SESSION_RESUME_FAILED',
+          permanent: false,
+        });
         return;
       }
-      this.end({ reason: 'channel-error', message: err.message, ...(code === undefined ? {} : { code }), permanent: false });
+      this.end({
+        reason: 'channel-error',
+        message: err.message,
+        ...(code === undefined ? {} : { code }),
+        permanent: false,
+      });
     });
     channel.on('flag', (code: number) => {
       if (code === FLAG_CONNECT_TO_PORT_ERROR) this.#pendingConnectErrors++;
@@ -212,7 +239,12 @@ export class TunnelSession extends EventEmitter {
       this.#mux = mux;
       mux.on('close', (err?: Error) => {
         const code = isTunnelError(err) ? err.code : undefined;
-        this.end({ reason: 'mux-closed', message: err?.message ?? 'the smux session closed', ...(code === undefined ? {} : { code }), permanent: false });
+        this.end({
+          reason: 'mux-closed',
+          message: err?.message ?? 'the smux session closed',
+          ...(code === undefined ? {} : { code }),
+          permanent: false,
+        });
       });
     }
     return hs;
@@ -252,8 +284,7 @@ export class TunnelSession extends EventEmitter {
         return;
       }
       conn.attachStream(stream, full);
-    }
-    else if (this.#channel !== undefined) conn.attachChannel(this.#channel, full);
+    } else if (this.#channel !== undefined) conn.attachChannel(this.#channel, full);
     else conn.abort(new ForwardError('ERR_TUNNEL_NOT_READY', 'session is not ready'));
   }
 
@@ -317,7 +348,8 @@ export class TunnelSession extends EventEmitter {
     this.end({ reason, message: reason === 'idle' ? 'closed after idle period' : 'terminated', permanent: false });
     const jobs: Array<Promise<unknown>> = [];
     if (channel !== undefined) {
-      if (wasReady && this.handshake?.canSendTerminateFlag === true) jobs.push(channel.terminate().catch(() => undefined));
+      if (wasReady && this.handshake?.canSendTerminateFlag === true)
+        jobs.push(channel.terminate().catch(() => undefined));
       else channel.close();
     }
     if (this.sessionId !== '') jobs.push(this.#o.api.terminateSession(this.sessionId).catch(() => undefined));
@@ -325,4 +357,3 @@ export class TunnelSession extends EventEmitter {
     channel?.close();
   }
 }
-

@@ -40,28 +40,43 @@ t.test('the typed API against the emulator', async (t) => {
     await api.terminateSession(g.sessionId);
     t.ok(provided - before >= 3, `credentials re-read before each signing (${provided - before} reads for 3 calls)`);
     const req = emu.state.calls.find((c) => c.operation === 'StartSession')?.request;
-    t.match(req, { Target: DEFAULT_INSTANCE_ID, DocumentName: 'AWS-StartPortForwardingSession', Parameters: { portNumber: ['5432'] } });
+    t.match(req, {
+      Target: DEFAULT_INSTANCE_ID,
+      DocumentName: 'AWS-StartPortForwardingSession',
+      Parameters: { portNumber: ['5432'] },
+    });
   });
 
   t.test('DescribeInstanceInformation with tag filters, and ListTagsForResource', async (t) => {
     const prod = await api.describeInstances([{ key: 'tag:Env', values: ['prod'] }]);
     t.same(prod.map((i) => i.instanceId).sort(), [DEFAULT_INSTANCE_ID, 'i-0fedcba9876543210'].sort());
     const db = await api.describeInstances([{ key: 'tag:Name', values: ['db'] }]);
-    t.same(db.map((i) => i.instanceId), [DEFAULT_INSTANCE_ID]);
+    t.same(
+      db.map((i) => i.instanceId),
+      [DEFAULT_INSTANCE_ID],
+    );
     t.equal(db[0]?.pingStatus, 'Online');
     const tags = await api.listTags(DEFAULT_INSTANCE_ID);
     t.match(tags, { Name: 'db', Env: 'prod' });
   });
 
   t.test('service errors keep their text and get stable codes', async (t) => {
-    const offline = await api.startSession(portForwardingRequest({ target: 'i-0fedcba9876543210', remotePort: 80 })).catch((e: unknown) => e);
+    const offline = await api
+      .startSession(portForwardingRequest({ target: 'i-0fedcba9876543210', remotePort: 80 }))
+      .catch((e: unknown) => e);
     t.ok(isTunnelError(offline, 'ERR_AWS_TARGET_NOT_CONNECTED'), String(offline));
     t.match((offline as Error).message, /i-0fedcba9876543210/);
     const bad = await api
-      .startSession({ target: DEFAULT_INSTANCE_ID, documentName: 'AWS-StartPortForwardingSession', parameters: { portNumber: ['http'] } })
+      .startSession({
+        target: DEFAULT_INSTANCE_ID,
+        documentName: 'AWS-StartPortForwardingSession',
+        parameters: { portNumber: ['http'] },
+      })
       .catch((e: unknown) => e);
     t.ok(isTunnelError(bad, 'ERR_AWS_INVALID_PARAMETERS'), String(bad));
-    const doc = await api.startSession({ target: DEFAULT_INSTANCE_ID, documentName: 'No-Such-Document', parameters: {} }).catch((e: unknown) => e);
+    const doc = await api
+      .startSession({ target: DEFAULT_INSTANCE_ID, documentName: 'No-Such-Document', parameters: {} })
+      .catch((e: unknown) => e);
     t.ok(isTunnelError(doc, 'ERR_AWS_INVALID_DOCUMENT'), String(doc));
   });
 

@@ -65,7 +65,17 @@ export const CLI_CASES: CliCase[] = [
     input: 'two forwards with the same `localPort`',
     args: () => ['up'],
     files: () =>
-      config(['forwards:', '  a:', '    target: { name: demo }', '    remotePort: 5432', '    localPort: 15432', '  b:', '    target: { name: demo }', '    remotePort: 6379', '    localPort: 15432']),
+      config([
+        'forwards:',
+        '  a:',
+        '    target: { name: demo }',
+        '    remotePort: 5432',
+        '    localPort: 15432',
+        '  b:',
+        '    target: { name: demo }',
+        '    remotePort: 6379',
+        '    localPort: 15432',
+      ]),
     expect: { code: 'ERR_CONFIG_INVALID', exit: 78, message: /invalid configuration/ },
   },
   {
@@ -199,9 +209,24 @@ export const CLI_CASES: CliCase[] = [
     args: (c) => [`demo:${c.openPort}:auto`, '--profile', 'expired', ...W],
     env: { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined },
     files: () => ({
-      '.aws/config': ['[profile expired]', 'sso_session = corp', 'sso_account_id = 123456789012', 'sso_role_name = Dev', 'region = us-east-1', '[sso-session corp]', 'sso_start_url = https://corp.example/start', 'sso_region = us-east-1', ''].join('\n'),
+      '.aws/config': [
+        '[profile expired]',
+        'sso_session = corp',
+        'sso_account_id = 123456789012',
+        'sso_role_name = Dev',
+        'region = us-east-1',
+        '[sso-session corp]',
+        'sso_start_url = https://corp.example/start',
+        'sso_region = us-east-1',
+        '',
+      ].join('\n'),
       // The SDK's cache file name is sha1(session name); expiresAt in the past.
-      '.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json': JSON.stringify({ accessToken: 'x', expiresAt: '2020-01-01T00:00:00Z', region: 'us-east-1', startUrl: 'https://corp.example/start' }),
+      '.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json': JSON.stringify({
+        accessToken: 'x',
+        expiresAt: '2020-01-01T00:00:00Z',
+        region: 'us-east-1',
+        startUrl: 'https://corp.example/start',
+      }),
     }),
     expect: { code: 'ERR_AWS_CREDENTIALS', exit: 77, message: /aws sso login/ },
   },
@@ -215,31 +240,55 @@ export const CLI_CASES: CliCase[] = [
     id: 'endpoint-unreachable',
     input: '`--endpoint http://127.0.0.1:1` (nothing listens)',
     args: (c) => [`demo:${c.openPort}:auto`, '--endpoint', `http://127.0.0.1:${c.closedPort}`, ...W],
-    expect: { code: 'ERR_AWS_ENDPOINT_UNREACHABLE', exit: 69, message: /SSM endpoint unreachable: connect ECONNREFUSED/ },
+    expect: {
+      code: 'ERR_AWS_ENDPOINT_UNREACHABLE',
+      exit: 69,
+      message: /SSM endpoint unreachable: connect ECONNREFUSED/,
+    },
   },
   {
     id: 'endpoint-dns',
     input: '`--endpoint https://ssm.nonexistent.invalid` (DNS failure)',
     args: (c) => [`demo:${c.openPort}:auto`, '--endpoint', 'https://ssm.nonexistent.invalid', ...W],
-    expect: { code: 'ERR_AWS_ENDPOINT_UNREACHABLE', exit: 69, message: /SSM endpoint unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN)/ },
+    expect: {
+      code: 'ERR_AWS_ENDPOINT_UNREACHABLE',
+      exit: 69,
+      message: /SSM endpoint unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN)/,
+    },
   },
   {
     id: 'endpoint-insecure',
     input: '`--endpoint http://10.1.2.3` (plain http, not loopback)',
     args: (c) => [`demo:${c.openPort}:auto`, '--endpoint', 'http://10.1.2.3', ...W],
-    expect: { code: 'ERR_AWS_INSECURE_ENDPOINT', exit: 78, message: /refusing plain http:\/\/ SSM endpoint 10\.1\.2\.3/ },
+    expect: {
+      code: 'ERR_AWS_INSECURE_ENDPOINT',
+      exit: 78,
+      message: /refusing plain http:\/\/ SSM endpoint 10\.1\.2\.3/,
+    },
   },
   {
     id: 'remote-host-forbidden',
     input: 'remote host on the agent deny list (`demo:169.254.169.254:80`)',
     args: () => ['demo:169.254.169.254:80:auto', ...W],
-    expect: { code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', exit: 77, message: /Forwarding to IP address 169\.254\.169\.254 is forbidden/ },
+    expect: {
+      code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+      exit: 77,
+      message: /Forwarding to IP address 169\.254\.169\.254 is forbidden/,
+    },
   },
   {
     id: 'destination-refused',
     input: 'destination port closed (connection refused at the agent), `probe: true`',
     args: () => ['db', ...W],
-    files: (c) => config(['forwards:', '  db:', '    target: { name: demo }', `    remotePort: ${c.closedPort}`, '    localPort: auto', '    probe: true']),
+    files: (c) =>
+      config([
+        'forwards:',
+        '  db:',
+        '    target: { name: demo }',
+        `    remotePort: ${c.closedPort}`,
+        '    localPort: auto',
+        '    probe: true',
+      ]),
     expect: { code: 'ERR_TUNNEL_PROBE_FAILED', exit: 69, message: /probe failed/ },
   },
   {
@@ -249,7 +298,16 @@ export const CLI_CASES: CliCase[] = [
     // a fresh session would fail the same way, so the forward fails (it used to flap for ever).
     killAfterMs: 15_000,
     args: () => ['db', ...W],
-    files: () => config(['forwards:', '  db:', '    target: { name: demo }', '    host: nosuchhost.invalid', '    remotePort: 5432', '    localPort: auto', '    probe: true']),
+    files: () =>
+      config([
+        'forwards:',
+        '  db:',
+        '    target: { name: demo }',
+        '    host: nosuchhost.invalid',
+        '    remotePort: 5432',
+        '    localPort: auto',
+        '    probe: true',
+      ]),
     expect: { code: 'ERR_TUNNEL_CONNECT_TO_PORT', exit: 69, message: /lookup nosuchhost\.invalid: no such host/ },
   },
   {

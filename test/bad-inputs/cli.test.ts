@@ -44,63 +44,69 @@ const portOf = (s: Server): number => {
   return a !== null && typeof a === 'object' ? a.port : 0;
 };
 
-t.test('CLI bad inputs: each row fails with its code, exit status and message', { skip: existsSync(bin) ? false : `${bin} is not built (run npx tsc -p tsconfig.build.json)` }, async (t) => {
-  const emu = await startEmulator({
-    pacing: 'none',
-    instances: [
-      { instanceId: 'i-0123456789abcdef0', name: 'demo' },
-      { instanceId: 'i-0aaaaaaaaaaaaaaa1', name: 'twin' },
-      { instanceId: 'i-0aaaaaaaaaaaaaaa2', name: 'twin' },
-      { instanceId: 'i-0bbbbbbbbbbbbbbb3', name: 'lost', pingStatus: 'ConnectionLost' },
-      { instanceId: 'i-0ddddddddddddddd4', name: 'denied' },
-    ],
-    accessDeny: [{ action: 'ssm:StartSession', resource: 'i-0ddddddddddddddd4' }],
-  });
-  t.teardown(() => emu.close());
-  const busy = await listen();
-  const open = await listen();
-  const closed = await listen();
-  const closedPort = portOf(closed);
-  await new Promise<void>((r) => closed.close(() => r()));
-  t.teardown(() => {
-    busy.close();
-    open.close();
-  });
-  const base = t.testdirName;
-  mkdirSync(base, { recursive: true });
-  const rows: string[] = [];
-  // A few at a time: each run is a node process that loads the AWS SDK.
-  const queue = [...CLI_CASES];
-  const worker = async (): Promise<void> => {
-    for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
-      const dir = join(base, c.id);
-      mkdirSync(dir, { recursive: true });
-      const ctx: CliContext = { dir, busyPort: portOf(busy), closedPort, openPort: portOf(open) };
-      if (c.files) writeCaseFiles(dir, c.files(ctx), (p) => mkdirSync(p, { recursive: true }));
-      const env = cliProcessEnv(emu, dir);
-      for (const [k, v] of Object.entries(c.env ?? {})) {
-        if (v === undefined) delete env[k];
-        else env[k] = v;
+t.test(
+  'CLI bad inputs: each row fails with its code, exit status and message',
+  { skip: existsSync(bin) ? false : `${bin} is not built (run npx tsc -p tsconfig.build.json)` },
+  async (t) => {
+    const emu = await startEmulator({
+      pacing: 'none',
+      instances: [
+        { instanceId: 'i-0123456789abcdef0', name: 'demo' },
+        { instanceId: 'i-0aaaaaaaaaaaaaaa1', name: 'twin' },
+        { instanceId: 'i-0aaaaaaaaaaaaaaa2', name: 'twin' },
+        { instanceId: 'i-0bbbbbbbbbbbbbbb3', name: 'lost', pingStatus: 'ConnectionLost' },
+        { instanceId: 'i-0ddddddddddddddd4', name: 'denied' },
+      ],
+      accessDeny: [{ action: 'ssm:StartSession', resource: 'i-0ddddddddddddddd4' }],
+    });
+    t.teardown(() => emu.close());
+    const busy = await listen();
+    const open = await listen();
+    const closed = await listen();
+    const closedPort = portOf(closed);
+    await new Promise<void>((r) => closed.close(() => r()));
+    t.teardown(() => {
+      busy.close();
+      open.close();
+    });
+    const base = t.testdirName;
+    mkdirSync(base, { recursive: true });
+    const rows: string[] = [];
+    // A few at a time: each run is a node process that loads the AWS SDK.
+    const queue = [...CLI_CASES];
+    const worker = async (): Promise<void> => {
+      for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
+        const dir = join(base, c.id);
+        mkdirSync(dir, { recursive: true });
+        const ctx: CliContext = { dir, busyPort: portOf(busy), closedPort, openPort: portOf(open) };
+        if (c.files) writeCaseFiles(dir, c.files(ctx), (p) => mkdirSync(p, { recursive: true }));
+        const env = cliProcessEnv(emu, dir);
+        for (const [k, v] of Object.entries(c.env ?? {})) {
+          if (v === undefined) delete env[k];
+          else env[k] = v;
+        }
+        // --json first: after `--` it would belong to the command of `tunnel run`.
+        const r = await runCli(['--json', ...c.args(ctx)], dir, env, c.killAfterMs ?? 30_000);
+        const events = r.stdout
+          .split('\n')
+          .concat(r.stderr.split('\n'))
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const error = events.find((e) => e['type'] === 'error');
+        t.test(c.id, async (t) => {
+          t.equal(r.exit, c.expect.exit, `exit status ${c.expect.exit}`);
+          t.equal(error?.['code'], c.expect.code, `error code ${c.expect.code}`);
+          t.equal(error?.['exitCode'], c.expect.exit, 'the error event carries the exit status');
+          t.match(String(error?.['message'] ?? ''), c.expect.message, 'message');
+          if (error === undefined) t.comment(`stdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 500)}`);
+        });
+        const issue = (error?.['issues'] as Array<{ message?: string }> | undefined)?.[0]?.message;
+        rows.push(
+          `| ${c.id} | ${String(error?.['message'] ?? '')}${issue ? ` — ${issue}` : ''} | \`${String(error?.['code'])}\` | ${r.exit} |`,
+        );
       }
-      // --json first: after `--` it would belong to the command of `tunnel run`.
-      const r = await runCli(['--json', ...c.args(ctx)], dir, env, c.killAfterMs ?? 30_000);
-      const events = r.stdout
-        .split('\n')
-        .concat(r.stderr.split('\n'))
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const error = events.find((e) => e['type'] === 'error');
-      t.test(c.id, async (t) => {
-        t.equal(r.exit, c.expect.exit, `exit status ${c.expect.exit}`);
-        t.equal(error?.['code'], c.expect.code, `error code ${c.expect.code}`);
-        t.equal(error?.['exitCode'], c.expect.exit, 'the error event carries the exit status');
-        t.match(String(error?.['message'] ?? ''), c.expect.message, 'message');
-        if (error === undefined) t.comment(`stdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 500)}`);
-      });
-      const issue = (error?.['issues'] as Array<{ message?: string }> | undefined)?.[0]?.message;
-      rows.push(`| ${c.id} | ${String(error?.['message'] ?? '')}${issue ? ` — ${issue}` : ''} | \`${String(error?.['code'])}\` | ${r.exit} |`);
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  if (process.env['BAD_INPUTS_PRINT'] === '1') t.comment(rows.sort().join('\n'));
-});
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    if (process.env['BAD_INPUTS_PRINT'] === '1') t.comment(rows.sort().join('\n'));
+  },
+);

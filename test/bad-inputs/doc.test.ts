@@ -21,7 +21,11 @@ const rows: Row[] = doc
   .filter((l) => /^\| [a-z][a-z0-9-]+ \|/.test(l) && !l.startsWith('| id |'))
   .map((l) => {
     const cells = l.split('|').map((c) => c.trim());
-    return { id: cells[1] ?? '', code: (cells[cells.length - 3] ?? '').replace(/`/g, ''), exit: cells[cells.length - 2] ?? '' };
+    return {
+      id: cells[1] ?? '',
+      code: (cells[cells.length - 3] ?? '').replace(/`/g, ''),
+      exit: cells[cells.length - 2] ?? '',
+    };
   });
 
 t.test('docs/bad-inputs.md has at least 30 rows, each backed by a test', async (t) => {
@@ -36,5 +40,9 @@ t.test('docs/bad-inputs.md has at least 30 rows, each backed by a test', async (
       t.ok(wireTests.includes(`'${r.id}`) || wireTests.includes(`${r.id}:`), `${r.id}: a wire test is named after it`);
     }
   }
-  for (const c of CLI_CASES) t.ok(rows.some((r) => r.id === c.id), `CLI case ${c.id} has a row`);
+  for (const c of CLI_CASES)
+    t.ok(
+      rows.some((r) => r.id === c.id),
+      `CLI case ${c.id} has a row`,
+    );
 });

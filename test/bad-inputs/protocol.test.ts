@@ -10,7 +10,14 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { DataChannel } from '../../src/session/data-channel.js';
 import { MuxSession } from '../../src/mux/index.js';
-import { ClientMessageStreamDecoder, MessageType, PAYLOAD_DIGEST_OFFSET, PAYLOAD_LENGTH_OFFSET, PayloadType, encodeOpenDataChannel } from '../../src/protocol/ssm/index.js';
+import {
+  ClientMessageStreamDecoder,
+  MessageType,
+  PAYLOAD_DIGEST_OFFSET,
+  PAYLOAD_LENGTH_OFFSET,
+  PayloadType,
+  encodeOpenDataChannel,
+} from '../../src/protocol/ssm/index.js';
 import { SessionError, TunnelError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeConnector, flush } from '../helpers/fake-transport.js';
@@ -19,7 +26,13 @@ import { withEmulator, startSession } from '../helpers/emulator.js';
 import { agentAck, agentFrame, handshakeComplete, handshakeRequest } from '../session/agent-script.js';
 import { Prng } from '../helpers/fuzz.js';
 
-function channel(over: { handshakeTimeoutMs?: number } = {}): { ch: DataChannel; conn: FakeConnector; clock: FakeClock; errors: TunnelError[]; protocolErrors: TunnelError[] } {
+function channel(over: { handshakeTimeoutMs?: number } = {}): {
+  ch: DataChannel;
+  conn: FakeConnector;
+  clock: FakeClock;
+  errors: TunnelError[];
+  protocolErrors: TunnelError[];
+} {
   const clock = new FakeClock();
   const conn = new FakeConnector();
   const ch = new DataChannel({
@@ -49,42 +62,52 @@ async function established(r: ReturnType<typeof channel>): Promise<void> {
   await p;
 }
 
-const acksSent = (r: ReturnType<typeof channel>): number => r.conn.last.messages().filter((m) => m.messageType === MessageType.Acknowledge).length;
+const acksSent = (r: ReturnType<typeof channel>): number =>
+  r.conn.last.messages().filter((m) => m.messageType === MessageType.Acknowledge).length;
 
-t.test('peer-garbage: random binary records from the gateway are dropped with typed errors; the session goes on', async (t) => {
-  const r = channel();
-  await established(r);
-  const rng = new Prng(8);
-  const before = acksSent(r);
-  for (let i = 0; i < 200; i++) r.conn.last.receive(rng.bytes(rng.int(300)));
-  t.equal(r.protocolErrors.length, 200, 'every garbage record reported');
-  t.ok(r.protocolErrors.every((e) => e.code.startsWith('ERR_SSM_')), 'only typed ERR_SSM_* codes');
-  t.equal(acksSent(r), before, 'nothing acked');
-  t.same(r.errors, [], 'no session error');
-  const data: Buffer[] = [];
-  r.ch.on('data', (b: Buffer) => data.push(b));
-  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'still alive'));
-  t.equal(Buffer.concat(data).toString(), 'still alive', 'good data after the garbage is delivered');
-  r.ch.close();
-});
+t.test(
+  'peer-garbage: random binary records from the gateway are dropped with typed errors; the session goes on',
+  async (t) => {
+    const r = channel();
+    await established(r);
+    const rng = new Prng(8);
+    const before = acksSent(r);
+    for (let i = 0; i < 200; i++) r.conn.last.receive(rng.bytes(rng.int(300)));
+    t.equal(r.protocolErrors.length, 200, 'every garbage record reported');
+    t.ok(
+      r.protocolErrors.every((e) => e.code.startsWith('ERR_SSM_')),
+      'only typed ERR_SSM_* codes',
+    );
+    t.equal(acksSent(r), before, 'nothing acked');
+    t.same(r.errors, [], 'no session error');
+    const data: Buffer[] = [];
+    r.ch.on('data', (b: Buffer) => data.push(b));
+    r.conn.last.receive(agentFrame(2, PayloadType.Output, 'still alive'));
+    t.equal(Buffer.concat(data).toString(), 'still alive', 'good data after the garbage is delivered');
+    r.ch.close();
+  },
+);
 
-t.test('wrong-digest: a record whose SHA-256 does not match is dropped unacked; the retransmission is delivered', async (t) => {
-  const r = channel();
-  await established(r);
-  const good = agentFrame(2, PayloadType.Output, 'payload');
-  const bad = Buffer.from(good);
-  bad[PAYLOAD_DIGEST_OFFSET] = (bad[PAYLOAD_DIGEST_OFFSET] ?? 0) ^ 0xff;
-  const data: Buffer[] = [];
-  r.ch.on('data', (b: Buffer) => data.push(b));
-  const before = acksSent(r);
-  r.conn.last.receive(bad);
-  t.equal(r.protocolErrors[0]?.code, 'ERR_SSM_DIGEST_MISMATCH');
-  t.equal(acksSent(r), before, 'not acked');
-  t.equal(data.length, 0, 'not delivered');
-  r.conn.last.receive(good);
-  t.equal(Buffer.concat(data).toString(), 'payload', 'the good copy is delivered once');
-  r.ch.close();
-});
+t.test(
+  'wrong-digest: a record whose SHA-256 does not match is dropped unacked; the retransmission is delivered',
+  async (t) => {
+    const r = channel();
+    await established(r);
+    const good = agentFrame(2, PayloadType.Output, 'payload');
+    const bad = Buffer.from(good);
+    bad[PAYLOAD_DIGEST_OFFSET] = (bad[PAYLOAD_DIGEST_OFFSET] ?? 0) ^ 0xff;
+    const data: Buffer[] = [];
+    r.ch.on('data', (b: Buffer) => data.push(b));
+    const before = acksSent(r);
+    r.conn.last.receive(bad);
+    t.equal(r.protocolErrors[0]?.code, 'ERR_SSM_DIGEST_MISMATCH');
+    t.equal(acksSent(r), before, 'not acked');
+    t.equal(data.length, 0, 'not delivered');
+    r.conn.last.receive(good);
+    t.equal(Buffer.concat(data).toString(), 'payload', 'the good copy is delivered once');
+    r.ch.close();
+  },
+);
 
 t.test('oversized-frame: a PayloadLength larger than the record (or than the stream limit) is refused', async (t) => {
   const r = channel();
@@ -115,7 +138,10 @@ t.test('handshake-timeout: an agent that never completes the handshake fails ope
   await flush();
   r.clock.advance(5001);
   const err = await p.catch((e: unknown) => e);
-  t.ok(err instanceof SessionError && err.code === 'ERR_SESSION_HANDSHAKE_TIMEOUT', `open() rejects with ERR_SESSION_HANDSHAKE_TIMEOUT (${String(err)})`);
+  t.ok(
+    err instanceof SessionError && err.code === 'ERR_SESSION_HANDSHAKE_TIMEOUT',
+    `open() rejects with ERR_SESSION_HANDSHAKE_TIMEOUT (${String(err)})`,
+  );
 });
 
 for (const [id, bytes, code] of [
@@ -133,7 +159,10 @@ for (const [id, bytes, code] of [
     const [err] = (await closed) as [unknown];
     t.ok(err instanceof TunnelError && err.code === code, `session error ${code}`);
     const [se] = (await streamErr) as [unknown];
-    t.ok(se instanceof TunnelError && se.code === 'ERR_SMUX_STREAM_RESET', 'the open stream is reset (its local socket gets closed)');
+    t.ok(
+      se instanceof TunnelError && se.code === 'ERR_SMUX_STREAM_RESET',
+      'the open stream is reset (its local socket gets closed)',
+    );
     t.ok(mux.isClosed);
     a.destroy();
     b.destroy();
@@ -146,7 +175,15 @@ t.test('wrong-token: the gateway refuses a data channel opened with a wrong toke
   const ws = new WebSocket(s.streamUrl);
   ws.on('error', () => undefined);
   await once(ws, 'open');
-  ws.send(encodeOpenDataChannel({ messageSchemaVersion: '1.0', requestId: '11111111-2222-4333-8444-555555555555', tokenValue: `${s.tokenValue}x`, clientId: 'c', clientVersion: '1.2.677.0' }));
+  ws.send(
+    encodeOpenDataChannel({
+      messageSchemaVersion: '1.0',
+      requestId: '11111111-2222-4333-8444-555555555555',
+      tokenValue: `${s.tokenValue}x`,
+      clientId: 'c',
+      clientVersion: '1.2.677.0',
+    }),
+  );
   const [code] = (await once(ws, 'close')) as [number];
   t.equal(code, 1008, 'policy-violation close');
   t.equal(emu.errors[0]?.code, 'ERR_EMULATOR_BAD_TOKEN');

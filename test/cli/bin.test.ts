@@ -32,7 +32,12 @@ function tunnel(t: Test, args: string[], options: { env?: Record<string, string>
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     // A clean environment: no ambient AWS settings, no user config (HOME is the test dir).
-    env: { PATH: process.env['PATH'] ?? '', HOME: options.cwd, AWS_EC2_METADATA_DISABLED: 'true', ...(options.env ?? {}) },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: options.cwd,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...(options.env ?? {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -42,7 +47,9 @@ function tunnel(t: Test, args: string[], options: { env?: Record<string, string>
     child.emit('out');
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -68,7 +75,10 @@ function tunnel(t: Test, args: string[], options: { env?: Record<string, string>
 }
 
 async function emulator(t: Test): Promise<Emulator> {
-  const emu = await startEmulator({ credentials: { accessKeyId: 'AKIABINTEST000000001', secretAccessKey: SECRET_MARK }, pacing: 'none' });
+  const emu = await startEmulator({
+    credentials: { accessKeyId: 'AKIABINTEST000000001', secretAccessKey: SECRET_MARK },
+    pacing: 'none',
+  });
   t.teardown(() => emu.close());
   return emu;
 }
@@ -103,7 +113,11 @@ t.test('tunnel db:PORT-style SPEC: real socket through it, SIGINT, exit 0, Termi
   p.child.kill('SIGINT');
   const { code } = await p.exit;
   t.equal(code, 0, p.stderr());
-  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession' && c.errorCode === undefined).length, 1, 'TerminateSession recorded');
+  t.equal(
+    emu.state.calls.filter((c) => c.operation === 'TerminateSession' && c.errorCode === undefined).length,
+    1,
+    'TerminateSession recorded',
+  );
   t.equal([...emu.state.sessions.values()].filter((s) => s.status !== 'terminated').length, 0, 'no session left open');
 });
 
@@ -116,7 +130,10 @@ t.test('--json: stdout is NDJSON, every line parses', async (t) => {
   await p.waitOut(/"type":"connection-closed"/);
   p.child.kill('SIGTERM');
   t.equal((await p.exit).code, 0);
-  const lines = p.stdout().split('\n').filter((l) => l !== '');
+  const lines = p
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '');
   t.ok(lines.length > 5);
   for (const l of lines) {
     const e = JSON.parse(l) as { type?: unknown; time?: unknown };
@@ -128,11 +145,19 @@ t.test('--json: stdout is NDJSON, every line parses', async (t) => {
 t.test('run: TUNNEL_<NAME>_* in the environment, {name.port} in arguments, exit status propagated', async (t) => {
   const emu = await emulator(t);
   const port = (await startEchoServer(t)).port;
-  const script = 'console.log(JSON.stringify({ env: [process.env.TUNNEL_DEMO_HOST, process.env.TUNNEL_DEMO_PORT, process.env.TUNNEL_DEMO_ADDR], argv: process.argv.slice(1) })); process.exit(3)';
-  const p = tunnel(t, ['run', `demo:${port}`, '--', process.execPath, '-e', script, '--', '--port={demo.port}', '{demo.host}', '`id`'], { cwd: t.testdir({}), env: emuEnv(emu) });
+  const script =
+    'console.log(JSON.stringify({ env: [process.env.TUNNEL_DEMO_HOST, process.env.TUNNEL_DEMO_PORT, process.env.TUNNEL_DEMO_ADDR], argv: process.argv.slice(1) })); process.exit(3)';
+  const p = tunnel(
+    t,
+    ['run', `demo:${port}`, '--', process.execPath, '-e', script, '--', '--port={demo.port}', '{demo.host}', '`id`'],
+    { cwd: t.testdir({}), env: emuEnv(emu) },
+  );
   const { code } = await p.exit;
   t.equal(code, 3, p.stderr());
-  const outLines = p.stdout().split('\n').filter((l) => l !== '');
+  const outLines = p
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '');
   t.equal(outLines.length, 1, "stdout carries only the command's output");
   const line = outLines.find((l) => l.startsWith('{"env"'));
   const out = JSON.parse(line ?? '{}') as { env: string[]; argv: string[] };
@@ -144,7 +169,10 @@ t.test('run: TUNNEL_<NAME>_* in the environment, {name.port} in arguments, exit 
 });
 
 t.test('config errors: exit 78 with file:line:column and hints', async (t) => {
-  const dir = t.testdir({ '.tunnel.yaml': 'forwards:\n  db:\n    target: i-0123456789abcdef0\n    remotePort: 5432\n    localPort: 80\n    lazzy: true\n' });
+  const dir = t.testdir({
+    '.tunnel.yaml':
+      'forwards:\n  db:\n    target: i-0123456789abcdef0\n    remotePort: 5432\n    localPort: 80\n    lazzy: true\n',
+  });
   const p = tunnel(t, ['up'], { cwd: dir });
   const { code } = await p.exit;
   t.equal(code, 78);
@@ -156,7 +184,10 @@ t.test('secrets in the environment never reach stdout/stderr with --verbose or -
   const emu = await emulator(t);
   const port = (await startEchoServer(t)).port;
   for (const mode of ['--verbose', '--json']) {
-    const p = tunnel(t, [`demo:${port}:auto`, mode], { cwd: t.testdir({}), env: emuEnv(emu, { AWS_SESSION_TOKEN: TOKEN_MARK }) });
+    const p = tunnel(t, [`demo:${port}:auto`, mode], {
+      cwd: t.testdir({}),
+      env: emuEnv(emu, { AWS_SESSION_TOKEN: TOKEN_MARK }),
+    });
     const m = await p.waitOut(mode === '--json' ? /"type":"ready".*?"port":(\d+)/ : /^demo\s+127\.0\.0\.1:(\d+)/m);
     t.equal(await echoThrough(Number(m[1]), 'secret?'), 'secret?');
     p.child.kill('SIGINT');
@@ -180,8 +211,16 @@ t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM 
   const emu = tunnel(t, ['emulator'], { cwd: dir });
   const m = await emu.waitOut(/export AWS_REGION=\S+\n/);
   t.ok(m);
-  const lines = emu.stdout().split('\n').filter((l) => l !== '');
-  t.match(lines.slice(0, 4), [/^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/, /^export AWS_ACCESS_KEY_ID=/, /^export AWS_SECRET_ACCESS_KEY=/, /^export AWS_REGION=/]);
+  const lines = emu
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '');
+  t.match(lines.slice(0, 4), [
+    /^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/,
+    /^export AWS_ACCESS_KEY_ID=/,
+    /^export AWS_SECRET_ACCESS_KEY=/,
+    /^export AWS_REGION=/,
+  ]);
   const env: Record<string, string> = {};
   for (const l of lines) {
     const kv = /^export (\w+)=(\S+)$/.exec(l);
@@ -195,5 +234,9 @@ t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM 
   t.equal((await client.exit).code, 0);
   emu.child.kill('SIGTERM');
   t.equal((await emu.exit).code, 0);
-  t.notOk(client.stdout().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000') || client.stderr().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000'), 'the client never prints the secret it was given');
+  t.notOk(
+    client.stdout().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000') ||
+      client.stderr().includes(env['AWS_SECRET_ACCESS_KEY'] ?? '\u0000'),
+    'the client never prints the secret it was given',
+  );
 });

@@ -28,7 +28,11 @@ t.test('only src/cli/process-io.ts (and bin/) use the process object', async (t)
   for (const f of files) {
     const rel = relative(root, f);
     if (rel === join('src', 'cli', 'process-io.ts')) continue;
-    t.notMatch(code(f), /\bprocess\.(env|argv|exit|on|cwd|stdout|stderr|stdin|exitCode)\b/, `${rel} does not touch process`);
+    t.notMatch(
+      code(f),
+      /\bprocess\.(env|argv|exit|on|cwd|stdout|stderr|stdin|exitCode)\b/,
+      `${rel} does not touch process`,
+    );
   }
 });
 

@@ -15,7 +15,11 @@ const CONFIG = [
   '  backend: [db, cache]',
 ].join('\n');
 
-async function run(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; io: CapturedIo }> {
+async function run(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; io: CapturedIo }> {
   const io = new CapturedIo({ cwd, env });
   const code = await main(argv, io);
   t.equal(io.exitCode, code, 'the exit status went through io.setExitCode');
@@ -26,7 +30,8 @@ t.test('--help lists the commands and exits 0; --version prints the version', as
   const dir = t.testdir({});
   const help = await run(['--help'], dir);
   t.equal(help.code, 0);
-  for (const c of ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion']) t.match(help.io.stdout.text, new RegExp(`tunnel ${c}\\b`));
+  for (const c of ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion'])
+    t.match(help.io.stdout.text, new RegExp(`tunnel ${c}\\b`));
   t.notMatch(help.io.stdout.text, /__complete/, 'the helper command is hidden');
   const version = await run(['--version'], dir);
   t.equal(version.code, 0);
@@ -51,7 +56,9 @@ t.test('usage errors exit 2 with a pointer to --help', async (t) => {
 });
 
 t.test('config problems exit 78 and list every issue with file:line:column', async (t) => {
-  const dir = t.testdir({ '.tunnel.yaml': 'forwards:\n  db:\n    target: nowhere\n    remotePort: 5432\n    locelPort: 1\n' });
+  const dir = t.testdir({
+    '.tunnel.yaml': 'forwards:\n  db:\n    target: nowhere\n    remotePort: 5432\n    locelPort: 1\n',
+  });
   const { code, io } = await run(['up'], dir);
   t.equal(code, 78);
   const file = join(dir, '.tunnel.yaml');
@@ -66,7 +73,12 @@ t.test('with --json a failure is one error event on stdout', async (t) => {
   t.equal(code, 78);
   const lines = io.stdout.lines().map((l) => JSON.parse(l) as unknown);
   t.equal(lines.length, 1);
-  t.match(lines[0], { type: 'error', code: 'ERR_CONFIG_INVALID', exitCode: 78, issues: [{ path: 'forwards.db.target', line: 2 }] });
+  t.match(lines[0], {
+    type: 'error',
+    code: 'ERR_CONFIG_INVALID',
+    exitCode: 78,
+    issues: [{ path: 'forwards.db.target', line: 2 }],
+  });
 });
 
 t.test('unknown forward names on the command line suggest the closest (78)', async (t) => {
@@ -114,7 +126,10 @@ t.test('completion scripts and candidates from the config', async (t) => {
   t.match(zsh.io.stdout.text, /compdef _tunnel tunnel/);
   t.equal((await run(['completion', 'fish'], dir)).code, 2);
   const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
-  t.same(c1.io.stdout.lines().sort(), ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort());
+  t.same(
+    c1.io.stdout.lines().sort(),
+    ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort(),
+  );
   const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
   t.same(c2.io.stdout.lines(), ['backend']);
   const c4 = await run(['__complete', '--index', '4', '--', 'tunnel', '--profile', 'up', 'ls', 'c'], dir);
@@ -128,6 +143,10 @@ t.test('array options take one value per flag, so SPECs after them stay SPECs', 
   const { code, io } = await run(['ls', '--bind', '127.0.0.1', 'db', '--bind', '::1,127.0.0.2', '--json'], dir);
   t.equal(code, 0, io.stderr.text);
   const lines = io.stdout.lines().map((l) => JSON.parse(l) as { forward?: string; bind?: string[] });
-  t.same(lines.map((l) => l.forward).filter((f) => f !== undefined), ['db'], 'only db was listed');
+  t.same(
+    lines.map((l) => l.forward).filter((f) => f !== undefined),
+    ['db'],
+    'only db was listed',
+  );
   t.same(lines[0]?.bind, ['127.0.0.1', '::1', '127.0.0.2'], 'the flags replace the default bind addresses');
 });

@@ -39,7 +39,10 @@ t.test('special statuses', async (t) => {
   t.equal(exitCodeFor(new TunnelError('ERR_AWS_API', 'x')), EXIT.FAILURE);
   t.equal(exitCodeFor(new TunnelError('ERR_CLI_COMMAND_FAILED', 'x', { details: { errno: 'ENOENT' } })), 127);
   t.equal(exitCodeFor(new TunnelError('ERR_CLI_COMMAND_FAILED', 'x', { details: { errno: 'EACCES' } })), 126);
-  t.match(section.split('\n').find((l) => l.startsWith('| 126, 127 |')), 'ERR_CLI_COMMAND_FAILED');
+  t.match(
+    section.split('\n').find((l) => l.startsWith('| 126, 127 |')),
+    'ERR_CLI_COMMAND_FAILED',
+  );
 });
 
 t.test('every command is documented', async (t) => {

@@ -22,7 +22,10 @@ const SECRET_MARK = 'SECRETMARKERxyzzy0123456789abcdefghijklmn';
 const TOKEN_MARK = 'SESSIONTOKENMARKERplugh9876543210';
 
 async function emulator(t: Test): Promise<Emulator> {
-  const emu = await startEmulator({ credentials: { accessKeyId: 'AKIAEMULATORTEST0001', secretAccessKey: SECRET_MARK }, pacing: 'none' });
+  const emu = await startEmulator({
+    credentials: { accessKeyId: 'AKIAEMULATORTEST0001', secretAccessKey: SECRET_MARK },
+    pacing: 'none',
+  });
   t.teardown(() => emu.close());
   return emu;
 }
@@ -46,26 +49,29 @@ async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
   return got;
 }
 
-t.test('tunnel TARGET:PORT:auto forwards bytes, stops on SIGINT with status 0 and terminates the session', async (t) => {
-  const emu = await emulator(t);
-  const port = (await startEchoServer(t)).port;
-  const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
-  const done = main([`demo:${port}:auto`, '--no-user-config'], io);
-  const m = await io.stdout.waitFor(/^demo\s+127\.0\.0\.1:(\d+) .*-> i-0123456789abcdef0 localhost:(\d+)/m, done);
-  const localPort = Number(m[1]);
-  t.equal(Number(m[2]), port);
-  const payload = Buffer.from('hello through the tunnel '.repeat(100));
-  t.same(await roundTrip(localPort, payload), payload, 'echoed through the emulated agent');
-  t.equal(io.signal('SIGINT'), 1, 'one SIGINT handler was installed');
-  t.equal(await done, 0);
-  const terminated = emu.state.calls.filter((c) => c.operation === 'TerminateSession' && c.errorCode === undefined);
-  t.equal(terminated.length, 1, 'TerminateSession recorded');
-  t.match(io.stderr.text, /interrupted: stopping forwards/);
-  // The listener is gone.
-  const s = connect({ host: '127.0.0.1', port: localPort });
-  const [err] = (await once(s, 'error')) as [NodeJS.ErrnoException];
-  t.equal(err.code, 'ECONNREFUSED');
-});
+t.test(
+  'tunnel TARGET:PORT:auto forwards bytes, stops on SIGINT with status 0 and terminates the session',
+  async (t) => {
+    const emu = await emulator(t);
+    const port = (await startEchoServer(t)).port;
+    const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
+    const done = main([`demo:${port}:auto`, '--no-user-config'], io);
+    const m = await io.stdout.waitFor(/^demo\s+127\.0\.0\.1:(\d+) .*-> i-0123456789abcdef0 localhost:(\d+)/m, done);
+    const localPort = Number(m[1]);
+    t.equal(Number(m[2]), port);
+    const payload = Buffer.from('hello through the tunnel '.repeat(100));
+    t.same(await roundTrip(localPort, payload), payload, 'echoed through the emulated agent');
+    t.equal(io.signal('SIGINT'), 1, 'one SIGINT handler was installed');
+    t.equal(await done, 0);
+    const terminated = emu.state.calls.filter((c) => c.operation === 'TerminateSession' && c.errorCode === undefined);
+    t.equal(terminated.length, 1, 'TerminateSession recorded');
+    t.match(io.stderr.text, /interrupted: stopping forwards/);
+    // The listener is gone.
+    const s = connect({ host: '127.0.0.1', port: localPort });
+    const [err] = (await once(s, 'error')) as [NodeJS.ErrnoException];
+    t.equal(err.code, 'ECONNREFUSED');
+  },
+);
 
 t.test('--json prints only events, each line one JSON object, with the CLI ready event', async (t) => {
   const emu = await emulator(t);
@@ -81,7 +87,15 @@ t.test('--json prints only events, each line one JSON object, with the CLI ready
   t.ok(events.length >= 6);
   for (const e of events) t.match(e, { type: String, time: /^\d{4}-\d\d-\d\dT/ });
   const types = events.map((e) => e.type);
-  for (const want of ['forward-state', 'listening', 'session-started', 'ready', 'connection-opened', 'connection-closed']) t.ok(types.includes(want), `has ${want}`);
+  for (const want of [
+    'forward-state',
+    'listening',
+    'session-started',
+    'ready',
+    'connection-opened',
+    'connection-closed',
+  ])
+    t.ok(types.includes(want), `has ${want}`);
   t.notMatch(io.stdout.text + io.stderr.text, SECRET_MARK);
   t.notMatch(io.stdout.text + io.stderr.text, TOKEN_MARK);
 });
@@ -131,7 +145,9 @@ t.test('exit statuses: target not found 69, not connected 69, port in use 75', a
 t.test('run: environment, placeholders, no shell, the child status is ours, forwards torn down', async (t) => {
   const emu = await emulator(t);
   const port = (await startEchoServer(t)).port;
-  const dir = t.testdir({ '.tunnel.yaml': `forwards:\n  echo-svc: { target: ${INSTANCE}, remotePort: ${port}, localPort: auto }\n` });
+  const dir = t.testdir({
+    '.tunnel.yaml': `forwards:\n  echo-svc: { target: ${INSTANCE}, remotePort: ${port}, localPort: auto }\n`,
+  });
   const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
   const script = [
     "const net = require('node:net');",
@@ -140,7 +156,10 @@ t.test('run: environment, placeholders, no shell, the child status is ours, forw
     'const s = net.connect(Number(out.port), out.host, () => s.write("via-run"));',
     'let got = ""; s.on("data", (d) => { got += d; if (got.length >= 7) { out.echo = got; console.log(JSON.stringify(out)); process.exit(7); } });',
   ].join('\n');
-  const code = await main(['run', '--no-user-config', '--', process.execPath, '-e', script, '{echo-svc.port}', '$HOME;{echo-svc.addr}'], io);
+  const code = await main(
+    ['run', '--no-user-config', '--', process.execPath, '-e', script, '{echo-svc.port}', '$HOME;{echo-svc.addr}'],
+    io,
+  );
   t.equal(code, 7, "tunnel exits with the command's status");
   const line = io.stdout.lines().find((l) => l.startsWith('{'));
   const out = JSON.parse(line ?? '{}') as { host: string; port: string; addr: string; argv: string[]; echo: string };
@@ -151,7 +170,11 @@ t.test('run: environment, placeholders, no shell, the child status is ours, forw
   t.equal(out.echo, 'via-run', 'the forward was up while the command ran');
   t.equal(io.stdout.lines().length, 1, "stdout is the command's alone");
   t.match(io.stderr.text, /^echo-svc\s+127\.0\.0\.1:\d+/m, "tunnel's own lines went to stderr");
-  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1, 'session terminated after the command');
+  t.equal(
+    emu.state.calls.filter((c) => c.operation === 'TerminateSession').length,
+    1,
+    'session terminated after the command',
+  );
 
   const missing = new CapturedIo({ cwd: dir, env: envFor(emu) });
   t.equal(await main(['run', '--no-user-config', '--', 'no-such-command-tunnel-test'], missing), 127);
@@ -165,7 +188,12 @@ t.test('tunnel emulator prints export lines first and stops on SIGINT', async (t
   const done = main(['emulator', '--port', '0'], io);
   await io.stderr.waitFor(/Ctrl-C to stop/, done);
   const lines = io.stdout.lines();
-  t.match(lines, [/^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/, /^export AWS_ACCESS_KEY_ID=\S+$/, /^export AWS_SECRET_ACCESS_KEY=\S+$/, /^export AWS_REGION=us-east-1$/]);
+  t.match(lines, [
+    /^export AWS_ENDPOINT_URL_SSM=http:\/\/127\.0\.0\.1:\d+$/,
+    /^export AWS_ACCESS_KEY_ID=\S+$/,
+    /^export AWS_SECRET_ACCESS_KEY=\S+$/,
+    /^export AWS_REGION=us-east-1$/,
+  ]);
   const endpoint = /=(\S+)$/.exec(lines[0] ?? '')?.[1] ?? '';
   const env: Record<string, string> = {};
   for (const l of lines) {
@@ -233,8 +261,14 @@ t.test('--timeout: forwards not ready in time exit 75 (ERR_CLI_TIMEOUT)', async 
     return new Promise<void>((r) => silent.close(() => r()));
   });
   const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  const io = new CapturedIo({ cwd: t.testdir({}), env: { AWS_ACCESS_KEY_ID: 'AKIAXXXXXXXXXXXXXXXX', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40), AWS_REGION: 'us-east-1' } });
-  const code = await main([`${INSTANCE}:5432:auto`, '--endpoint', endpoint, '--timeout', '300ms', '--no-user-config'], io);
+  const io = new CapturedIo({
+    cwd: t.testdir({}),
+    env: { AWS_ACCESS_KEY_ID: 'AKIAXXXXXXXXXXXXXXXX', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40), AWS_REGION: 'us-east-1' },
+  });
+  const code = await main(
+    [`${INSTANCE}:5432:auto`, '--endpoint', endpoint, '--timeout', '300ms', '--no-user-config'],
+    io,
+  );
   t.equal(code, 75);
   t.match(io.stderr.text, /not ready within 300 ms: i-0123456789abcdef0 \[ERR_CLI_TIMEOUT\]/);
 });
@@ -243,7 +277,8 @@ t.test('run passes SIGTERM on to the command and exits with its status', async (
   const emu = await emulator(t);
   const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
-  const script = "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(42); }); console.log('child waiting'); setInterval(() => {}, 1000);";
+  const script =
+    "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(42); }); console.log('child waiting'); setInterval(() => {}, 1000);";
   const done = main(['run', `demo:${port}`, '--no-user-config', '--', process.execPath, '-e', script], io);
   await io.stdout.waitFor(/child waiting/, done);
   io.signal('SIGTERM');
@@ -259,10 +294,16 @@ t.test('on a terminal: the live table shows the forward, its state and traffic',
   io.isTTY = true;
   io.stdout.columns = 160;
   const done = main([`demo:${port}:auto`, '--no-user-config'], io);
-  const m = await io.stdout.waitFor(/demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+\s+i-0123456789abcdef0 localhost:\d+\s+ready/, done);
+  const m = await io.stdout.waitFor(
+    /demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+\s+i-0123456789abcdef0 localhost:\d+\s+ready/,
+    done,
+  );
   t.equal(await roundTrip(Number(m[1]), Buffer.alloc(3000, 1)).then((b) => b.length), 3000);
   // The table is redrawn (cursor up, clear) and eventually shows the connection counted.
-  await io.stdout.waitFor(/\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+\S+ \S+\s+\S+ \S+\s+ready\s+\d\/1\s+2\.9 KiB\s+2\.9 KiB/, done);
+  await io.stdout.waitFor(
+    /\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+\S+ \S+\s+\S+ \S+\s+ready\s+\d\/1\s+2\.9 KiB\s+2\.9 KiB/,
+    done,
+  );
   io.signal('SIGINT');
   t.equal(await done, 0);
   t.match(io.stdout.text.slice(-400), /stopped/);
@@ -300,14 +341,35 @@ t.test("run --json: stdout is the command's, stderr carries only NDJSON events (
   const emu = await emulator(t);
   const port = (await startEchoServer(t)).port;
   const io = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
-  const code = await main(['run', `demo:${port}`, '--json', '--no-user-config', '--', process.execPath, '-e', 'console.log("child says hi"); process.exit(5)'], io);
+  const code = await main(
+    [
+      'run',
+      `demo:${port}`,
+      '--json',
+      '--no-user-config',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log("child says hi"); process.exit(5)',
+    ],
+    io,
+  );
   t.equal(code, 5);
   t.equal(io.stdout.text, 'child says hi\n');
   const events = io.stderr.lines().map((l) => JSON.parse(l) as { type: string; exitCode?: number });
   t.ok(events.some((e) => e.type === 'ready'));
-  t.match(events.find((e) => e.type === 'command-exit'), { exitCode: 5 });
+  t.match(
+    events.find((e) => e.type === 'command-exit'),
+    { exitCode: 5 },
+  );
   const failing = new CapturedIo({ cwd: t.testdir({}), env: envFor(emu) });
-  t.equal(await main(['run', 'nowhere-to-be-found:5432', '--json', '--no-user-config', '--', process.execPath, '-e', ''], failing), 69);
+  t.equal(
+    await main(
+      ['run', 'nowhere-to-be-found:5432', '--json', '--no-user-config', '--', process.execPath, '-e', ''],
+      failing,
+    ),
+    69,
+  );
   t.equal(failing.stdout.text, '');
   const failEvents = failing.stderr.lines().map((l) => JSON.parse(l) as { type: string; code?: string });
   t.match(failEvents[failEvents.length - 1], { type: 'error', code: 'ERR_TUNNEL_TARGET_NOT_FOUND' });
@@ -336,7 +398,8 @@ t.test('demo without --once stays up after the check until Ctrl-C, then exits 0'
 t.test('ls --resolve looks targets up; an unresolvable one sets the status', async (t) => {
   const emu = await emulator(t);
   const dir = t.testdir({
-    '.tunnel.yaml': 'targets:\n  box: { name: demo }\n  gone: { name: nothing-here }\nforwards:\n  a: { target: box, remotePort: 22, localPort: 2222 }\n  b: { target: gone, remotePort: 22, localPort: 2223 }\n',
+    '.tunnel.yaml':
+      'targets:\n  box: { name: demo }\n  gone: { name: nothing-here }\nforwards:\n  a: { target: box, remotePort: 22, localPort: 2222 }\n  b: { target: gone, remotePort: 22, localPort: 2223 }\n',
   });
   const io = new CapturedIo({ cwd: dir, env: envFor(emu) });
   t.equal(await main(['ls', '--resolve', '--no-user-config'], io), 69);
@@ -345,5 +408,8 @@ t.test('ls --resolve looks targets up; an unresolvable one sets the status', asy
   t.match(io.stderr.text, /b: no managed node matches Name=nothing-here/);
   const json = new CapturedIo({ cwd: dir, env: envFor(emu) });
   t.equal(await main(['ls', 'a', '--resolve', '--json', '--no-user-config'], json), 0);
-  t.match(JSON.parse(json.stdout.lines()[0] ?? '{}') as unknown, { forward: 'a', resolved: { instanceId: 'i-0123456789abcdef0', pingStatus: 'Online' } });
+  t.match(JSON.parse(json.stdout.lines()[0] ?? '{}') as unknown, {
+    forward: 'a',
+    resolved: { instanceId: 'i-0123456789abcdef0', pingStatus: 'Online' },
+  });
 });

@@ -12,7 +12,10 @@ import { CapturedIo, CapturedStream } from './capture-io.js';
 const status = (over: Partial<ForwardStatus> = {}): ForwardStatus => ({
   name: 'db',
   state: 'ready',
-  addresses: [{ address: '127.0.0.1', port: 5432 }, { address: '::1', port: 5432 }],
+  addresses: [
+    { address: '127.0.0.1', port: 5432 },
+    { address: '::1', port: 5432 },
+  ],
   target: 'i-0123456789abcdef0',
   remote: 'db.internal:5432',
   connections: { active: 1, total: 3, failed: 0 },
@@ -25,7 +28,12 @@ const status = (over: Partial<ForwardStatus> = {}): ForwardStatus => ({
   ...over,
 });
 
-const ev = (type: string, fields: Record<string, unknown> = {}) => ({ type, time: '2026-01-01T00:00:00.000Z', forward: 'db', ...fields });
+const ev = (type: string, fields: Record<string, unknown> = {}) => ({
+  type,
+  time: '2026-01-01T00:00:00.000Z',
+  forward: 'db',
+  ...fields,
+});
 
 t.test('formatters', async (t) => {
   t.equal(formatBytes(512), '512 B');
@@ -34,7 +42,13 @@ t.test('formatters', async (t) => {
   t.equal(formatRate(2048), '2.0 KiB/s');
   t.equal(formatAddress('::1', 5), '[::1]:5');
   t.equal(formatAddress('127.0.0.1', 5), '127.0.0.1:5');
-  t.same(table([['A', 'BB'], ['CCC', 'D']]), ['A    BB', 'CCC  D']);
+  t.same(
+    table([
+      ['A', 'BB'],
+      ['CCC', 'D'],
+    ]),
+    ['A    BB', 'CCC  D'],
+  );
 });
 
 t.test('plain mode: ready summaries on stdout, problems on stderr, details only with --verbose', async (t) => {
@@ -49,9 +63,18 @@ t.test('plain mode: ready summaries on stdout, problems on stderr, details only 
   r.event(ev('connect-error', { message: 'the agent could not connect to db.internal:5432' }));
   r.event(ev('forward-state', { state: 'failed', code: 'ERR_AWS_ACCESS_DENIED', message: 'no' }));
   t.equal(io.stdout.text, 'db  127.0.0.1:5432 -> i-0 db.internal:5432\ndb: reconnecting\ndb: ready again\n');
-  t.equal(io.stderr.text, 'db: the agent could not connect to db.internal:5432\ndb: failed: no [ERR_AWS_ACCESS_DENIED]\n');
-  t.equal(describeEvent(ev('listening', { addresses: [{ address: '::1', port: 9 }], port: 9, fellBack: true }), false), 'db: preferred local port was busy; listening on [::1]:9');
-  t.match(describeEvent(ev('connection-closed', { connection: 2, bytesIn: 2048, bytesOut: 1 }), true), /connection 2 closed \(in 2\.0 KiB, out 1 B\)/);
+  t.equal(
+    io.stderr.text,
+    'db: the agent could not connect to db.internal:5432\ndb: failed: no [ERR_AWS_ACCESS_DENIED]\n',
+  );
+  t.equal(
+    describeEvent(ev('listening', { addresses: [{ address: '::1', port: 9 }], port: 9, fellBack: true }), false),
+    'db: preferred local port was busy; listening on [::1]:9',
+  );
+  t.match(
+    describeEvent(ev('connection-closed', { connection: 2, bytesIn: 2048, bytesOut: 1 }), true),
+    /connection 2 closed \(in 2\.0 KiB, out 1 B\)/,
+  );
   t.equal(describeEvent(ev('connection-closed', { connection: 2 }), false), undefined);
 });
 
@@ -73,7 +96,10 @@ t.test('json mode: one object per line on stdout, CLI events included, secret-lo
   r.event(ev('session-started', { sessionId: 's-1', tokenValue: 'abcdefgh12345678' }));
   r.cliEvent('ready', { forward: 'db', addresses: [] });
   const lines = io.stdout.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.match(lines, [{ type: 'session-started', sessionId: 's-1', tokenValue: REDACTED }, { type: 'ready', forward: 'db', time: /Z$/ }]);
+  t.match(lines, [
+    { type: 'session-started', sessionId: 's-1', tokenValue: REDACTED },
+    { type: 'ready', forward: 'db', time: /Z$/ },
+  ]);
   t.equal(io.stderr.text, '');
 });
 
@@ -84,7 +110,10 @@ t.test('tty mode: a table redrawn in place, log lines above it', async (t) => {
   const r = createRenderer(io, { mode: 'tty', quiet: false, verbose: false });
   r.status([status()]);
   t.match(io.stdout.text, /FORWARD\s+LOCAL\s+REMOTE\s+STATE\s+CONN\s+IN\s+OUT\s+RATE/);
-  t.match(io.stdout.text, /db\s+127\.0\.0\.1:5432 \[::1\]:5432\s+i-0123456789abcdef0 db\.internal:5432\s+ready\s+1\/3\s+2\.0 KiB\s+10 B\s+↓1\.5 KiB\/s ↑0 B\/s/);
+  t.match(
+    io.stdout.text,
+    /db\s+127\.0\.0\.1:5432 \[::1\]:5432\s+i-0123456789abcdef0 db\.internal:5432\s+ready\s+1\/3\s+2\.0 KiB\s+10 B\s+↓1\.5 KiB\/s ↑0 B\/s/,
+  );
   const before = io.stdout.text.length;
   r.event(ev('warning', { message: 'hello' }));
   const redraw = io.stdout.text.slice(before);
@@ -98,28 +127,72 @@ t.test('tty mode: a table redrawn in place, log lines above it', async (t) => {
 });
 
 t.test('secrets: env values are masked in every write; JSON keys redacted', async (t) => {
-  const env = { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLETOKEN', SHORT_TOKEN: 'abc', HOME: '/home/someone-long' };
+  const env = {
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+    AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLETOKEN',
+    SHORT_TOKEN: 'abc',
+    HOME: '/home/someone-long',
+  };
   const secrets = secretsFromEnv(env);
-  t.same(secrets.sort(), [env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].sort(), 'short values and non-secret names are left alone');
+  t.same(
+    secrets.sort(),
+    [env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].sort(),
+    'short values and non-secret names are left alone',
+  );
   const out = new CapturedStream();
   const masked = maskingStream(out, secrets);
   masked.write(`key=${env.AWS_SECRET_ACCESS_KEY} token=${env.AWS_SESSION_TOKEN}\n`);
   t.equal(out.text, `key=${REDACTED} token=${REDACTED}\n`);
   t.equal(maskSecrets('nothing here', secrets), 'nothing here');
-  t.same(redactKeys({ a: 1, sessionToken: 'x', nested: [{ secretAccessKey: 'y', ok: 'z' }], password: null }), { a: 1, sessionToken: REDACTED, nested: [{ secretAccessKey: REDACTED, ok: 'z' }], password: null });
+  t.same(redactKeys({ a: 1, sessionToken: 'x', nested: [{ secretAccessKey: 'y', ok: 'z' }], password: null }), {
+    a: 1,
+    sessionToken: REDACTED,
+    nested: [{ secretAccessKey: REDACTED, ok: 'z' }],
+    password: null,
+  });
 });
 
 t.test('error reports: config issues listed, advice for SSO and credentials, --json error event', async (t) => {
   const io = new CapturedIo({ cwd: '/' });
-  reportError(io, new ConfigError('ERR_CONFIG_INVALID', 'invalid configuration: 1 problem', [{ file: 'f.yaml', line: 2, column: 3, path: 'x', message: 'bad', hint: 'fix it' }]), 78, { json: true, verbose: false });
+  reportError(
+    io,
+    new ConfigError('ERR_CONFIG_INVALID', 'invalid configuration: 1 problem', [
+      { file: 'f.yaml', line: 2, column: 3, path: 'x', message: 'bad', hint: 'fix it' },
+    ]),
+    78,
+    { json: true, verbose: false },
+  );
   t.equal(io.stderr.text, 'tunnel: invalid configuration: 1 problem\n  f.yaml:2:3: x: bad (fix it)\n');
-  t.match(JSON.parse(io.stdout.text) as unknown, { type: 'error', code: 'ERR_CONFIG_INVALID', exitCode: 78, issues: [{ line: 2 }] });
-  t.match(adviceFor(new TunnelError('ERR_AWS_EXPIRED_TOKEN', 'The SSO session associated with this profile has expired'), 'dev'), 'aws sso login --profile dev');
-  t.match(adviceFor(new TunnelError('ERR_AWS_CREDENTIALS', 'Token is expired. To refresh this SSO session run aws sso login'), undefined), /run `aws sso login`/);
-  t.match(adviceFor(new TunnelError('ERR_AWS_CREDENTIALS', 'Could not load credentials from any providers')), /set AWS credentials/);
+  t.match(JSON.parse(io.stdout.text) as unknown, {
+    type: 'error',
+    code: 'ERR_CONFIG_INVALID',
+    exitCode: 78,
+    issues: [{ line: 2 }],
+  });
+  t.match(
+    adviceFor(
+      new TunnelError('ERR_AWS_EXPIRED_TOKEN', 'The SSO session associated with this profile has expired'),
+      'dev',
+    ),
+    'aws sso login --profile dev',
+  );
+  t.match(
+    adviceFor(
+      new TunnelError('ERR_AWS_CREDENTIALS', 'Token is expired. To refresh this SSO session run aws sso login'),
+      undefined,
+    ),
+    /run `aws sso login`/,
+  );
+  t.match(
+    adviceFor(new TunnelError('ERR_AWS_CREDENTIALS', 'Could not load credentials from any providers')),
+    /set AWS credentials/,
+  );
   t.equal(adviceFor(new Error('x')), undefined);
   const v = new CapturedIo({ cwd: '/' });
-  reportError(v, new TunnelError('ERR_AWS_API', 'outer', { cause: new Error('inner cause') }), 1, { json: false, verbose: true });
+  reportError(v, new TunnelError('ERR_AWS_API', 'outer', { cause: new Error('inner cause') }), 1, {
+    json: false,
+    verbose: true,
+  });
   t.match(v.stderr.text, /tunnel: outer \[ERR_AWS_API\]\n  caused by: inner cause/);
   const bug = new CapturedIo({ cwd: '/' });
   reportError(bug, new RangeError('oops'), 70, { json: false, verbose: false });

@@ -15,7 +15,13 @@ const PROJECT = [
 
 t.test('finds .tunnel.yaml from a subdirectory and merges it over the user config', async (t) => {
   const dir = t.testdir({
-    home: { '.config': { tunnel: { 'config.yaml': 'defaults:\n  profile: me\n  region: us-east-1\ntargets:\n  jump: i-0fedcba9876543210\n' } } },
+    home: {
+      '.config': {
+        tunnel: {
+          'config.yaml': 'defaults:\n  profile: me\n  region: us-east-1\ntargets:\n  jump: i-0fedcba9876543210\n',
+        },
+      },
+    },
     proj: { '.tunnel.yaml': PROJECT.replace('target: db', 'target: jump'), src: { deep: {} } },
   });
   const loaded = await loadConfig({ cwd: join(dir, 'proj', 'src', 'deep'), env: {}, homedir: join(dir, 'home') });
@@ -34,7 +40,11 @@ t.test('precedence: AWS env < user < project < TUNNEL_* env < flags', async (t) 
   t.equal(await r({ AWS_REGION: 'us-west-2' }), 'eu-west-1');
   t.equal(await r({ AWS_REGION: 'us-west-2', TUNNEL_REGION: 'ap-south-1' }), 'ap-south-1');
   t.equal(await r({ TUNNEL_REGION: 'ap-south-1' }, { region: 'sa-east-1' }), 'sa-east-1');
-  const noFile = await loadConfig({ cwd: t.testdir({}), homedir: dir, env: { AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9' } });
+  const noFile = await loadConfig({
+    cwd: t.testdir({}),
+    homedir: dir,
+    env: { AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9' },
+  });
   t.equal(noFile.config.defaults.endpoint, 'http://127.0.0.1:9', 'the SDK variable is the fallback endpoint');
   const env = await loadConfig({ ...base, env: { TUNNEL_BIND: '127.0.0.1', TUNNEL_TIMEOUT: '2m' } });
   t.same(env.config.defaults.bind, ['127.0.0.1']);
@@ -45,7 +55,10 @@ t.test('bad environment and flag values are reported by name', async (t) => {
   const dir = t.testdir({});
   await t.rejects(loadConfig({ cwd: dir, homedir: dir, env: { TUNNEL_TIMEOUT: 'later' }, flags: { bind: 'nope' } }), {
     code: 'ERR_CONFIG_INVALID',
-    issues: [{ file: '$TUNNEL_TIMEOUT', path: 'defaults.timeout' }, { file: '--bind', path: 'defaults.bind' }],
+    issues: [
+      { file: '$TUNNEL_TIMEOUT', path: 'defaults.timeout' },
+      { file: '--bind', path: 'defaults.bind' },
+    ],
   });
 });
 
@@ -54,7 +67,9 @@ t.test('.tunnel.yml and .tunnel.json are found too; .yaml wins in the same direc
   t.equal(await findProjectConfig(a), join(a, '.tunnel.yml'));
   const b = t.testdir({ '.tunnel.json': '{}', '.tunnel.yaml': '{}' });
   t.equal(await findProjectConfig(b), join(b, '.tunnel.yaml'));
-  const c = t.testdir({ '.tunnel.json': '{"forwards":{"x":{"target":"i-0123456789abcdef0","remotePort":22,"localPort":2222}}}' });
+  const c = t.testdir({
+    '.tunnel.json': '{"forwards":{"x":{"target":"i-0123456789abcdef0","remotePort":22,"localPort":2222}}}',
+  });
   const loaded = await loadConfig({ cwd: c, env: {}, homedir: c });
   t.equal(loaded.config.forwards['x']?.localPort, 2222);
 });
@@ -65,7 +80,9 @@ t.test('--config and $TUNNEL_CONFIG name the file; a missing one is ERR_CONFIG_N
   t.ok(viaFlag.config.forwards['pg']);
   const viaEnv = await loadConfig({ cwd: dir, env: { TUNNEL_CONFIG: join(dir, 'other.yaml') }, homedir: dir });
   t.ok(viaEnv.config.forwards['pg']);
-  await t.rejects(loadConfig({ cwd: dir, env: {}, homedir: dir, configPath: 'nope.yaml' }), { code: 'ERR_CONFIG_NOT_FOUND' });
+  await t.rejects(loadConfig({ cwd: dir, env: {}, homedir: dir, configPath: 'nope.yaml' }), {
+    code: 'ERR_CONFIG_NOT_FOUND',
+  });
 });
 
 t.test('problems in both files are reported together with their own file names', async (t) => {
@@ -101,7 +118,11 @@ t.test('a parse error in one file and a schema error in the other are both repor
 t.test('XDG_CONFIG_HOME moves the user config', async (t) => {
   t.equal(userConfigPath({ XDG_CONFIG_HOME: '/x/cfg' }, '/home/u'), join('/x/cfg', 'tunnel', 'config.yaml'));
   t.equal(userConfigPath({}, '/home/u'), join('/home/u', '.config', 'tunnel', 'config.yaml'));
-  t.equal(userConfigPath({ XDG_CONFIG_HOME: 'relative' }, '/home/u'), join('/home/u', '.config', 'tunnel', 'config.yaml'), 'relative XDG paths are ignored, per the spec');
+  t.equal(
+    userConfigPath({ XDG_CONFIG_HOME: 'relative' }, '/home/u'),
+    join('/home/u', '.config', 'tunnel', 'config.yaml'),
+    'relative XDG paths are ignored, per the spec',
+  );
 });
 
 t.test('writeConfigFile refuses to overwrite unless forced', async (t) => {

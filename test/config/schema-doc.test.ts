@@ -23,8 +23,25 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 const SUPPORTED = new Set([
-  '$schema', 'title', 'description', 'type', 'properties', 'additionalProperties', 'required', 'propertyNames', 'items', 'minItems',
-  'minLength', 'minProperties', 'minimum', 'maximum', 'pattern', 'const', 'oneOf', '$ref', '$defs',
+  '$schema',
+  'title',
+  'description',
+  'type',
+  'properties',
+  'additionalProperties',
+  'required',
+  'propertyNames',
+  'items',
+  'minItems',
+  'minLength',
+  'minProperties',
+  'minimum',
+  'maximum',
+  'pattern',
+  'const',
+  'oneOf',
+  '$ref',
+  '$defs',
 ]);
 
 function resolveRef(ref: string): Schema {
@@ -37,14 +54,22 @@ function resolveRef(ref: string): Schema {
 
 function typeOk(v: unknown, type: string): boolean {
   switch (type) {
-    case 'object': return isObj(v);
-    case 'array': return Array.isArray(v);
-    case 'string': return typeof v === 'string';
-    case 'integer': return typeof v === 'number' && Number.isInteger(v);
-    case 'number': return typeof v === 'number';
-    case 'boolean': return typeof v === 'boolean';
-    case 'null': return v === null;
-    default: throw new Error(`unsupported type ${type}`);
+    case 'object':
+      return isObj(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'null':
+      return v === null;
+    default:
+      throw new Error(`unsupported type ${type}`);
   }
 }
 
@@ -56,12 +81,14 @@ function validate(v: unknown, s: Schema, path = '$'): string[] {
   const type = s['type'];
   if (type !== undefined) {
     const types = Array.isArray(type) ? type : [type];
-    if (!types.some((x) => typeof x === 'string' && typeOk(v, x))) return [...errors, `${path}: expected ${types.join('|')}`];
+    if (!types.some((x) => typeof x === 'string' && typeOk(v, x)))
+      return [...errors, `${path}: expected ${types.join('|')}`];
   }
   if (s['const'] !== undefined && v !== s['const']) errors.push(`${path}: expected ${JSON.stringify(s['const'])}`);
   if (typeof v === 'string') {
     if (typeof s['minLength'] === 'number' && v.length < s['minLength']) errors.push(`${path}: too short`);
-    if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) errors.push(`${path}: does not match ${s['pattern']}`);
+    if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v))
+      errors.push(`${path}: does not match ${s['pattern']}`);
   }
   if (typeof v === 'number') {
     if (typeof s['minimum'] === 'number' && v < s['minimum']) errors.push(`${path}: below ${s['minimum']}`);
@@ -73,14 +100,17 @@ function validate(v: unknown, s: Schema, path = '$'): string[] {
   }
   if (isObj(v)) {
     const props = isObj(s['properties']) ? (s['properties'] as Record<string, Schema>) : {};
-    if (typeof s['minProperties'] === 'number' && Object.keys(v).length < s['minProperties']) errors.push(`${path}: too few properties`);
-    if (Array.isArray(s['required'])) for (const r of s['required']) if (typeof r === 'string' && !(r in v)) errors.push(`${path}: missing ${r}`);
+    if (typeof s['minProperties'] === 'number' && Object.keys(v).length < s['minProperties'])
+      errors.push(`${path}: too few properties`);
+    if (Array.isArray(s['required']))
+      for (const r of s['required']) if (typeof r === 'string' && !(r in v)) errors.push(`${path}: missing ${r}`);
     for (const [k, x] of Object.entries(v)) {
       if (isObj(s['propertyNames'])) errors.push(...validate(k, s['propertyNames'] as Schema, `${path}.${k}(name)`));
       const p = props[k];
       if (p !== undefined) errors.push(...validate(x, p, `${path}.${k}`));
       else if (s['additionalProperties'] === false) errors.push(`${path}: unknown key ${k}`);
-      else if (isObj(s['additionalProperties'])) errors.push(...validate(x, s['additionalProperties'] as Schema, `${path}.${k}`));
+      else if (isObj(s['additionalProperties']))
+        errors.push(...validate(x, s['additionalProperties'] as Schema, `${path}.${k}`));
     }
   }
   if (Array.isArray(s['oneOf'])) {
@@ -109,7 +139,8 @@ t.test('the init starter and the demo config pass the schema; examples/demo.yaml
 });
 
 t.test('the schema names exactly the keys the validator accepts', async (t) => {
-  const props = (s: unknown): string[] => (isObj(s) && isObj(s['properties']) ? Object.keys(s['properties']).sort() : []);
+  const props = (s: unknown): string[] =>
+    isObj(s) && isObj(s['properties']) ? Object.keys(s['properties']).sort() : [];
   t.same(props(schema), [...TOP_KEYS].sort());
   t.same(props(resolveRef('#/$defs/defaults')), [...DEFAULT_KEYS].sort());
   t.same(props(resolveRef('#/$defs/forward')), [...FORWARD_KEYS].sort());

@@ -72,23 +72,51 @@ t.test('reports every problem at once, each with line, column and a hint', async
   ].join('\n');
   const issues = issuesOf(text);
   const region = find(issues, 'defaults.regoin');
-  t.match(region, { file: 'p.yaml', line: 2, column: 3, message: /unknown key "regoin"/, hint: /did you mean "region"/ });
+  t.match(region, {
+    file: 'p.yaml',
+    line: 2,
+    column: 3,
+    message: /unknown key "regoin"/,
+    hint: /did you mean "region"/,
+  });
   t.match(find(issues, 'forwards.db.remotePort'), { line: 8, column: 17, message: /70000 is not a valid port/ });
   t.match(find(issues, 'forwards.db.localPort'), { line: 9, column: 16, message: /privileged/, hint: /10080/ });
   t.match(find(issues, 'forwards.web.lazzy'), { line: 14, column: 5, hint: /did you mean "lazy"/ });
-  t.match(find(issues, 'forwards.api.localPort'), { line: 18, column: 16, message: /also used by forward "web" \(p\.yaml:13\)/ });
-  t.match(find(issues, 'groups.dev[1]'), { line: 20, column: 14, message: /unknown forward or group "apii"/, hint: /did you mean "api"/ });
+  t.match(find(issues, 'forwards.api.localPort'), {
+    line: 18,
+    column: 16,
+    message: /also used by forward "web" \(p\.yaml:13\)/,
+  });
+  t.match(find(issues, 'groups.dev[1]'), {
+    line: 20,
+    column: 14,
+    message: /unknown forward or group "apii"/,
+    hint: /did you mean "api"/,
+  });
   t.equal(issues.length, 6, 'exactly the six problems, no cascades');
 });
 
 t.test('an unknown target alias gets the closest alias and the Name tag spelling', async (t) => {
-  const issues = issuesOf('targets:\n  database: i-0123456789abcdef0\nforwards:\n  db:\n    target: databse\n    remotePort: 5432\n');
+  const issues = issuesOf(
+    'targets:\n  database: i-0123456789abcdef0\nforwards:\n  db:\n    target: databse\n    remotePort: 5432\n',
+  );
   t.equal(issues.length, 1);
-  t.match(issues[0], { path: 'forwards.db.target', line: 5, column: 13, message: /unknown target alias "databse"/, hint: /did you mean "database"\?.*name: databse/ });
+  t.match(issues[0], {
+    path: 'forwards.db.target',
+    line: 5,
+    column: 13,
+    message: /unknown target alias "databse"/,
+    hint: /did you mean "database"\?.*name: databse/,
+  });
 });
 
 t.test('instance ids and tag: expressions are accepted as targets without an alias', async (t) => {
-  t.same(issuesOf('forwards:\n  a: { target: i-0123456789abcdef0, remotePort: 22, localPort: 2222 }\n  b: { target: "tag:Role=db", remotePort: 5432 }\n'), []);
+  t.same(
+    issuesOf(
+      'forwards:\n  a: { target: i-0123456789abcdef0, remotePort: 22, localPort: 2222 }\n  b: { target: "tag:Role=db", remotePort: 5432 }\n',
+    ),
+    [],
+  );
 });
 
 t.test('structural errors: wrong types, missing keys, bad names, bad bind', async (t) => {
@@ -101,7 +129,10 @@ t.test('structural errors: wrong types, missing keys, bad names, bad bind', asyn
     'defaults: { endpoint: "ftp://x", timeout: soon }',
   ].join('\n');
   const issues = issuesOf(text);
-  t.match(issues.find((i) => i.path === 'forwards.db' && /target/.test(i.message)), { line: 2 });
+  t.match(
+    issues.find((i) => i.path === 'forwards.db' && /target/.test(i.message)),
+    { line: 2 },
+  );
   t.ok(issues.find((i) => i.path === 'forwards.db' && /remotePort/.test(i.message)));
   t.match(find(issues, 'forwards.9bad'), { line: 4, column: 3, message: /not a valid name/ });
   t.match(find(issues, 'forwards.web.remotePort'), { hint: /without quotes/ });
@@ -113,18 +144,25 @@ t.test('structural errors: wrong types, missing keys, bad names, bad bind', asyn
 });
 
 t.test('groups: self-containing groups and group/forward name clashes', async (t) => {
-  const issues = issuesOf('forwards:\n  a: { target: i-0123456789abcdef0, remotePort: 1 }\ngroups:\n  x: [y]\n  y: [x, a]\n  a: [a]\n');
+  const issues = issuesOf(
+    'forwards:\n  a: { target: i-0123456789abcdef0, remotePort: 1 }\ngroups:\n  x: [y]\n  y: [x, a]\n  a: [a]\n',
+  );
   t.ok(issues.some((i) => i.path === 'groups.x' && /contains itself/.test(i.message)));
   t.ok(issues.some((i) => i.path === 'groups.a' && /both a group and a forward/.test(i.message)));
 });
 
 t.test('names that collide as environment variables are reported', async (t) => {
-  const issues = issuesOf('forwards:\n  db-a: { target: i-0123456789abcdef0, remotePort: 1 }\n  db_a: { target: i-0123456789abcdef0, remotePort: 2 }\n');
+  const issues = issuesOf(
+    'forwards:\n  db-a: { target: i-0123456789abcdef0, remotePort: 1 }\n  db_a: { target: i-0123456789abcdef0, remotePort: 2 }\n',
+  );
   t.match(issues, [{ path: 'forwards.db_a', line: 3, message: /TUNNEL_DB_A_/ }]);
 });
 
 t.test('YAML syntax errors and duplicate keys are parse errors with positions', async (t) => {
-  t.throws(() => parseConfigText('forwards:\n  db: { target: x\n', 'bad.yaml'), { code: 'ERR_CONFIG_PARSE', issues: [{ file: 'bad.yaml', line: Number }] });
+  t.throws(() => parseConfigText('forwards:\n  db: { target: x\n', 'bad.yaml'), {
+    code: 'ERR_CONFIG_PARSE',
+    issues: [{ file: 'bad.yaml', line: Number }],
+  });
   try {
     parseConfigText('forwards:\n  db: 1\n  db: 2\n', 'dup.yaml');
     t.fail('should throw');

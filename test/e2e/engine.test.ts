@@ -13,10 +13,23 @@ t.test('many forwards at once, 200 concurrent sha256-checked connections each', 
   const echo = await startEcho(t);
   const { manager, tokens, events } = makeManager(t, emu);
   const names = ['a', 'b', 'c'];
-  for (const name of names) manager.add({ name, target: { kind: 'name', name: 'demo' }, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
+  for (const name of names)
+    manager.add({
+      name,
+      target: { kind: 'name', name: 'demo' },
+      remotePort: echo.port,
+      localPort: 'auto',
+      bind: ['127.0.0.1'],
+    });
   await manager.start();
-  t.same(manager.status().map((s) => s.state), ['ready', 'ready', 'ready']);
-  t.same(manager.status().map((s) => s.target), [DEFAULT_INSTANCE_ID, DEFAULT_INSTANCE_ID, DEFAULT_INSTANCE_ID]);
+  t.same(
+    manager.status().map((s) => s.state),
+    ['ready', 'ready', 'ready'],
+  );
+  t.same(
+    manager.status().map((s) => s.target),
+    [DEFAULT_INSTANCE_ID, DEFAULT_INSTANCE_ID, DEFAULT_INSTANCE_ID],
+  );
   await Promise.all(
     manager.forwards.map(async (f) => {
       const port = f.port ?? 0;
@@ -30,7 +43,10 @@ t.test('many forwards at once, 200 concurrent sha256-checked connections each', 
       const st = f.status();
       t.equal(st.connections.total, 200);
       t.equal(st.connections.failed, 0);
-      t.equal(st.bytesOut, payloads.reduce((n, p) => n + p.length, 0));
+      t.equal(
+        st.bytesOut,
+        payloads.reduce((n, p) => n + p.length, 0),
+      );
     }),
   );
   t.equal(emu.state.calls.filter((c) => c.operation === 'StartSession').length, 3);
@@ -45,7 +61,14 @@ t.test('a pool of sessions spreads connections over them', async (t) => {
   const emu = await startEmu(t);
   const echo = await startEcho(t);
   const { manager } = makeManager(t, emu);
-  const f = manager.add({ name: 'pool', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'], sessions: 3 });
+  const f = manager.add({
+    name: 'pool',
+    target,
+    remotePort: echo.port,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+    sessions: 3,
+  });
   await manager.start();
   await until(f, 'event', () => f.status().sessions.length === 3);
   const perSession = new Map<string, number>();
@@ -59,13 +82,21 @@ t.test('a pool of sessions spreads connections over them', async (t) => {
     }),
   );
   t.same([...perSession.values()], [3, 3, 3], 'least-loaded: 3 streams on each of the 3 sessions');
-  t.same([...perSession.keys()].sort(), f.status().sessions.map((s) => s.sessionId).sort());
+  t.same(
+    [...perSession.keys()].sort(),
+    f
+      .status()
+      .sessions.map((s) => s.sessionId)
+      .sort(),
+  );
   t.equal(echo.sockets.size, 9);
   for (const s of socks) s.destroy();
 });
 
 t.test('basic-mode agent: one session per concurrent connection', async (t) => {
-  const emu = await startEmu(t, { instances: [{ instanceId: DEFAULT_INSTANCE_ID, name: 'old', agentVersion: '3.0.196.0' }] });
+  const emu = await startEmu(t, {
+    instances: [{ instanceId: DEFAULT_INSTANCE_ID, name: 'old', agentVersion: '3.0.196.0' }],
+  });
   const echo = await startEcho(t);
   const { manager } = makeManager(t, emu);
   const f = manager.add({ name: 'basic', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
@@ -96,19 +127,36 @@ t.test('ToRemoteHost forwards through the agent to the named host', async (t) =>
   const emu = await startEmu(t);
   const echo = await startEcho(t);
   const { manager } = makeManager(t, emu);
-  const f = manager.add({ name: 'rh', target, remoteHost: '127.0.0.1', remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
+  const f = manager.add({
+    name: 'rh',
+    target,
+    remoteHost: '127.0.0.1',
+    remotePort: echo.port,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+  });
   await manager.start();
   const p = randomBytes(40_000);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p));
   const call = emu.state.calls.find((c) => c.operation === 'StartSession');
-  t.match(call?.request, { DocumentName: 'AWS-StartPortForwardingSessionToRemoteHost', Parameters: { host: ['127.0.0.1'] } });
+  t.match(call?.request, {
+    DocumentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+    Parameters: { host: ['127.0.0.1'] },
+  });
 });
 
 t.test('a forbidden remote host fails that forward with the agent text; others keep running', async (t) => {
   const emu = await startEmu(t);
   const echo = await startEcho(t);
   const { manager } = makeManager(t, emu);
-  const bad = manager.add({ name: 'imds', target, remoteHost: '169.254.169.254', remotePort: 80, localPort: 'auto', bind: ['127.0.0.1'] });
+  const bad = manager.add({
+    name: 'imds',
+    target,
+    remoteHost: '169.254.169.254',
+    remotePort: 80,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+  });
   const good = manager.add({ name: 'ok', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
   await manager.start();
   await until(bad, 'state', () => bad.state === 'failed');
@@ -117,7 +165,12 @@ t.test('a forbidden remote host fails that forward with the agent text; others k
   t.equal(good.state, 'ready');
   const p = randomBytes(1000);
   t.equal(sha(await roundTrip(good.port ?? 0, p)), sha(p));
-  t.equal(emu.state.calls.filter((c) => c.operation === 'StartSession' && JSON.stringify(c.request).includes('169.254')).length, 1, 'not retried');
+  t.equal(
+    emu.state.calls.filter((c) => c.operation === 'StartSession' && JSON.stringify(c.request).includes('169.254'))
+      .length,
+    1,
+    'not retried',
+  );
 });
 
 t.test('AccessDenied fails the forward with the service text', async (t) => {
@@ -133,7 +186,12 @@ t.test('AccessDenied fails the forward with the service text', async (t) => {
 t.test('an unknown Name is ERR_TUNNEL_TARGET_NOT_FOUND', async (t) => {
   const emu = await startEmu(t);
   const { manager } = makeManager(t, emu);
-  const f = manager.add({ name: 'nope', target: { kind: 'name', name: 'no-such-node' }, remotePort: 80, localPort: 'auto' });
+  const f = manager.add({
+    name: 'nope',
+    target: { kind: 'name', name: 'no-such-node' },
+    remotePort: 80,
+    localPort: 'auto',
+  });
   await manager.start();
   t.equal(f.state, 'failed');
   t.equal(f.error?.code, 'ERR_TUNNEL_TARGET_NOT_FOUND');
@@ -194,9 +252,14 @@ t.test('stop terminates every open session on the service, within 2 s', async (t
   await manager.stop();
   t.ok(performance.now() - t0 < 2000, 'within 2 s');
   await closed;
-  const terminated = emu.state.calls.filter((c) => c.operation === 'TerminateSession').map((c) => (c.request as { SessionId: string }).SessionId);
+  const terminated = emu.state.calls
+    .filter((c) => c.operation === 'TerminateSession')
+    .map((c) => (c.request as { SessionId: string }).SessionId);
   t.same([...terminated].sort(), [...ids].sort());
-  t.same(manager.status().map((s) => s.state), ['stopped', 'stopped']);
+  t.same(
+    manager.status().map((s) => s.state),
+    ['stopped', 'stopped'],
+  );
 });
 
 t.test('probe: ready when the agent reaches the destination, failed when it cannot', async (t) => {
@@ -209,21 +272,42 @@ t.test('probe: ready when the agent reaches the destination, failed when it cann
   const deadPort = typeof a === 'object' && a !== null ? a.port : 0;
   await new Promise<void>((r) => closed.close(() => r()));
   const { manager, events } = makeManager(t, emu, { probeTimeoutMs: 150 });
-  const good = manager.add({ name: 'good', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'], probe: true });
-  const bad = manager.add({ name: 'bad', target, remotePort: deadPort, localPort: 'auto', bind: ['127.0.0.1'], probe: true });
+  const good = manager.add({
+    name: 'good',
+    target,
+    remotePort: echo.port,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+    probe: true,
+  });
+  const bad = manager.add({
+    name: 'bad',
+    target,
+    remotePort: deadPort,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+    probe: true,
+  });
   await manager.start();
   t.equal(good.state, 'ready');
   t.equal(bad.state, 'failed');
   t.equal(bad.error?.code, 'ERR_TUNNEL_PROBE_FAILED');
   t.match(bad.error?.message, `localhost:${deadPort}`);
   t.same(
-    events.filter((e) => e.type === 'probe').map((e) => [e.forward, e['ok']]).sort(),
+    events
+      .filter((e) => e.type === 'probe')
+      .map((e) => [e.forward, e['ok']])
+      .sort(),
     [
       ['bad', false],
       ['good', true],
     ],
   );
-  t.equal(emu.state.calls.filter((c) => c.operation === 'TerminateSession').length, 1, 'the failed forward terminated its session');
+  t.equal(
+    emu.state.calls.filter((c) => c.operation === 'TerminateSession').length,
+    1,
+    'the failed forward terminated its session',
+  );
 });
 
 t.test('a remote FIN reaches the local client as EOF (the destination speaks first and closes)', async (t) => {

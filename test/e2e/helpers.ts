@@ -50,7 +50,13 @@ export interface Harness {
 }
 
 export function makeManager(t: Teardown, emu: Emulator, extra: Partial<TunnelManagerOptions> = {}): Harness {
-  const aws = { endpoint: emu.endpoint, region: emu.region, credentials: async () => ({ ...emu.credentials }), maxAttempts: 1, env: {} };
+  const aws = {
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: async () => ({ ...emu.credentials }),
+    maxAttempts: 1,
+    env: {},
+  };
   const tokens: string[] = [];
   const manager = new TunnelManager({
     aws,
@@ -88,7 +94,12 @@ export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1
 }
 
 /** Wait until `pred` holds, re-checking on each event of `emitter` (bounded). */
-export async function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, max = 10_000): Promise<void> {
+export async function until(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  pred: () => boolean,
+  max = 10_000,
+): Promise<void> {
   for (let i = 0; i < max && !pred(); i++) await once(emitter, event);
   if (!pred()) throw new Error(`condition not reached after ${max} '${event}' events`);
 }

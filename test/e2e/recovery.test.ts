@@ -7,13 +7,22 @@ import { DEFAULT_INSTANCE_ID, IDLE_TIMEOUT_TEXT, MAX_DURATION_TEXT } from '../..
 import { makeManager, roundTrip, sha, startEcho, startEmu, until } from './helpers.js';
 
 const target = { kind: 'id' as const, id: DEFAULT_INSTANCE_ID };
-const count = (emu: { state: { calls: Array<{ operation: string }> } }, op: string): number => emu.state.calls.filter((c) => c.operation === op).length;
+const count = (emu: { state: { calls: Array<{ operation: string }> } }, op: string): number =>
+  emu.state.calls.filter((c) => c.operation === op).length;
 
 t.test('lazy: listener first, a session on the first connection, closed after idle', async (t) => {
   const emu = await startEmu(t);
   const echo = await startEcho(t);
   const { manager, events } = makeManager(t, emu);
-  const f = manager.add({ name: 'lazy', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'], lazy: true, idleTimeoutMs: 200 });
+  const f = manager.add({
+    name: 'lazy',
+    target,
+    remotePort: echo.port,
+    localPort: 'auto',
+    bind: ['127.0.0.1'],
+    lazy: true,
+    idleTimeoutMs: 200,
+  });
   await manager.start();
   t.equal(f.state, 'ready');
   t.equal(count(emu, 'StartSession'), 0, 'no session before a connection');
@@ -48,32 +57,35 @@ t.test('a dropped websocket is resumed with nothing lost', async (t) => {
   t.ok(events.some((e) => e.type === 'session-reconnecting'));
 });
 
-t.test('channel_closed from the service: in-flight connections closed and counted, a fresh session, same port', async (t) => {
-  const emu = await startEmu(t);
-  const echo = await startEcho(t);
-  const { manager, events } = makeManager(t, emu);
-  const f = manager.add({ name: 'cc', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
-  await manager.start();
-  const port = f.port;
-  const first = f.status().sessions[0]?.sessionId ?? '';
-  const c = connect(port ?? 0, '127.0.0.1');
-  await once(c, 'connect');
-  c.write('ping');
-  await once(c, 'data');
-  const closed = once(c, 'close');
-  emu.terminate(first, `Session ${first} was terminated.`);
-  await closed;
-  await until(f, 'event', () => f.status().sessions.some((s) => s.sessionId !== first));
-  t.equal(f.port, port);
-  t.equal(f.state, 'ready');
-  t.equal(f.status().reconnects, 1);
-  t.equal(f.status().connections.failed, 1);
-  const ended = events.find((e) => e.type === 'session-ended');
-  t.equal(ended?.['droppedConnections'], 1);
-  t.match(String(ended?.['message']), /was terminated/);
-  const p = randomBytes(20_000);
-  t.equal(sha(await roundTrip(port ?? 0, p)), sha(p));
-});
+t.test(
+  'channel_closed from the service: in-flight connections closed and counted, a fresh session, same port',
+  async (t) => {
+    const emu = await startEmu(t);
+    const echo = await startEcho(t);
+    const { manager, events } = makeManager(t, emu);
+    const f = manager.add({ name: 'cc', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
+    await manager.start();
+    const port = f.port;
+    const first = f.status().sessions[0]?.sessionId ?? '';
+    const c = connect(port ?? 0, '127.0.0.1');
+    await once(c, 'connect');
+    c.write('ping');
+    await once(c, 'data');
+    const closed = once(c, 'close');
+    emu.terminate(first, `Session ${first} was terminated.`);
+    await closed;
+    await until(f, 'event', () => f.status().sessions.some((s) => s.sessionId !== first));
+    t.equal(f.port, port);
+    t.equal(f.state, 'ready');
+    t.equal(f.status().reconnects, 1);
+    t.equal(f.status().connections.failed, 1);
+    const ended = events.find((e) => e.type === 'session-ended');
+    t.equal(ended?.['droppedConnections'], 1);
+    t.match(String(ended?.['message']), /was terminated/);
+    const p = randomBytes(20_000);
+    t.equal(sha(await roundTrip(port ?? 0, p)), sha(p));
+  },
+);
 
 t.test('a "Bye" close keeps the forward working', async (t) => {
   const emu = await startEmu(t);
@@ -90,7 +102,14 @@ t.test('a "Bye" close keeps the forward working', async (t) => {
   // Armed when the client's websocket attaches: the service says "Bye" 30 ms later.
   emu.faults = { byeAfterMs: 30 };
   await manager.start();
-  await until(f, 'event', () => byes.length > 0 && events.some((e) => e.type === 'session-resumed' || (e.type === 'session-started' && e['sessionId'] !== byes[0])), 1000);
+  await until(
+    f,
+    'event',
+    () =>
+      byes.length > 0 &&
+      events.some((e) => e.type === 'session-resumed' || (e.type === 'session-started' && e['sessionId'] !== byes[0])),
+    1000,
+  );
   t.equal(f.state, 'ready');
   const q = randomBytes(30_000);
   t.equal(sha(await roundTrip(f.port ?? 0, q)), sha(q), 'works after the Bye');
@@ -113,7 +132,10 @@ t.test('a 403 on ResumeSession gives a fresh session', async (t) => {
   await once(c, 'connect');
   c.write('trigger');
   await until(f, 'event', () => f.status().sessions.some((s) => s.sessionId !== first));
-  t.ok(emu.state.calls.some((x) => x.operation === 'ResumeSession' && x.errorCode === 'AccessDeniedException'), 'resume was refused');
+  t.ok(
+    emu.state.calls.some((x) => x.operation === 'ResumeSession' && x.errorCode === 'AccessDeniedException'),
+    'resume was refused',
+  );
   t.equal(f.state, 'ready');
   t.ok(events.some((e) => e.type === 'session-ended' && e['sessionId'] === first && e['permanent'] === false));
   c.destroy();

@@ -43,11 +43,14 @@ t.test('echo and http services on loopback, with instance port mappings', async 
 
   const body = Buffer.from('hash me');
   const sha = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: demo.http.port, path: '/sha256', method: 'POST', agent: false }, (res) => {
-      let s = '';
-      res.on('data', (c: Buffer) => (s += c.toString()));
-      res.on('end', () => resolve(s.trim()));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: demo.http.port, path: '/sha256', method: 'POST', agent: false },
+      (res) => {
+        let s = '';
+        res.on('data', (c: Buffer) => (s += c.toString()));
+        res.on('end', () => resolve(s.trim()));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -68,7 +68,10 @@ t.test('the real client stack forwards through the emulator (mux, 256 KiB echo)'
 
 const faultCases: Array<[string, FaultSettings]> = [
   ['a dropped websocket (after 40 records)', { dropAfterMessages: 40 }],
-  ['duplicated, reordered and delayed records', { duplicateRate: 0.1, reorderRate: 0.1, reorderWindow: 3, delayRate: 0.05, delayMs: 5 }],
+  [
+    'duplicated, reordered and delayed records',
+    { duplicateRate: 0.1, reorderRate: 0.1, reorderWindow: 3, delayRate: 0.05, delayMs: 5 },
+  ],
   ['lost records', { dropRate: 0.02 }],
 ];
 

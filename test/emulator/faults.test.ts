@@ -1,7 +1,16 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { SessionFaults, createRng, deriveSeed, isAcknowledgeFrame, REORDER_FLUSH_MS, type Direction, type FaultEvent, type FaultKind } from '../../src/emulator/faults.js';
+import {
+  SessionFaults,
+  createRng,
+  deriveSeed,
+  isAcknowledgeFrame,
+  REORDER_FLUSH_MS,
+  type Direction,
+  type FaultEvent,
+  type FaultKind,
+} from '../../src/emulator/faults.js';
 import type { FaultSettings } from '../../src/emulator/options.js';
 import { encodeClientMessage } from '../../src/protocol/ssm/client-message.js';
 import { encodeAcknowledge } from '../../src/protocol/ssm/payloads.js';
@@ -26,7 +35,12 @@ function ackFrame(seq: number): Buffer {
     flags: 3,
     messageId: randomUUID(),
     payloadType: 0,
-    payload: encodeAcknowledge({ acknowledgedMessageType: 'input_stream_data', acknowledgedMessageId: randomUUID(), acknowledgedMessageSequenceNumber: seq, isSequentialMessage: true }),
+    payload: encodeAcknowledge({
+      acknowledgedMessageType: 'input_stream_data',
+      acknowledgedMessageId: randomUUID(),
+      acknowledgedMessageSequenceNumber: seq,
+      isSequentialMessage: true,
+    }),
   });
 }
 
@@ -56,7 +70,10 @@ t.test('with no faults every record passes once, in order', async (t) => {
   const h = harness({});
   const frames = [dataFrame(0), dataFrame(1), ackFrame(0)];
   for (const f of frames) h.faults.relay('s2c', f);
-  t.same(h.delivered.map((d) => d.frame), frames);
+  t.same(
+    h.delivered.map((d) => d.frame),
+    frames,
+  );
   t.same(h.events, []);
   t.same(h.faults.counters, { messages: 3, bytes: frames.reduce((n, f) => n + f.length, 0) });
 });
@@ -66,14 +83,20 @@ t.test('dropRate 1 drops every record and reports it', async (t) => {
   h.faults.relay('c2s', dataFrame(0));
   h.faults.relay('s2c', dataFrame(1));
   t.equal(h.delivered.length, 0);
-  t.same(h.events, [{ kind: 'drop', dir: 'c2s' }, { kind: 'drop', dir: 's2c' }]);
+  t.same(h.events, [
+    { kind: 'drop', dir: 'c2s' },
+    { kind: 'drop', dir: 's2c' },
+  ]);
 });
 
 t.test('duplicateRate 1 delivers every record twice', async (t) => {
   const h = harness({ duplicateRate: 1 });
   const f = dataFrame(0);
   h.faults.relay('s2c', f);
-  t.same(h.delivered.map((d) => d.frame), [f, f]);
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [f, f],
+  );
   t.same(h.events, [{ kind: 'duplicate', dir: 's2c' }]);
 });
 
@@ -86,7 +109,11 @@ t.test('reorder holds a record until a later one has passed it', async (t) => {
   t.equal(h.delivered.length, 0, 'the first record is held');
   settings.reorderRate = 0;
   h.faults.relay('s2c', b);
-  t.same(h.delivered.map((d) => d.frame), [b, a], 'b overtakes a');
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [b, a],
+    'b overtakes a',
+  );
   t.same(h.events, [{ kind: 'reorder', dir: 's2c' }]);
 });
 
@@ -97,7 +124,10 @@ t.test('a held record is released after the flush time when nothing follows', as
   h.clock.advance(REORDER_FLUSH_MS - 1);
   t.equal(h.delivered.length, 0);
   h.clock.advance(1);
-  t.same(h.delivered.map((d) => d.frame), [a]);
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [a],
+  );
 });
 
 t.test('reordering in one direction does not hold the other', async (t) => {
@@ -108,7 +138,11 @@ t.test('reordering in one direction does not hold the other', async (t) => {
   settings.reorderRate = 0;
   const b = dataFrame(1);
   h.faults.relay('c2s', b);
-  t.same(h.delivered.map((d) => d.frame), [b], 'the c2s record passes, the s2c one stays held');
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [b],
+    'the c2s record passes, the s2c one stays held',
+  );
 });
 
 t.test('delayRate delays records by delayMs on the clock', async (t) => {
@@ -118,7 +152,10 @@ t.test('delayRate delays records by delayMs on the clock', async (t) => {
   h.clock.advance(29);
   t.equal(h.delivered.length, 0);
   h.clock.advance(1);
-  t.same(h.delivered.map((d) => d.frame), [f]);
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [f],
+  );
   t.same(h.events, [{ kind: 'delay', dir: 's2c' }]);
 });
 
@@ -130,9 +167,17 @@ t.test('ackDelayMs delays acknowledge records only', async (t) => {
   t.notOk(isAcknowledgeFrame(data));
   h.faults.relay('s2c', ack);
   h.faults.relay('s2c', data);
-  t.same(h.delivered.map((d) => d.frame), [data], 'data passes at once');
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [data],
+    'data passes at once',
+  );
   h.clock.advance(40);
-  t.same(h.delivered.map((d) => d.frame), [data, ack], 'the ack follows 40 ms later');
+  t.same(
+    h.delivered.map((d) => d.frame),
+    [data, ack],
+    'the ack follows 40 ms later',
+  );
   t.same(h.events, [{ kind: 'ack-delay', dir: 's2c' }]);
 });
 

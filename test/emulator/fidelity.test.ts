@@ -47,7 +47,8 @@ async function workloadServer(t: Test): Promise<number> {
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     let buf = Buffer.alloc(0);
-    let mode: { kind: 'put'; n: number; hash: ReturnType<typeof createHash>; got: number } | { kind: 'echo' } | undefined;
+    let mode:
+      { kind: 'put'; n: number; hash: ReturnType<typeof createHash>; got: number } | { kind: 'echo' } | undefined;
     sock.on('data', (chunk: Buffer) => {
       if (mode?.kind === 'echo') return void sock.write(chunk);
       if (mode?.kind === 'put') return put(chunk);
@@ -173,9 +174,14 @@ for (const file of files) {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Row);
-    const recorded = rows.map((r) => (r.kind === 'binary' && r.hex !== undefined ? decodeClientMessage(Buffer.from(r.hex, 'hex')) : undefined));
+    const recorded = rows.map((r) =>
+      r.kind === 'binary' && r.hex !== undefined ? decodeClientMessage(Buffer.from(r.hex, 'hex')) : undefined,
+    );
     const firstReq = recorded.find((m) => m?.payloadType === PayloadType.HandshakeRequest) as ClientMessage;
-    const reqJson = JSON.parse(firstReq.payload.toString()) as { AgentVersion: string; RequestedClientActions: Array<{ ActionParameters: { Properties: Record<string, string> } }> };
+    const reqJson = JSON.parse(firstReq.payload.toString()) as {
+      AgentVersion: string;
+      RequestedClientActions: Array<{ ActionParameters: { Properties: Record<string, string> } }>;
+    };
     const props = reqJson.RequestedClientActions[0]?.ActionParameters.Properties ?? {};
     const isBasic = file.includes('basic');
     const isMux = !isBasic;
@@ -184,18 +190,23 @@ for (const file of files) {
     const workload = await workloadServer(t);
     const destinations: DestinationMapping[] = [];
     const port = Number(props['portNumber']);
-    if (file.includes('connect-error')) destinations.push({ port, to: { host: '127.0.0.1', port: await closedPort() } });
+    if (file.includes('connect-error'))
+      destinations.push({ port, to: { host: '127.0.0.1', port: await closedPort() } });
     else destinations.push({ host: props['host'] ?? 'localhost', port, to: { host: '127.0.0.1', port: workload } });
     const emu = await withEmulator(t, {
       pacing: 'agent',
       instances: [{ instanceId: TARGET, agentVersion: reqJson.AgentVersion }],
       destinations,
     });
-    const parameters: Record<string, string[]> = { portNumber: [props['portNumber'] ?? ''], localPortNumber: [props['localPortNumber'] ?? '0'] };
+    const parameters: Record<string, string[]> = {
+      portNumber: [props['portNumber'] ?? ''],
+      localPortNumber: [props['localPortNumber'] ?? '0'],
+    };
     if (props['host'] !== undefined) parameters['host'] = [props['host']];
     const session = await startSession(emu, {
       target: TARGET,
-      documentName: props['host'] !== undefined ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartPortForwardingSession',
+      documentName:
+        props['host'] !== undefined ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartPortForwardingSession',
       parameters,
     });
 
@@ -219,7 +230,9 @@ for (const file of files) {
         if (!client) return;
         // Rebuild our view from the raw client's in-order Output.
         while (ourView.raw.length < client.output.length) ourView.feed(client.output[ourView.raw.length] as Buffer);
-        const ctlOk = [...recSeen].every((seq) => client?.received.some((m) => m.messageType === MessageType.OutputStreamData && m.sequenceNumber === seq));
+        const ctlOk = [...recSeen].every((seq) =>
+          client?.received.some((m) => m.messageType === MessageType.OutputStreamData && m.sequenceNumber === seq),
+        );
         if (ourView.covers(recView) && ctlOk) return;
         await nextEvent(client);
         if (client.closeCode !== undefined && client.received.at(-1)?.messageType === MessageType.ChannelClosed) return;
@@ -272,7 +285,14 @@ for (const file of files) {
     const uniqueC2s = [...new Set(c2sSeqs)];
     const recClosedEarly = file.includes('forbidden');
     for (const seq of uniqueC2s) {
-      if (c.received.at(-1)?.messageType === MessageType.ChannelClosed && !c.received.some((r) => r.messageType === MessageType.Acknowledge && decodeAcknowledge(r.payload).acknowledgedMessageSequenceNumber === seq)) {
+      if (
+        c.received.at(-1)?.messageType === MessageType.ChannelClosed &&
+        !c.received.some(
+          (r) =>
+            r.messageType === MessageType.Acknowledge &&
+            decodeAcknowledge(r.payload).acknowledgedMessageSequenceNumber === seq,
+        )
+      ) {
         // The session ended (e.g. forbidden host) before this record could be acked.
         continue;
       }
@@ -284,39 +304,84 @@ for (const file of files) {
     // (a) control records: same seq, payload type, flags and JSON as the real agent's.
     for (const rm of recorded) {
       if (rm?.messageType !== MessageType.OutputStreamData || rm.payloadType === PayloadType.Output) continue;
-      const om = ours.find((x) => x.messageType === MessageType.OutputStreamData && x.sequenceNumber === rm.sequenceNumber);
+      const om = ours.find(
+        (x) => x.messageType === MessageType.OutputStreamData && x.sequenceNumber === rm.sequenceNumber,
+      );
       t.ok(om, `${PayloadType[rm.payloadType]} at seq ${rm.sequenceNumber}`);
       if (!om) continue;
       t.equal(om.payloadType, rm.payloadType, `seq ${rm.sequenceNumber}: payload type`);
       t.equal(om.flags, rm.flags, `seq ${rm.sequenceNumber}: flags`);
-      if (rm.payloadType === PayloadType.HandshakeRequest) t.equal(om.payload.toString(), rm.payload.toString(), 'HandshakeRequest JSON, byte for byte');
+      if (rm.payloadType === PayloadType.HandshakeRequest)
+        t.equal(om.payload.toString(), rm.payload.toString(), 'HandshakeRequest JSON, byte for byte');
       else if (rm.payloadType === PayloadType.HandshakeComplete) {
         t.same(jsonKeys(om.payload), jsonKeys(rm.payload), 'HandshakeComplete fields');
-        t.ok(Number.isSafeInteger((JSON.parse(om.payload.toString()) as { HandshakeTimeToComplete: number }).HandshakeTimeToComplete), 'integer nanoseconds');
+        t.ok(
+          Number.isSafeInteger(
+            (JSON.parse(om.payload.toString()) as { HandshakeTimeToComplete: number }).HandshakeTimeToComplete,
+          ),
+          'integer nanoseconds',
+        );
       } else t.same(om.payload, rm.payload, `seq ${rm.sequenceNumber}: payload`);
     }
-    const recCtl = new Set(recorded.filter((x) => x?.messageType === MessageType.OutputStreamData && x.payloadType !== PayloadType.Output).map((x) => x?.sequenceNumber));
-    const extraCtl = ours.filter((x) => x.messageType === MessageType.OutputStreamData && x.payloadType !== PayloadType.Output && !recCtl.has(x.sequenceNumber));
-    t.same(extraCtl.map((x) => `${x.sequenceNumber}:${x.payloadType}`), [], 'no control record the real agent did not send');
+    const recCtl = new Set(
+      recorded
+        .filter((x) => x?.messageType === MessageType.OutputStreamData && x.payloadType !== PayloadType.Output)
+        .map((x) => x?.sequenceNumber),
+    );
+    const extraCtl = ours.filter(
+      (x) =>
+        x.messageType === MessageType.OutputStreamData &&
+        x.payloadType !== PayloadType.Output &&
+        !recCtl.has(x.sequenceNumber),
+    );
+    t.same(
+      extraCtl.map((x) => `${x.sequenceNumber}:${x.payloadType}`),
+      [],
+      'no control record the real agent did not send',
+    );
 
     // (b) data: the same bytes per smux stream (and the same FINs), or the same basic-mode bytes.
     while (ourView.raw.length < c.output.length) ourView.feed(c.output[ourView.raw.length] as Buffer);
     if (isMux) {
-      const rec = [...recView.streams].filter(([, s]) => s.bytes > 0 || s.fin).map(([sid, s]) => [sid, Buffer.concat(s.data).toString('hex'), s.fin]);
-      const got = [...ourView.streams].filter(([, s]) => s.bytes > 0 || s.fin).map(([sid, s]) => [sid, Buffer.concat(s.data).toString('hex'), s.fin]);
+      const rec = [...recView.streams]
+        .filter(([, s]) => s.bytes > 0 || s.fin)
+        .map(([sid, s]) => [sid, Buffer.concat(s.data).toString('hex'), s.fin]);
+      const got = [...ourView.streams]
+        .filter(([, s]) => s.bytes > 0 || s.fin)
+        .map(([sid, s]) => [sid, Buffer.concat(s.data).toString('hex'), s.fin]);
       t.same(got, rec, 'each smux stream carried the same bytes and FIN');
     } else {
-      t.equal(Buffer.concat(ourView.raw).toString('hex'), Buffer.concat(recView.raw).toString('hex'), 'basic mode carried the same bytes');
+      t.equal(
+        Buffer.concat(ourView.raw).toString('hex'),
+        Buffer.concat(recView.raw).toString('hex'),
+        'basic mode carried the same bytes',
+      );
     }
-    const ourOutputs = ours.filter((x) => x.messageType === MessageType.OutputStreamData && x.payloadType === PayloadType.Output);
-    t.ok(ourOutputs.every((x) => x.payload.length <= 1024), 'Output payloads ≤ 1024 bytes');
-    t.ok(ourOutputs.every((x) => x.flags === 0), 'Output flags 0');
-    const outSeqs = [...new Set(ours.filter((x) => x.messageType === MessageType.OutputStreamData).map((x) => x.sequenceNumber))].sort((a, b) => a - b);
-    t.same(outSeqs, outSeqs.map((_, k) => k), 'output sequence numbers are 0, 1, 2, … without gaps');
+    const ourOutputs = ours.filter(
+      (x) => x.messageType === MessageType.OutputStreamData && x.payloadType === PayloadType.Output,
+    );
+    t.ok(
+      ourOutputs.every((x) => x.payload.length <= 1024),
+      'Output payloads ≤ 1024 bytes',
+    );
+    t.ok(
+      ourOutputs.every((x) => x.flags === 0),
+      'Output flags 0',
+    );
+    const outSeqs = [
+      ...new Set(ours.filter((x) => x.messageType === MessageType.OutputStreamData).map((x) => x.sequenceNumber)),
+    ].sort((a, b) => a - b);
+    t.same(
+      outSeqs,
+      outSeqs.map((_, k) => k),
+      'output sequence numbers are 0, 1, 2, … without gaps',
+    );
     if (file === 'real-agent-remote-host.jsonl') {
       t.same(
         ourOutputs.map((x) => x.payload.length),
-        recorded.filter((x) => x?.payloadType === PayloadType.Output && x.messageType === MessageType.OutputStreamData).map((x) => x?.payload.length),
+        recorded
+          .filter((x) => x?.payloadType === PayloadType.Output && x.messageType === MessageType.OutputStreamData)
+          .map((x) => x?.payload.length),
         'single stream: the same Output message sizes (4 × 1024, then the PSH tail with the FIN)',
       );
     }
@@ -330,10 +395,22 @@ for (const file of files) {
       0,
       'ack header: seq 0, Flags 3, PayloadType 0',
     );
-    if (recAck) t.same([...new Set(ourAcks.map((a) => jsonKeys(a.payload).join(',')))], [jsonKeys(recAck.payload).join(',')], 'ack JSON fields');
-    t.same([...new Set(ourAcks.map((a) => decodeAcknowledge(a.payload).acknowledgedMessageType))], ['input_stream_data']);
+    if (recAck)
+      t.same(
+        [...new Set(ourAcks.map((a) => jsonKeys(a.payload).join(',')))],
+        [jsonKeys(recAck.payload).join(',')],
+        'ack JSON fields',
+      );
+    t.same(
+      [...new Set(ourAcks.map((a) => decodeAcknowledge(a.payload).acknowledgedMessageType))],
+      ['input_stream_data'],
+    );
     const acked = new Set(ourAcks.map((a) => decodeAcknowledge(a.payload).acknowledgedMessageSequenceNumber));
-    t.same(uniqueC2s.filter((seq) => !acked.has(seq) && !(recClosedEarly && seq > 0)), [], 'every client stream message was acked');
+    t.same(
+      uniqueC2s.filter((seq) => !acked.has(seq) && !(recClosedEarly && seq > 0)),
+      [],
+      'every client stream message was acked',
+    );
 
     // (d) channel_closed, where the real service sends one.
     const recClosed = recorded.find((x) => x?.messageType === MessageType.ChannelClosed);
@@ -347,8 +424,11 @@ for (const file of files) {
     }
 
     // The workload really is the fixtures' workload (sanity check of this test's server).
-    if (file === 'real-agent-mux-session.jsonl') t.equal(Buffer.concat(recView.streams.get(3)?.data ?? []).toString('hex'), keystream('tx-a', 4096).toString('hex'));
+    if (file === 'real-agent-mux-session.jsonl')
+      t.equal(
+        Buffer.concat(recView.streams.get(3)?.data ?? []).toString('hex'),
+        keystream('tx-a', 4096).toString('hex'),
+      );
     c.drop();
   });
 }
-

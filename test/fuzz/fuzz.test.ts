@@ -25,10 +25,22 @@ t.test(`${cases} seeded cases: no crash, no hang, only typed errors, bounded mem
   }
   // The generators must reach both outcomes, or the run proves little.
   const outcomes = (name: string): Record<string, number> => report.targets[name]?.outcomes ?? {};
-  t.ok((outcomes('ssm-frame')['accepted'] ?? 0) > 0 && (outcomes('ssm-frame')['ERR_SSM_DIGEST_MISMATCH'] ?? 0) > 0, 'ssm-frame reaches acceptance and the digest check');
-  t.ok((outcomes('smux-decoder')['ERR_SMUX_BAD_VERSION'] ?? 0) > 0 && (outcomes('smux-decoder')['clean'] ?? 0) > 0, 'smux-decoder reaches clean streams and version errors');
-  t.ok((outcomes('mux-session')['session-closed'] ?? 0) > 0 && (outcomes('mux-session')['survived'] ?? 0) > 0, 'mux-session reaches both survival and protocol shutdown');
+  t.ok(
+    (outcomes('ssm-frame')['accepted'] ?? 0) > 0 && (outcomes('ssm-frame')['ERR_SSM_DIGEST_MISMATCH'] ?? 0) > 0,
+    'ssm-frame reaches acceptance and the digest check',
+  );
+  t.ok(
+    (outcomes('smux-decoder')['ERR_SMUX_BAD_VERSION'] ?? 0) > 0 && (outcomes('smux-decoder')['clean'] ?? 0) > 0,
+    'smux-decoder reaches clean streams and version errors',
+  );
+  t.ok(
+    (outcomes('mux-session')['session-closed'] ?? 0) > 0 && (outcomes('mux-session')['survived'] ?? 0) > 0,
+    'mux-session reaches both survival and protocol shutdown',
+  );
   t.ok((outcomes('reliable-link-ops')['delivered'] ?? 0) > 0, 'reliable-link-ops delivers');
   // Bounded memory: the heap after the run is within 256 MiB of before (nothing retained per case).
-  t.ok(report.heapUsedAfter - report.heapUsedBefore < 256 * 1024 * 1024, `heap grew by ${((report.heapUsedAfter - report.heapUsedBefore) / 1048576).toFixed(1)} MiB`);
+  t.ok(
+    report.heapUsedAfter - report.heapUsedBefore < 256 * 1024 * 1024,
+    `heap grew by ${((report.heapUsedAfter - report.heapUsedBefore) / 1048576).toFixed(1)} MiB`,
+  );
 });

@@ -11,7 +11,11 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function withEmulator(t: Teardown, options: EmulatorOptions = {}, internals: StartEmulatorInternals = {}): Promise<Emulator> {
+export async function withEmulator(
+  t: Teardown,
+  options: EmulatorOptions = {},
+  internals: StartEmulatorInternals = {},
+): Promise<Emulator> {
   const emu = await startEmulator(options, internals);
   t.teardown(() => emu.close());
   return emu;
@@ -42,7 +46,8 @@ export async function startSession(
         Parameters: input.parameters ?? { portNumber: ['80'], localPortNumber: ['0'] },
       }),
     );
-    if (out.SessionId === undefined || out.StreamUrl === undefined || out.TokenValue === undefined) throw new Error('StartSession returned no session');
+    if (out.SessionId === undefined || out.StreamUrl === undefined || out.TokenValue === undefined)
+      throw new Error('StartSession returned no session');
     return { sessionId: out.SessionId, streamUrl: out.StreamUrl, tokenValue: out.TokenValue };
   } finally {
     client.destroy();
@@ -71,7 +76,10 @@ export function createRawSession(
 }
 
 /** Properties of AWS-StartPortForwardingSession after substitution. */
-export function portProperties(portNumber: number | string, extra: Record<string, string> = {}): Record<string, string> {
+export function portProperties(
+  portNumber: number | string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { portNumber: String(portNumber), type: 'LocalPortForwarding', localPortNumber: '0', ...extra };
 }
 
@@ -91,5 +99,10 @@ export function emulatorAwsEnv(emu: Emulator, extra: Record<string, string> = {}
  * instance metadata lookups, and HOME in `home` so no user config is picked up.
  */
 export function cliProcessEnv(emu: Emulator, home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...emulatorAwsEnv(emu, extra) };
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...emulatorAwsEnv(emu, extra),
+  };
 }

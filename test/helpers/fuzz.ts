@@ -102,7 +102,10 @@ export function caseSeed(seed: number, index: number): number {
 }
 
 /** Values that sit on the boundaries codecs check (lengths, u32 edges, sign bits). */
-const INTERESTING_U32 = [0, 1, 7, 8, 115, 116, 117, 119, 120, 1023, 1024, 1025, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING_U32 = [
+  0, 1, 7, 8, 115, 116, 117, 119, 120, 1023, 1024, 1025, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000,
+  0xfffffffe, 0xffffffff,
+];
 
 /**
  * One random structural mutation of `base` (never modifies `base`): byte flips, bit flips,
@@ -271,7 +274,10 @@ export async function runFuzz(targets: readonly FuzzTarget[], options: FuzzRunOp
       } else {
         outcome = 'FAILURE';
         if (report.failures.length < maxFailures) {
-          const error = e instanceof Error ? `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}` : String(e);
+          const error =
+            e instanceof Error
+              ? `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`
+              : String(e);
           report.failures.push({ target: target.name, index: i, seed: options.seed, error });
         }
       }
@@ -282,7 +288,8 @@ export async function runFuzz(targets: readonly FuzzTarget[], options: FuzzRunOp
     if (ms > stats.slowestCaseMs) stats.slowestCaseMs = ms;
     stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
     report.cases++;
-    if (options.onProgress && options.progressEvery && report.cases % options.progressEvery === 0) options.onProgress(report.cases, report);
+    if (options.onProgress && options.progressEvery && report.cases % options.progressEvery === 0)
+      options.onProgress(report.cases, report);
     // Stream work deferred by a case (nextTick, setImmediate) must not pile up across cases.
     if (report.cases % 256 === 0) await turnEventLoop();
   }
@@ -294,13 +301,17 @@ export async function runFuzz(targets: readonly FuzzTarget[], options: FuzzRunOp
 
 /** One line per target: cases, outcome counts, slowest case. */
 export function formatReport(r: FuzzReport): string {
-  const lines = [`seed ${r.seed}: ${r.cases} cases in ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.failures.length} failures`];
+  const lines = [
+    `seed ${r.seed}: ${r.cases} cases in ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.failures.length} failures`,
+  ];
   for (const [name, s] of Object.entries(r.targets)) {
     const outcomes = Object.entries(s.outcomes)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    lines.push(`  ${name}: ${s.cases} cases in ${(s.totalMs / 1000).toFixed(1)} s, slowest ${s.slowestCaseMs.toFixed(1)} ms; ${outcomes}`);
+    lines.push(
+      `  ${name}: ${s.cases} cases in ${(s.totalMs / 1000).toFixed(1)} s, slowest ${s.slowestCaseMs.toFixed(1)} ms; ${outcomes}`,
+    );
   }
   for (const f of r.failures) lines.push(`  FAIL ${f.target} case ${f.index} (seed ${f.seed}): ${f.error}`);
   return lines.join('\n');

@@ -13,7 +13,11 @@ export interface LoopbackServer {
 }
 
 /** Listen with `onConnection`; the socket set is tracked so teardown never waits on a live client. */
-export async function startLoopbackServer(t: Teardown, onConnection: (s: Socket) => void, options: ServerOpts = {}): Promise<LoopbackServer> {
+export async function startLoopbackServer(
+  t: Teardown,
+  onConnection: (s: Socket) => void,
+  options: ServerOpts = {},
+): Promise<LoopbackServer> {
   const sockets = new Set<Socket>();
   const server = createServer(options, (s) => {
     sockets.add(s);

@@ -24,7 +24,15 @@ export interface ReferenceMessage {
 
 export type ReferenceResult = { ok: true; msg: ReferenceMessage } | { ok: false; code: string };
 
-const KNOWN = ['input_stream_data', 'output_stream_data', 'acknowledge', 'channel_closed', 'start_publication', 'pause_publication', 'agent_session_state'];
+const KNOWN = [
+  'input_stream_data',
+  'output_stream_data',
+  'acknowledge',
+  'channel_closed',
+  'start_publication',
+  'pause_publication',
+  'agent_session_state',
+];
 
 export function referenceDecode(bytes: Uint8Array): ReferenceResult {
   if (bytes.length < 120) return { ok: false, code: 'ERR_SSM_SHORT_MESSAGE' };

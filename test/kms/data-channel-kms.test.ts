@@ -86,10 +86,17 @@ const kmsRequest = (agent: AgentKmsSession): Buffer =>
   agentFrame(
     0,
     PayloadType.HandshakeRequest,
-    encodeHandshakeRequest({ agentVersion: '3.3.1142.0', requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: PORT_PROPERTIES }), agent.requestedAction()] }),
+    encodeHandshakeRequest({
+      agentVersion: '3.3.1142.0',
+      requestedClientActions: [
+        sessionTypeAction({ sessionType: 'Port', properties: PORT_PROPERTIES }),
+        agent.requestedAction(),
+      ],
+    }),
   );
 
-const ofType = (tr: FakeTransport, pt: PayloadType): ClientMessage[] => tr.messages().filter((m) => m.messageType === MessageType.InputStreamData && m.payloadType === pt);
+const ofType = (tr: FakeTransport, pt: PayloadType): ClientMessage[] =>
+  tr.messages().filter((m) => m.messageType === MessageType.InputStreamData && m.payloadType === pt);
 
 /** Runs the whole KMS handshake; returns the transport once the channel is established. */
 async function establish(t: Test, r: Rig, agent: AgentKmsSession): Promise<FakeTransport> {
@@ -100,16 +107,28 @@ async function establish(t: Test, r: Rig, agent: AgentKmsSession): Promise<FakeT
   await flush();
   const resp = ofType(tr, PayloadType.HandshakeResponse)[0];
   t.ok(resp, 'HandshakeResponse sent');
-  const step = agent.handleHandshakeResponse(decodeHandshakeResponse(resp?.payload ?? Buffer.from('{}')).processedClientActions);
+  const step = agent.handleHandshakeResponse(
+    decodeHandshakeResponse(resp?.payload ?? Buffer.from('{}')).processedClientActions,
+  );
   if (!step.ok) throw new Error(step.output);
   tr.receive(agentAck(0));
   tr.receive(agentFrame(1, PayloadType.EncChallengeRequest, step.value));
   await flush();
   const answer = ofType(tr, PayloadType.EncChallengeResponse)[0];
   t.equal(answer?.sequenceNumber, 1, 'EncChallengeResponse at client seq 1');
-  t.same(agent.handleChallengeResponse(answer?.payload ?? Buffer.alloc(0)), { ok: true, value: undefined }, 'the agent accepts the answer');
+  t.same(
+    agent.handleChallengeResponse(answer?.payload ?? Buffer.alloc(0)),
+    { ok: true, value: undefined },
+    'the agent accepts the answer',
+  );
   tr.receive(agentAck(1));
-  tr.receive(agentFrame(2, PayloadType.HandshakeComplete, JSON.stringify({ HandshakeTimeToComplete: 1000, CustomerMessage: KMS_CUSTOMER_MESSAGE })));
+  tr.receive(
+    agentFrame(
+      2,
+      PayloadType.HandshakeComplete,
+      JSON.stringify({ HandshakeTimeToComplete: 1000, CustomerMessage: KMS_CUSTOMER_MESSAGE }),
+    ),
+  );
   t.equal((await open).customerMessage, KMS_CUSTOMER_MESSAGE);
   return tr;
 }
@@ -120,11 +139,28 @@ t.test('GenerateDataKey with 64 bytes and the session/target context; ciphertext
   const r = rig(handler);
   const { kms: agent, contexts } = agentKms();
   await establish(t, r, agent);
-  t.same(api.calls, [{ keyId: KEY_ID, numberOfBytes: 64, encryptionContext: { 'aws:ssm:SessionId': SESSION, 'aws:ssm:TargetId': TARGET } }]);
-  const resp = decodeHandshakeResponse(ofType(r.conn.last, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0));
-  t.same(resp.processedClientActions[1], { actionType: 'KMSEncryption', actionStatus: 1, actionResult: { KMSCipherTextKey: BLOB.toString('base64'), KMSCipherTextHash: null }, error: '' });
+  t.same(api.calls, [
+    {
+      keyId: KEY_ID,
+      numberOfBytes: 64,
+      encryptionContext: { 'aws:ssm:SessionId': SESSION, 'aws:ssm:TargetId': TARGET },
+    },
+  ]);
+  const resp = decodeHandshakeResponse(
+    ofType(r.conn.last, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0),
+  );
+  t.same(resp.processedClientActions[1], {
+    actionType: 'KMSEncryption',
+    actionStatus: 1,
+    actionResult: { KMSCipherTextKey: BLOB.toString('base64'), KMSCipherTextHash: null },
+    error: '',
+  });
   t.equal(resp.errors, null);
-  t.same(contexts, [{ 'aws:ssm:SessionId': SESSION, 'aws:ssm:TargetId': TARGET }], 'the agent unwraps under the same context');
+  t.same(
+    contexts,
+    [{ 'aws:ssm:SessionId': SESSION, 'aws:ssm:TargetId': TARGET }],
+    'the agent unwraps under the same context',
+  );
   t.ok(handler.isKeyed);
   r.ch.close();
 });
@@ -144,7 +180,11 @@ t.test('Output is sealed per message both ways and opened intact', async (t) => 
   const up = Buffer.from(Array.from({ length: 2500 }, (_, i) => i & 0xff));
   t.equal(r.ch.sendData(up), true);
   const outs = ofType(tr, PayloadType.Output);
-  t.same(outs.map((m) => m.payload.length), [1024 + 28, 1024 + 28, 452 + 28], 'one sealed payload per ≤ 1024-byte chunk');
+  t.same(
+    outs.map((m) => m.payload.length),
+    [1024 + 28, 1024 + 28, 452 + 28],
+    'one sealed payload per ≤ 1024-byte chunk',
+  );
   t.same(Buffer.concat(outs.map((m) => agent.open(m.payload))), up, 'client → agent bytes intact');
   for (const m of outs) t.notOk(m.payload.includes(up.subarray(100, 132)), 'no plaintext run on the wire');
   r.ch.close();
@@ -190,7 +230,10 @@ t.test('wrong key: the challenge does not open, the handshake fails with a typed
   const tr = r.conn.last;
   tr.receive(kmsRequest(agent));
   await flush();
-  const step = agent.handleHandshakeResponse(decodeHandshakeResponse(ofType(tr, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0)).processedClientActions);
+  const step = agent.handleHandshakeResponse(
+    decodeHandshakeResponse(ofType(tr, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0))
+      .processedClientActions,
+  );
   t.ok(step.ok);
   if (step.ok) tr.receive(agentFrame(1, PayloadType.EncChallengeRequest, step.value));
   await t.rejects(open, { code: 'ERR_SESSION_ENCRYPTION', message: /challenge|authentication/ });
@@ -207,7 +250,10 @@ t.test('wrong key in the client→agent half: the agent rejects the answer', asy
   const tr = r.conn.last;
   tr.receive(kmsRequest(agent));
   await flush();
-  const step = agent.handleHandshakeResponse(decodeHandshakeResponse(ofType(tr, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0)).processedClientActions);
+  const step = agent.handleHandshakeResponse(
+    decodeHandshakeResponse(ofType(tr, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0))
+      .processedClientActions,
+  );
   if (step.ok) tr.receive(agentFrame(1, PayloadType.EncChallengeRequest, step.value));
   await flush();
   const answer = ofType(tr, PayloadType.EncChallengeResponse)[0];
@@ -216,7 +262,11 @@ t.test('wrong key in the client→agent half: the agent rejects the answer', asy
   t.equal(verdict.ok, false);
   t.match(verdict, { output: /Encryption challenge failed/ });
   t.equal(agent.isEstablished, false);
-  t.throws(() => agent.seal(Buffer.from('x')), { code: 'ERR_SESSION_ENCRYPTION' }, 'the agent does not encrypt for an unverified client');
+  t.throws(
+    () => agent.seal(Buffer.from('x')),
+    { code: 'ERR_SESSION_ENCRYPTION' },
+    'the agent does not encrypt for an unverified client',
+  );
   r.ch.close();
 });
 
@@ -234,7 +284,9 @@ t.test('the data channel refuses to send plaintext once encryption was agreed', 
   const { kms: agent } = agentKms();
   tr.receive(kmsRequest(agent));
   await flush();
-  tr.receive(agentFrame(1, PayloadType.HandshakeComplete, JSON.stringify({ HandshakeTimeToComplete: 1, CustomerMessage: '' })));
+  tr.receive(
+    agentFrame(1, PayloadType.HandshakeComplete, JSON.stringify({ HandshakeTimeToComplete: 1, CustomerMessage: '' })),
+  );
   await open;
   const before = tr.frames.length;
   t.throws(() => r.ch.sendData(Buffer.from('secret')), { code: 'ERR_SESSION_PLAINTEXT_REFUSED' });
@@ -262,7 +314,9 @@ t.test('a refusal in any chunk sends none of the chunks', async (t) => {
   const tr = r.conn.last;
   tr.receive(kmsRequest(agentKms().kms));
   await flush();
-  tr.receive(agentFrame(1, PayloadType.HandshakeComplete, JSON.stringify({ HandshakeTimeToComplete: 1, CustomerMessage: '' })));
+  tr.receive(
+    agentFrame(1, PayloadType.HandshakeComplete, JSON.stringify({ HandshakeTimeToComplete: 1, CustomerMessage: '' })),
+  );
   await open;
   const err = (() => {
     try {
@@ -298,23 +352,42 @@ t.test('a KMS failure answers KMSEncryption Failed and open() rejects with ERR_S
   const err = await open.catch((e: unknown) => e);
   t.match(err, { code: 'ERR_SESSION_ENCRYPTION' });
   t.match((err as Error).cause, { code: 'ERR_AWS_ACCESS_DENIED' });
-  const resp = decodeHandshakeResponse(ofType(r.conn.last, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0));
-  t.match(resp.processedClientActions[1], { actionType: 'KMSEncryption', actionStatus: 2, actionResult: null, error: /Failed to process action KMSEncryption: User is not authorized/ });
+  const resp = decodeHandshakeResponse(
+    ofType(r.conn.last, PayloadType.HandshakeResponse)[0]?.payload ?? Buffer.alloc(0),
+  );
+  t.match(resp.processedClientActions[1], {
+    actionType: 'KMSEncryption',
+    actionStatus: 2,
+    actionResult: null,
+    error: /Failed to process action KMSEncryption: User is not authorized/,
+  });
 });
 
-t.test('kmsHandlerFactory: fresh handler per session, one shared KMS API; a failed client creation is retried', async (t) => {
-  const api = fakeKms();
-  const make = kmsHandlerFactory({ env: {} }, { kms: api });
-  const a = make();
-  const b = make();
-  t.not(a, b);
-  await a.processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's-a', targetId: TARGET });
-  t.ok(a.isKeyed);
-  t.notOk(b.isKeyed, 'keys are per session');
-  await b.processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's-b', targetId: TARGET });
-  t.same(api.calls.map((c) => c.encryptionContext['aws:ssm:SessionId']), ['s-a', 's-b']);
+t.test(
+  'kmsHandlerFactory: fresh handler per session, one shared KMS API; a failed client creation is retried',
+  async (t) => {
+    const api = fakeKms();
+    const make = kmsHandlerFactory({ env: {} }, { kms: api });
+    const a = make();
+    const b = make();
+    t.not(a, b);
+    await a.processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's-a', targetId: TARGET });
+    t.ok(a.isKeyed);
+    t.notOk(b.isKeyed, 'keys are per session');
+    await b.processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's-b', targetId: TARGET });
+    t.same(
+      api.calls.map((c) => c.encryptionContext['aws:ssm:SessionId']),
+      ['s-a', 's-b'],
+    );
 
-  const insecure = kmsHandlerFactory({ env: { AWS_ENDPOINT_URL_KMS: 'http://kms.internal:8080' } });
-  await t.rejects(insecure().processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's', targetId: TARGET }), { code: 'ERR_AWS_INSECURE_ENDPOINT' });
-  await t.rejects(insecure().processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's', targetId: TARGET }), { code: 'ERR_AWS_INSECURE_ENDPOINT' }, 'tried again, same verdict');
-});
+    const insecure = kmsHandlerFactory({ env: { AWS_ENDPOINT_URL_KMS: 'http://kms.internal:8080' } });
+    await t.rejects(insecure().processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's', targetId: TARGET }), {
+      code: 'ERR_AWS_INSECURE_ENDPOINT',
+    });
+    await t.rejects(
+      insecure().processKmsEncryption({ kmsKeyId: 'k' }, { sessionId: 's', targetId: TARGET }),
+      { code: 'ERR_AWS_INSECURE_ENDPOINT' },
+      'tried again, same verdict',
+    );
+  },
+);

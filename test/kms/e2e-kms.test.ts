@@ -33,18 +33,35 @@ function record(emu: Emulator): Seen[] {
 }
 
 const outputs = (seen: Seen[], dir: Direction): Buffer[] =>
-  seen.filter((s) => s.dir === dir && s.message.messageType !== MessageType.Acknowledge && s.message.payloadType === PayloadType.Output).map((s) => s.message.payload);
+  seen
+    .filter(
+      (s) =>
+        s.dir === dir &&
+        s.message.messageType !== MessageType.Acknowledge &&
+        s.message.payloadType === PayloadType.Output,
+    )
+    .map((s) => s.message.payload);
 
 /** The AWS settings makeManager uses, for building a KMS client the same way. */
 function awsOf(emu: Emulator): Parameters<typeof createKmsApi>[0] {
-  return { endpoint: emu.endpoint, region: emu.region, credentials: async () => ({ ...emu.credentials }), maxAttempts: 1, env: {} };
+  return {
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: async () => ({ ...emu.credentials }),
+    maxAttempts: 1,
+    env: {},
+  };
 }
 
 /**
  * A destination that reads exactly `upBytes`, answers with sha256(what it read) followed by
  * `down` (its own random bytes), and records what it got.
  */
-async function startExchange(t: { teardown(fn: () => unknown): void }, upBytes: number, down: Buffer): Promise<{ port: number; received: Buffer[] }> {
+async function startExchange(
+  t: { teardown(fn: () => unknown): void },
+  upBytes: number,
+  down: Buffer,
+): Promise<{ port: number; received: Buffer[] }> {
   const received: Buffer[] = [];
   const { port } = await startLoopbackServer(t, (s) => {
     const h = createHash('sha256');
@@ -82,59 +99,84 @@ async function exchange(port: number, up: Buffer, downBytes: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
-t.test('an instance with kmsKeyId: encrypted session, sha256-verified uploads and downloads, sealed on the wire', async (t) => {
-  const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
-  const seen = record(emu);
-  const handshakes: unknown[] = [];
-  emu.events.on('handshake-complete', (h) => handshakes.push(h));
-  const up = randomBytes(300_000);
-  const down = randomBytes(400_000);
-  const dest = await startExchange(t, up.length, down);
-  const { manager } = makeManager(t, emu);
-  const f = manager.add({ name: 'enc', target, remotePort: dest.port, localPort: 'auto', bind: ['127.0.0.1'] });
-  await manager.start();
-  t.equal(f.state, 'ready');
-  t.ok(
-    emu.state.calls.some((c) => c.operation === 'kms:GenerateDataKey' && c.errorCode === undefined),
-    'the client asked the emulator KMS for a data key',
-  );
+t.test(
+  'an instance with kmsKeyId: encrypted session, sha256-verified uploads and downloads, sealed on the wire',
+  async (t) => {
+    const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
+    const seen = record(emu);
+    const handshakes: unknown[] = [];
+    emu.events.on('handshake-complete', (h) => handshakes.push(h));
+    const up = randomBytes(300_000);
+    const down = randomBytes(400_000);
+    const dest = await startExchange(t, up.length, down);
+    const { manager } = makeManager(t, emu);
+    const f = manager.add({ name: 'enc', target, remotePort: dest.port, localPort: 'auto', bind: ['127.0.0.1'] });
+    await manager.start();
+    t.equal(f.state, 'ready');
+    t.ok(
+      emu.state.calls.some((c) => c.operation === 'kms:GenerateDataKey' && c.errorCode === undefined),
+      'the client asked the emulator KMS for a data key',
+    );
 
-  const back = await exchange(f.port ?? 0, up, down.length);
-  t.equal(back.length, 32 + down.length);
-  t.equal(sha(dest.received[0] ?? Buffer.alloc(0)), sha(up), 'upload intact at the destination');
-  t.equal(back.subarray(0, 32).toString('hex'), sha(up), 'and the destination says so');
-  t.equal(sha(back.subarray(32)), sha(down), 'download intact');
+    const back = await exchange(f.port ?? 0, up, down.length);
+    t.equal(back.length, 32 + down.length);
+    t.equal(sha(dest.received[0] ?? Buffer.alloc(0)), sha(up), 'upload intact at the destination');
+    t.equal(back.subarray(0, 32).toString('hex'), sha(up), 'and the destination says so');
+    t.equal(sha(back.subarray(32)), sha(down), 'download intact');
 
-  // A few concurrent echo connections through the same encrypted session.
-  const echo = await startEcho(t);
-  const g = manager.add({ name: 'enc-echo', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
-  await g.start();
-  const payloads = Array.from({ length: 8 }, (_, i) => randomBytes(10_000 + i * 3_001));
-  const echoed = await Promise.all(payloads.map((p) => roundTrip(g.port ?? 0, p)));
-  t.same(echoed.map(sha), payloads.map(sha), 'concurrent echoes intact');
+    // A few concurrent echo connections through the same encrypted session.
+    const echo = await startEcho(t);
+    const g = manager.add({ name: 'enc-echo', target, remotePort: echo.port, localPort: 'auto', bind: ['127.0.0.1'] });
+    await g.start();
+    const payloads = Array.from({ length: 8 }, (_, i) => randomBytes(10_000 + i * 3_001));
+    const echoed = await Promise.all(payloads.map((p) => roundTrip(g.port ?? 0, p)));
+    t.same(echoed.map(sha), payloads.map(sha), 'concurrent echoes intact');
 
-  const c2s = outputs(seen, 'c2s');
-  const s2c = outputs(seen, 's2c');
-  t.ok(c2s.length > 300 && s2c.length > 400, 'many Output messages each way');
-  t.ok([...c2s, ...s2c].every((p) => p.length >= 29 && p.length <= 1024 + 28), 'every Output is one sealed ≤ 1024-byte chunk');
-  t.ok(c2s.some((p) => p.length === 1052) && s2c.some((p) => p.length === 1052), 'full chunks are 1052 bytes on the wire');
-  const probeUp = up.subarray(5000, 5032);
-  const probeDown = down.subarray(7000, 7032);
-  t.notOk(c2s.some((p) => p.includes(probeUp)), 'no plaintext of the upload on the wire');
-  t.notOk(s2c.some((p) => p.includes(probeDown)), 'no plaintext of the download on the wire');
-  const challenge = seen.filter((s) => s.message.payloadType === PayloadType.EncChallengeRequest || s.message.payloadType === PayloadType.EncChallengeResponse);
-  t.same(
-    challenge.filter((s) => s.message.messageType !== MessageType.Acknowledge).map((s) => [s.dir, s.message.payloadType, s.message.sequenceNumber]).slice(0, 2),
-    [
-      ['s2c', PayloadType.EncChallengeRequest, 1],
-      ['c2s', PayloadType.EncChallengeResponse, 1],
-    ],
-    'challenge at agent seq 1, answer at client seq 1',
-  );
-  const complete = seen.find((s) => s.dir === 's2c' && s.message.payloadType === PayloadType.HandshakeComplete);
-  t.match(complete?.message.payload.toString(), new RegExp(`"CustomerMessage":"${KMS_CUSTOMER_MESSAGE.replace(/\./g, '\\.')}"`));
-  t.ok(handshakes.length >= 2);
-});
+    const c2s = outputs(seen, 'c2s');
+    const s2c = outputs(seen, 's2c');
+    t.ok(c2s.length > 300 && s2c.length > 400, 'many Output messages each way');
+    t.ok(
+      [...c2s, ...s2c].every((p) => p.length >= 29 && p.length <= 1024 + 28),
+      'every Output is one sealed ≤ 1024-byte chunk',
+    );
+    t.ok(
+      c2s.some((p) => p.length === 1052) && s2c.some((p) => p.length === 1052),
+      'full chunks are 1052 bytes on the wire',
+    );
+    const probeUp = up.subarray(5000, 5032);
+    const probeDown = down.subarray(7000, 7032);
+    t.notOk(
+      c2s.some((p) => p.includes(probeUp)),
+      'no plaintext of the upload on the wire',
+    );
+    t.notOk(
+      s2c.some((p) => p.includes(probeDown)),
+      'no plaintext of the download on the wire',
+    );
+    const challenge = seen.filter(
+      (s) =>
+        s.message.payloadType === PayloadType.EncChallengeRequest ||
+        s.message.payloadType === PayloadType.EncChallengeResponse,
+    );
+    t.same(
+      challenge
+        .filter((s) => s.message.messageType !== MessageType.Acknowledge)
+        .map((s) => [s.dir, s.message.payloadType, s.message.sequenceNumber])
+        .slice(0, 2),
+      [
+        ['s2c', PayloadType.EncChallengeRequest, 1],
+        ['c2s', PayloadType.EncChallengeResponse, 1],
+      ],
+      'challenge at agent seq 1, answer at client seq 1',
+    );
+    const complete = seen.find((s) => s.dir === 's2c' && s.message.payloadType === PayloadType.HandshakeComplete);
+    t.match(
+      complete?.message.payload.toString(),
+      new RegExp(`"CustomerMessage":"${KMS_CUSTOMER_MESSAGE.replace(/\./g, '\\.')}"`),
+    );
+    t.ok(handshakes.length >= 2);
+  },
+);
 
 t.test('instances without kmsKeyId stay unencrypted (the real agent never encrypts Port sessions)', async (t) => {
   const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE }] });
@@ -145,8 +187,14 @@ t.test('instances without kmsKeyId stay unencrypted (the real agent never encryp
   await manager.start();
   const p = randomBytes(5000);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p));
-  t.ok(outputs(seen, 'c2s').some((b) => b.includes(p.subarray(100, 132))), 'Output is plaintext');
-  t.notOk(emu.state.calls.some((c) => c.operation.startsWith('kms:')), 'no KMS call');
+  t.ok(
+    outputs(seen, 'c2s').some((b) => b.includes(p.subarray(100, 132))),
+    'Output is plaintext',
+  );
+  t.notOk(
+    emu.state.calls.some((c) => c.operation.startsWith('kms:')),
+    'no KMS call',
+  );
   t.notOk(seen.some((s) => s.message.payloadType === PayloadType.EncChallengeRequest));
 });
 
@@ -161,21 +209,32 @@ function corruptingKms(real: KmsApi, at: number): KmsApi {
   };
 }
 
-t.test('wrong key (agent→client half): the challenge does not open, the forward fails with ERR_SESSION_ENCRYPTION', async (t) => {
-  const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
-  const seen = record(emu);
-  const aws = awsOf(emu);
-  const { manager } = makeManager(t, emu, {
-    factory: createDefaultSessionFactory({ kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 5) }) }),
-    startAttempts: 1,
-  });
-  const f = manager.add({ name: 'wrong', target, remotePort: 9, localPort: 'auto', bind: ['127.0.0.1'] });
-  await manager.start();
-  t.equal(f.state, 'failed');
-  t.equal(f.error?.code, 'ERR_SESSION_ENCRYPTION');
-  t.notOk(seen.some((s) => s.dir === 'c2s' && s.message.payloadType === PayloadType.EncChallengeResponse), 'no answer to the challenge');
-  t.notOk(seen.some((s) => s.message.payloadType === PayloadType.Output), 'no Output either way');
-});
+t.test(
+  'wrong key (agent→client half): the challenge does not open, the forward fails with ERR_SESSION_ENCRYPTION',
+  async (t) => {
+    const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
+    const seen = record(emu);
+    const aws = awsOf(emu);
+    const { manager } = makeManager(t, emu, {
+      factory: createDefaultSessionFactory({
+        kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 5) }),
+      }),
+      startAttempts: 1,
+    });
+    const f = manager.add({ name: 'wrong', target, remotePort: 9, localPort: 'auto', bind: ['127.0.0.1'] });
+    await manager.start();
+    t.equal(f.state, 'failed');
+    t.equal(f.error?.code, 'ERR_SESSION_ENCRYPTION');
+    t.notOk(
+      seen.some((s) => s.dir === 'c2s' && s.message.payloadType === PayloadType.EncChallengeResponse),
+      'no answer to the challenge',
+    );
+    t.notOk(
+      seen.some((s) => s.message.payloadType === PayloadType.Output),
+      'no Output either way',
+    );
+  },
+);
 
 t.test('wrong key (client→agent half): the agent rejects the answer and ends the session', async (t) => {
   const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
@@ -183,7 +242,9 @@ t.test('wrong key (client→agent half): the agent rejects the answer and ends t
   emu.events.on('agent-ended', (e) => ended.push(e.output));
   const aws = awsOf(emu);
   const { manager } = makeManager(t, emu, {
-    factory: createDefaultSessionFactory({ kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 40) }) }),
+    factory: createDefaultSessionFactory({
+      kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 40) }),
+    }),
     startAttempts: 1,
   });
   const f = manager.add({ name: 'wrong-up', target, remotePort: 9, localPort: 'auto', bind: ['127.0.0.1'] });

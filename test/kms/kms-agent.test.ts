@@ -86,14 +86,21 @@ function rig(): Rig {
   return r;
 }
 
-const stream = (r: Rig, pt: PayloadType): ClientMessage[] => r.sent.filter((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === pt);
+const stream = (r: Rig, pt: PayloadType): ClientMessage[] =>
+  r.sent.filter((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === pt);
 
 function response(kmsAction: Partial<ProcessedClientAction> = {}): Buffer {
   return encodeHandshakeResponse({
     clientVersion: '1.2.677.0',
     processedClientActions: [
       { actionType: ActionType.SessionType, actionStatus: 1, actionResult: null, error: '' },
-      { actionType: ActionType.KMSEncryption, actionStatus: 1, actionResult: { KMSCipherTextKey: BLOB.toString('base64'), KMSCipherTextHash: null }, error: '', ...kmsAction },
+      {
+        actionType: ActionType.KMSEncryption,
+        actionStatus: 1,
+        actionResult: { KMSCipherTextKey: BLOB.toString('base64'), KMSCipherTextHash: null },
+        error: '',
+        ...kmsAction,
+      },
     ],
     errors: null,
   });
@@ -107,7 +114,11 @@ function settle(r: Rig): void {
 t.test('HandshakeRequest asks for KMSEncryption with the key id and a 16-byte challenge', async (t) => {
   const r = rig();
   const req = decodeHandshakeRequest(stream(r, PayloadType.HandshakeRequest)[0]?.payload ?? Buffer.alloc(0));
-  t.same(req.requestedClientActions.map((a) => a.actionType), ['SessionType', 'KMSEncryption'], 'SessionType first');
+  t.same(
+    req.requestedClientActions.map((a) => a.actionType),
+    ['SessionType', 'KMSEncryption'],
+    'SessionType first',
+  );
   const kms = readKmsEncryptionParameters(req.requestedClientActions[1] ?? { actionType: '', actionParameters: null });
   t.equal(kms.kmsKeyId, KEY_ID);
   t.equal(Buffer.from(kms.challenge ?? '', 'base64').length, ACTION_CHALLENGE_BYTES);
@@ -142,7 +153,10 @@ t.test('a client answer that opens to other bytes ends the session', async (t) =
 
 t.test('an unopenable KMSCipherTextKey, or none, ends the session', async (t) => {
   const bad = rig();
-  bad.send(PayloadType.HandshakeResponse, response({ actionResult: { KMSCipherTextKey: Buffer.from('forged').toString('base64'), KMSCipherTextHash: null } }));
+  bad.send(
+    PayloadType.HandshakeResponse,
+    response({ actionResult: { KMSCipherTextKey: Buffer.from('forged').toString('base64'), KMSCipherTextHash: null } }),
+  );
   settle(bad);
   t.match(bad.ended, [/^Fetching data key failed: InvalidCiphertextException/]);
   t.same(stream(bad, PayloadType.EncChallengeRequest), []);
@@ -153,9 +167,14 @@ t.test('an unopenable KMSCipherTextKey, or none, ends the session', async (t) =>
   t.match(none.ended, [/no KMSCipherTextKey/]);
 
   const failed = rig();
-  failed.send(PayloadType.HandshakeResponse, response({ actionStatus: 2, actionResult: null, error: 'Failed to process action KMSEncryption: denied' }));
+  failed.send(
+    PayloadType.HandshakeResponse,
+    response({ actionStatus: 2, actionResult: null, error: 'Failed to process action KMSEncryption: denied' }),
+  );
   settle(failed);
-  t.match(failed.ended, [/^KMSEncryption failed on client with status 2 error: Failed to process action KMSEncryption: denied/]);
+  t.match(failed.ended, [
+    /^KMSEncryption failed on client with status 2 error: Failed to process action KMSEncryption: denied/,
+  ]);
 });
 
 t.test('no answer to the challenge within 15 s: handshake timeout', async (t) => {
@@ -173,7 +192,10 @@ t.test('client Output is opened; a tampered one ends the session without reachin
   const r = rig();
   r.send(PayloadType.HandshakeResponse, response());
   const client = new PayloadCipher(DATA_KEY, 'client');
-  const chal = Buffer.from(decodeEncChallenge(stream(r, PayloadType.EncChallengeRequest)[0]?.payload ?? Buffer.alloc(0)), 'base64');
+  const chal = Buffer.from(
+    decodeEncChallenge(stream(r, PayloadType.EncChallengeRequest)[0]?.payload ?? Buffer.alloc(0)),
+    'base64',
+  );
   r.send(PayloadType.EncChallengeResponse, encodeEncChallenge(client.seal(client.open(chal)).toString('base64')));
   await flush(); // planning → running
   const got: Buffer[] = [];

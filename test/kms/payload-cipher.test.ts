@@ -43,7 +43,11 @@ t.test('layout constants: nonce 12, tag 16, overhead 28, data key 64', async (t)
 t.test('seals to nonce ‖ ciphertext ‖ tag (known-answer vectors)', async (t) => {
   const sealed = sealPayload(ZERO_KEY, ZERO_NONCE, Buffer.alloc(16));
   t.equal(sealed.toString('hex'), Buffer.concat([ZERO_NONCE, TC14_CT, TC14_TAG]).toString('hex'));
-  t.equal(sealPayload(ZERO_KEY, ZERO_NONCE, Buffer.alloc(0)).toString('hex'), Buffer.concat([ZERO_NONCE, TC13_TAG]).toString('hex'), 'empty plaintext: nonce and tag only');
+  t.equal(
+    sealPayload(ZERO_KEY, ZERO_NONCE, Buffer.alloc(0)).toString('hex'),
+    Buffer.concat([ZERO_NONCE, TC13_TAG]).toString('hex'),
+    'empty plaintext: nonce and tag only',
+  );
   const nonce = hex('000102030405060708090a0b');
   const other = sealPayload(ZERO_KEY, nonce, Buffer.alloc(16));
   t.same(other.subarray(0, 12), nonce, 'the nonce leads the payload verbatim');
@@ -76,8 +80,16 @@ t.test('a flipped bit anywhere (nonce, ciphertext, tag) is ERR_SESSION_ENCRYPTIO
     }
   }
   t.equal(refused, sealed.length, 'every position refused');
-  t.throws(() => openPayload(key, sealed.subarray(0, sealed.length - 1)), { code: 'ERR_SESSION_ENCRYPTION' }, 'truncated');
-  t.throws(() => openPayload(key, Buffer.alloc(27)), { code: 'ERR_SESSION_ENCRYPTION', message: /at least 28/ }, 'shorter than nonce + tag');
+  t.throws(
+    () => openPayload(key, sealed.subarray(0, sealed.length - 1)),
+    { code: 'ERR_SESSION_ENCRYPTION' },
+    'truncated',
+  );
+  t.throws(
+    () => openPayload(key, Buffer.alloc(27)),
+    { code: 'ERR_SESSION_ENCRYPTION', message: /at least 28/ },
+    'shorter than nonce + tag',
+  );
   t.throws(() => openPayload(Buffer.alloc(32, 8), sealed), { code: 'ERR_SESSION_ENCRYPTION' }, 'another key');
 });
 
@@ -106,10 +118,18 @@ t.test('PayloadCipher: agent → client uses the K[0..31] vector; client → age
   const agent = new PayloadCipher(DATA_KEY, 'agent', fixedNonces(ZERO_NONCE));
   const client = new PayloadCipher(DATA_KEY, 'client', fixedNonces(ZERO_NONCE, ZERO_NONCE));
   const fromAgent = agent.seal(Buffer.alloc(16));
-  t.equal(fromAgent.toString('hex'), Buffer.concat([ZERO_NONCE, TC14_CT, TC14_TAG]).toString('hex'), 'agent seals with the zero half');
+  t.equal(
+    fromAgent.toString('hex'),
+    Buffer.concat([ZERO_NONCE, TC14_CT, TC14_TAG]).toString('hex'),
+    'agent seals with the zero half',
+  );
   t.same(client.open(fromAgent), Buffer.alloc(16), 'client opens it');
   const fromClient = client.seal(Buffer.alloc(16));
-  t.same(fromClient, sealPayload(Buffer.alloc(32, 0x11), ZERO_NONCE, Buffer.alloc(16)), 'client seals with the 0x11 half');
+  t.same(
+    fromClient,
+    sealPayload(Buffer.alloc(32, 0x11), ZERO_NONCE, Buffer.alloc(16)),
+    'client seals with the 0x11 half',
+  );
   t.same(agent.open(fromClient), Buffer.alloc(16), 'agent opens it');
   t.throws(() => client.open(fromClient), { code: 'ERR_SESSION_ENCRYPTION' }, 'a client cannot open its own direction');
   t.throws(() => agent.open(fromAgent), { code: 'ERR_SESSION_ENCRYPTION' }, 'nor can the agent');

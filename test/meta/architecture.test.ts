@@ -67,7 +67,8 @@ t.test('imports flow one way between layers', async (t) => {
         continue;
       }
       const to = layerOf(target.replace(/\.js$/, '.ts'));
-      if (to !== from && !allowed.includes(to)) violations.push(`${relative(root, f)} (${from}) imports ${spec} (${to})`);
+      if (to !== from && !allowed.includes(to))
+        violations.push(`${relative(root, f)} (${from}) imports ${spec} (${to})`);
     }
   }
   t.same(violations, []);
@@ -77,7 +78,10 @@ t.test('protocol/ does no I/O and uses no timers', async (t) => {
   const banned = /\b(setTimeout|setInterval|setImmediate|process\.|Date\.now)\b/;
   for (const f of files.filter((f) => layerOf(f) === 'protocol')) {
     for (const spec of importsOf(f)) {
-      t.notOk(/^(node:)?(net|fs|tls|http|https|dgram|events|timers|child_process)$|^ws$/.test(spec), `${relative(root, f)} must not import ${spec}`);
+      t.notOk(
+        /^(node:)?(net|fs|tls|http|https|dgram|events|timers|child_process)$|^ws$/.test(spec),
+        `${relative(root, f)} must not import ${spec}`,
+      );
     }
     const text = readFileSync(f, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
     t.notOk(banned.test(text), `${relative(root, f)} uses no timers, clock or process`);

@@ -31,7 +31,10 @@ interface Rig {
 
 function rig(version: 1 | 2 = 1, role: 'client' | 'server' = 'server'): Rig {
   const raw = new RawCarrier();
-  const session = new MuxSession(raw, { role, config: { version, keepAliveDisabled: true, maxReceiveBufferBytes: 256 * 1024, maxStreamBufferBytes: 65_536 } });
+  const session = new MuxSession(raw, {
+    role,
+    config: { version, keepAliveDisabled: true, maxReceiveBufferBytes: 256 * 1024, maxStreamBufferBytes: 65_536 },
+  });
   const accepted: MuxStream[] = [];
   const streamErrors: string[] = [];
   const warnings: string[] = [];
@@ -139,7 +142,12 @@ t.test('data after the peer FIN is discarded', async (t) => {
 t.test('seeded random garbage never throws, ends typed or is ignored, and stays bounded', async (t) => {
   const rnd = seededRandom(0x5a5a);
   const codes = new Map<string, number>();
-  const allowed = new Set(['ERR_SMUX_BAD_VERSION', 'ERR_SMUX_UNKNOWN_COMMAND', 'ERR_SMUX_BAD_LENGTH', 'ERR_SMUX_WINDOW_VIOLATION']);
+  const allowed = new Set([
+    'ERR_SMUX_BAD_VERSION',
+    'ERR_SMUX_UNKNOWN_COMMAND',
+    'ERR_SMUX_BAD_LENGTH',
+    'ERR_SMUX_WINDOW_VIOLATION',
+  ]);
   let survived = 0;
   let unexpected = 0;
   let unbounded = 0;
@@ -158,12 +166,18 @@ t.test('seeded random garbage never throws, ends typed or is ignored, and stays 
       const sid = [0, 1, 2, 3, own.id, randInt(rnd, 2 ** 32)][randInt(rnd, 6)] as number;
       switch (kind) {
         case 0: // random bytes after a SYN
-          bytes = i === 0 ? encodeFrame({ version, cmd: Cmd.SYN, streamId: 3 }) : randomBytesFrom(rnd, randInt(rnd, 64));
+          bytes =
+            i === 0 ? encodeFrame({ version, cmd: Cmd.SYN, streamId: 3 }) : randomBytesFrom(rnd, randInt(rnd, 64));
           break;
         case 1: {
           // well-formed frames of every known command with random ids
           const cmd = randInt(rnd, 5) as Cmd;
-          const data = cmd === Cmd.PSH ? randomBytesFrom(rnd, randInt(rnd, 200)) : cmd === Cmd.UPD ? randomBytesFrom(rnd, 8) : Buffer.alloc(0);
+          const data =
+            cmd === Cmd.PSH
+              ? randomBytesFrom(rnd, randInt(rnd, 200))
+              : cmd === Cmd.UPD
+                ? randomBytesFrom(rnd, 8)
+                : Buffer.alloc(0);
           bytes = encodeFrame({ version, cmd, streamId: sid, data });
           break;
         }
@@ -209,6 +223,14 @@ t.test('seeded random garbage never throws, ends typed or is ignored, and stays 
   }
   t.equal(unexpected, 0, 'no throw and no untyped close');
   t.equal(unbounded, 0, 'buffers bounded');
-  t.ok(survived > 0 && survived < rounds, `${survived} of ${rounds} sessions survived; closes: ${JSON.stringify(Object.fromEntries(codes))}`);
-  t.ok((codes.get('ERR_SMUX_BAD_VERSION') ?? 0) > 0 && (codes.get('ERR_SMUX_UNKNOWN_COMMAND') ?? 0) > 0 && (codes.get('ERR_SMUX_BAD_LENGTH') ?? 0) > 0, 'every fatal code was hit');
+  t.ok(
+    survived > 0 && survived < rounds,
+    `${survived} of ${rounds} sessions survived; closes: ${JSON.stringify(Object.fromEntries(codes))}`,
+  );
+  t.ok(
+    (codes.get('ERR_SMUX_BAD_VERSION') ?? 0) > 0 &&
+      (codes.get('ERR_SMUX_UNKNOWN_COMMAND') ?? 0) > 0 &&
+      (codes.get('ERR_SMUX_BAD_LENGTH') ?? 0) > 0,
+    'every fatal code was hit',
+  );
 });

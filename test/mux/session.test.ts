@@ -2,7 +2,13 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
-import { DEFAULT_MUX_CONFIG, MuxSession, type MuxConfig, type MuxStream, resolveMuxConfig } from '../../src/mux/index.js';
+import {
+  DEFAULT_MUX_CONFIG,
+  MuxSession,
+  type MuxConfig,
+  type MuxStream,
+  resolveMuxConfig,
+} from '../../src/mux/index.js';
 import { Cmd, FrameDecoder, encodeFrame, encodeUpd, type SmuxFrame } from '../../src/protocol/smux/index.js';
 import { MuxError, isTunnelError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -22,11 +28,16 @@ class RawCarrier extends Duplex {
     return new FrameDecoder(version).decode(Buffer.concat(this.written));
   }
   send(...frames: Array<{ cmd: Cmd; streamId: number; data?: Buffer; version?: number }>): void {
-    for (const f of frames) this.push(encodeFrame({ version: f.version ?? 1, cmd: f.cmd, streamId: f.streamId, data: f.data }));
+    for (const f of frames)
+      this.push(encodeFrame({ version: f.version ?? 1, cmd: f.cmd, streamId: f.streamId, data: f.data }));
   }
 }
 
-function setup(role: 'client' | 'server', config: Partial<MuxConfig> = {}, clock?: FakeClock): { raw: RawCarrier; session: MuxSession } {
+function setup(
+  role: 'client' | 'server',
+  config: Partial<MuxConfig> = {},
+  clock?: FakeClock,
+): { raw: RawCarrier; session: MuxSession } {
   const raw = new RawCarrier();
   const session = new MuxSession(raw, { role, config: { keepAliveDisabled: true, ...config }, clock });
   t.teardown(() => session.close());
@@ -66,8 +77,13 @@ t.test('config is verified as xtaci VerifyConfig does', async (t) => {
     [{ acceptBacklog: -1 }, 'ERR_SMUX_BAD_CONFIG'],
   ];
   for (const [partial, code] of bad) t.throws(() => resolveMuxConfig(partial), { code }, JSON.stringify(partial));
-  t.doesNotThrow(() => resolveMuxConfig({ keepAliveDisabled: true, keepAliveIntervalMs: 0 }), 'keep-alive values unused when disabled');
-  t.throws(() => new MuxSession(new RawCarrier(), { role: 'client', config: { maxFrameBytes: 70_000 } }), { code: 'ERR_SMUX_FRAME_TOO_LARGE' });
+  t.doesNotThrow(
+    () => resolveMuxConfig({ keepAliveDisabled: true, keepAliveIntervalMs: 0 }),
+    'keep-alive values unused when disabled',
+  );
+  t.throws(() => new MuxSession(new RawCarrier(), { role: 'client', config: { maxFrameBytes: 70_000 } }), {
+    code: 'ERR_SMUX_FRAME_TOO_LARGE',
+  });
 });
 
 t.test('openStream sends SYN at once; client ids 3, 5, 7 …', async (t) => {
@@ -87,7 +103,11 @@ t.test('server ids 2, 4, 6 …, in the session version', async (t) => {
 t.test('a peer SYN emits "stream"; data flows; FIN gives EOF', async (t) => {
   const { raw, session } = setup('server');
   const accepted = once(session, 'stream') as Promise<[MuxStream]>;
-  raw.send({ cmd: Cmd.SYN, streamId: 3 }, { cmd: Cmd.PSH, streamId: 3, data: Buffer.from('hello') }, { cmd: Cmd.FIN, streamId: 3 });
+  raw.send(
+    { cmd: Cmd.SYN, streamId: 3 },
+    { cmd: Cmd.PSH, streamId: 3, data: Buffer.from('hello') },
+    { cmd: Cmd.FIN, streamId: 3 },
+  );
   const [s] = await accepted;
   t.equal(s.id, 3);
   const chunks: Buffer[] = [];
@@ -207,7 +227,11 @@ t.test('the receive budget pauses the carrier and resumes it as the stream is re
 
 t.test('keep-alive: NOP every interval; the session closes when nothing arrives for the timeout', async (t) => {
   const clock = new FakeClock();
-  const { raw, session } = setup('client', { keepAliveDisabled: false, keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 30_000 }, clock);
+  const { raw, session } = setup(
+    'client',
+    { keepAliveDisabled: false, keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 30_000 },
+    clock,
+  );
   const s = session.openStream();
   const streamErr = once(s, 'error');
   let closeErr: MuxError | undefined;
@@ -225,7 +249,11 @@ t.test('keep-alive: NOP every interval; the session closes when nothing arrives 
 
 t.test('keep-alive: NOPs from the peer keep the session open', async (t) => {
   const clock = new FakeClock();
-  const { raw, session } = setup('server', { keepAliveDisabled: false, keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 30_000 }, clock);
+  const { raw, session } = setup(
+    'server',
+    { keepAliveDisabled: false, keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 30_000 },
+    clock,
+  );
   await settle();
   for (let i = 0; i < 20; i++) {
     raw.send({ cmd: Cmd.NOP, streamId: 0 });
@@ -239,7 +267,17 @@ t.test('keep-alive: NOPs from the peer keep the session open', async (t) => {
 
 t.test('keep-alive: an exhausted receive budget does not count as a dead peer', async (t) => {
   const clock = new FakeClock();
-  const { raw, session } = setup('server', { keepAliveDisabled: false, keepAliveIntervalMs: 1000, keepAliveTimeoutMs: 3000, maxReceiveBufferBytes: 1000, maxStreamBufferBytes: 1000 }, clock);
+  const { raw, session } = setup(
+    'server',
+    {
+      keepAliveDisabled: false,
+      keepAliveIntervalMs: 1000,
+      keepAliveTimeoutMs: 3000,
+      maxReceiveBufferBytes: 1000,
+      maxStreamBufferBytes: 1000,
+    },
+    clock,
+  );
   raw.send({ cmd: Cmd.SYN, streamId: 3 }, { cmd: Cmd.PSH, streamId: 3, data: Buffer.alloc(1000) });
   await settle();
   clock.advance(30_000);
@@ -261,12 +299,19 @@ t.test('accept backlog: streams wait for a listener; beyond the backlog they are
   raw.send({ cmd: Cmd.SYN, streamId: 3 }, { cmd: Cmd.SYN, streamId: 5 }, { cmd: Cmd.SYN, streamId: 7 });
   raw.send({ cmd: Cmd.PSH, streamId: 3, data: Buffer.from('early') });
   await settle();
-  t.same(warnings.map((w) => w.code), ['ERR_SMUX_ACCEPT_BACKLOG_FULL']);
+  t.same(
+    warnings.map((w) => w.code),
+    ['ERR_SMUX_ACCEPT_BACKLOG_FULL'],
+  );
   t.same(raw.frames().map(describe), ['FIN 7'], 'the third stream is reset with FIN');
   const got: MuxStream[] = [];
   session.on('stream', (s: MuxStream) => got.push(s));
   await settle();
-  t.same(got.map((s) => s.id), [3, 5], 'queued streams delivered once someone listens');
+  t.same(
+    got.map((s) => s.id),
+    [3, 5],
+    'queued streams delivered once someone listens',
+  );
   const first = got[0] as MuxStream;
   t.equal((first.read() as Buffer | null)?.toString(), 'early', 'data that arrived while queued is kept');
 });
@@ -289,7 +334,11 @@ t.test('v2: a writer blocks at the peer window and resumes on UPD', async (t) =>
   let done = false;
   s.write(Buffer.alloc(300_000), () => (done = true));
   await settle();
-  const sent = () => raw.frames(2).filter((f) => f.cmd === Cmd.PSH).reduce((n, f) => n + f.data.length, 0);
+  const sent = () =>
+    raw
+      .frames(2)
+      .filter((f) => f.cmd === Cmd.PSH)
+      .reduce((n, f) => n + f.data.length, 0);
   t.equal(sent(), 262_144, 'the initial peer window (262144) is all that goes out');
   t.equal(done, false);
   raw.send({ version: 2, cmd: Cmd.UPD, streamId: 3, data: encodeUpd({ consumed: 262_144, window: 65_536 }) });
@@ -307,8 +356,16 @@ t.test('v1: a UPD frame is parsed and ignored', async (t) => {
 });
 
 t.test('stream id space exhaustion is a typed error (xtaci "go away" on wrap)', async (t) => {
-  const client = new MuxSession(new RawCarrier(), { role: 'client', config: { keepAliveDisabled: true }, lastStreamId: 0xfffffffb });
-  const server = new MuxSession(new RawCarrier(), { role: 'server', config: { keepAliveDisabled: true }, lastStreamId: 0xfffffffa });
+  const client = new MuxSession(new RawCarrier(), {
+    role: 'client',
+    config: { keepAliveDisabled: true },
+    lastStreamId: 0xfffffffb,
+  });
+  const server = new MuxSession(new RawCarrier(), {
+    role: 'server',
+    config: { keepAliveDisabled: true },
+    lastStreamId: 0xfffffffa,
+  });
   t.teardown(() => {
     client.close();
     server.close();

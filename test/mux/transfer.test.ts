@@ -101,7 +101,7 @@ t.test('v1: a 256 MiB transfer arrives intact (sha256) in seconds', async (t) =>
   const ms = performance.now() - started;
   t.equal(received, total, '256 MiB received');
   t.equal(recvHash.digest('hex'), sentHash.digest('hex'), 'sha256 matches');
-  t.ok(ms < 20_000, `took ${ms.toFixed(0)} ms (${((total / 1048576) / (ms / 1000)).toFixed(0)} MiB/s)`);
+  t.ok(ms < 20_000, `took ${ms.toFixed(0)} ms (${(total / 1048576 / (ms / 1000)).toFixed(0)} MiB/s)`);
 });
 
 t.test('v2: a 32 MiB transfer under per-stream windows arrives intact', async (t) => {
@@ -135,7 +135,10 @@ t.test('v2: a 32 MiB transfer under per-stream windows arrives intact', async (t
 
 for (const version of [1, 2] as const) {
   t.test(`v${version}: 64 MiB echoed on one stream with both directions loaded at once (no deadlock)`, async (t) => {
-    const { client, server } = pairOfSessions({ version, maxReceiveBufferBytes: 512 * 1024, maxStreamBufferBytes: 128 * 1024 }, 64 * 1024);
+    const { client, server } = pairOfSessions(
+      { version, maxReceiveBufferBytes: 512 * 1024, maxStreamBufferBytes: 128 * 1024 },
+      64 * 1024,
+    );
     server.on('stream', (s: MuxStream) => s.pipe(s));
     const s = client.openStream();
     const total = 64 * 1024 * 1024;
@@ -203,59 +206,68 @@ t.test('half-close the other way: after our FIN we keep reading what the peer se
 });
 
 for (const version of [1, 2] as const) {
-  t.test(`v${version}: a slow consumer pushes back to the writer; receiver memory stays within budget + one frame`, async (t) => {
-    const budget = 256 * 1024;
-    const frame = 16 * 1024;
-    const hwm = 16 * 1024;
-    const { client, server } = pairOfSessions({ version, maxReceiveBufferBytes: budget, maxStreamBufferBytes: 64 * 1024, maxFrameBytes: frame }, hwm);
-    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
-    const s = client.openStream();
-    const total = 8 * 1024 * 1024;
-    const data = randomBytesFrom(seededRandom(7 + version), total);
-    let accepted_bytes = 0;
-    let writerDone = false;
-    const writer = (async () => {
-      for (let off = 0; off < total; off += 64 * 1024) {
-        const piece = data.subarray(off, off + 64 * 1024);
-        const ok = s.write(piece);
-        accepted_bytes += piece.length;
-        if (!ok) await once(s, 'drain');
+  t.test(
+    `v${version}: a slow consumer pushes back to the writer; receiver memory stays within budget + one frame`,
+    async (t) => {
+      const budget = 256 * 1024;
+      const frame = 16 * 1024;
+      const hwm = 16 * 1024;
+      const { client, server } = pairOfSessions(
+        { version, maxReceiveBufferBytes: budget, maxStreamBufferBytes: 64 * 1024, maxFrameBytes: frame },
+        hwm,
+      );
+      const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+      const s = client.openStream();
+      const total = 8 * 1024 * 1024;
+      const data = randomBytesFrom(seededRandom(7 + version), total);
+      let accepted_bytes = 0;
+      let writerDone = false;
+      const writer = (async () => {
+        for (let off = 0; off < total; off += 64 * 1024) {
+          const piece = data.subarray(off, off + 64 * 1024);
+          const ok = s.write(piece);
+          accepted_bytes += piece.length;
+          if (!ok) await once(s, 'drain');
+        }
+        s.end();
+        writerDone = true;
+      })();
+      const [rs] = await accepted;
+      await settle(50);
+      // Nobody reads yet: the writer must be stuck far short of the total.
+      t.equal(writerDone, false, 'writer is blocked');
+      t.ok(accepted_bytes < 2 * budget, `writer blocked after ${accepted_bytes} bytes`);
+      const bound = budget + frame;
+      const perStream = version === 2 ? 262_144 + frame : bound; // v2: the initial peer window caps one stream
+      t.ok(
+        server.receiveBufferedBytes <= Math.min(bound, perStream),
+        `server holds ${server.receiveBufferedBytes} unread bytes`,
+      );
+      t.ok(server.decoderBufferedBytes <= frame + 8, `decoder holds ${server.decoderBufferedBytes} raw bytes`);
+      // Now read slowly, one chunk per event-loop turn, checking the bound all the way.
+      const got: Buffer[] = [];
+      let n = 0;
+      let maxSeen = 0;
+      let turns = 0;
+      while (n < total && turns < 100_000) {
+        turns++;
+        const c = rs.read() as Buffer | null;
+        if (c === null) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        got.push(c);
+        n += c.length;
+        const held = server.receiveBufferedBytes + rs.readableLength;
+        if (held > maxSeen) maxSeen = held;
+        if (turns % 8 === 0) await new Promise<void>((r) => setImmediate(r));
       }
-      s.end();
-      writerDone = true;
-    })();
-    const [rs] = await accepted;
-    await settle(50);
-    // Nobody reads yet: the writer must be stuck far short of the total.
-    t.equal(writerDone, false, 'writer is blocked');
-    t.ok(accepted_bytes < 2 * budget, `writer blocked after ${accepted_bytes} bytes`);
-    const bound = budget + frame;
-    const perStream = version === 2 ? 262_144 + frame : bound; // v2: the initial peer window caps one stream
-    t.ok(server.receiveBufferedBytes <= Math.min(bound, perStream), `server holds ${server.receiveBufferedBytes} unread bytes`);
-    t.ok(server.decoderBufferedBytes <= frame + 8, `decoder holds ${server.decoderBufferedBytes} raw bytes`);
-    // Now read slowly, one chunk per event-loop turn, checking the bound all the way.
-    const got: Buffer[] = [];
-    let n = 0;
-    let maxSeen = 0;
-    let turns = 0;
-    while (n < total && turns < 100_000) {
-      turns++;
-      const c = rs.read() as Buffer | null;
-      if (c === null) {
-        await new Promise<void>((r) => setImmediate(r));
-        continue;
-      }
-      got.push(c);
-      n += c.length;
-      const held = server.receiveBufferedBytes + rs.readableLength;
-      if (held > maxSeen) maxSeen = held;
-      if (turns % 8 === 0) await new Promise<void>((r) => setImmediate(r));
-    }
-    await writer;
-    t.equal(n, total, 'all bytes read');
-    t.ok(Buffer.concat(got).equals(data), 'data intact');
-    t.ok(maxSeen <= bound, `receiver never held more than ${maxSeen} <= ${bound} bytes`);
-  });
+      await writer;
+      t.equal(n, total, 'all bytes read');
+      t.ok(Buffer.concat(got).equals(data), 'data intact');
+      t.ok(maxSeen <= bound, `receiver never held more than ${maxSeen} <= ${bound} bytes`);
+    },
+  );
 }
 
 t.test('writes hold their callback while the carrier is full', async (t) => {

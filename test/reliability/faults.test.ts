@@ -22,15 +22,33 @@ for (const fault of RECOVERABLE) {
   });
 }
 
-t.test('ResumeSession refused with 403: in-flight sockets closed, a fresh session within 2 s, 4 MiB intact', async (t) => {
-  await sessionLoss(t, '403 on resume', (rig, sessionId) => {
-    rig.emu.faults = { failResumeOnce: true };
-    rig.emu.gatewaySession(sessionId)?.destroySockets();
-  }, CONNECTIONS, PER_CONNECTION);
-});
+t.test(
+  'ResumeSession refused with 403: in-flight sockets closed, a fresh session within 2 s, 4 MiB intact',
+  async (t) => {
+    await sessionLoss(
+      t,
+      '403 on resume',
+      (rig, sessionId) => {
+        rig.emu.faults = { failResumeOnce: true };
+        rig.emu.gatewaySession(sessionId)?.destroySockets();
+      },
+      CONNECTIONS,
+      PER_CONNECTION,
+    );
+  },
+);
 
-t.test('agent restarted mid-transfer: in-flight sockets closed, a fresh session within 2 s, 4 MiB intact', async (t) => {
-  await sessionLoss(t, 'agent restart', (rig, sessionId) => {
-    rig.emu.restartAgent(sessionId, { handshakeTimeoutMs: 200 });
-  }, CONNECTIONS, PER_CONNECTION);
-});
+t.test(
+  'agent restarted mid-transfer: in-flight sockets closed, a fresh session within 2 s, 4 MiB intact',
+  async (t) => {
+    await sessionLoss(
+      t,
+      'agent restart',
+      (rig, sessionId) => {
+        rig.emu.restartAgent(sessionId, { handshakeTimeoutMs: 200 });
+      },
+      CONNECTIONS,
+      PER_CONNECTION,
+    );
+  },
+);

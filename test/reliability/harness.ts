@@ -127,7 +127,12 @@ export async function exchange(port: number, bytes: number, host = '127.0.0.1'):
   const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
   c.write(data);
   await closed;
-  const r: ExchangeResult = { sentSha: sha(data), receivedSha: h.digest('hex'), receivedBytes, clean: ended && error === undefined };
+  const r: ExchangeResult = {
+    sentSha: sha(data),
+    receivedSha: h.digest('hex'),
+    receivedBytes,
+    clean: ended && error === undefined,
+  };
   if (error !== undefined) r.error = error;
   return r;
 }
@@ -176,7 +181,13 @@ export interface RigOptions {
 export async function startRig(t: Teardown, o: RigOptions): Promise<Rig> {
   const emu = await startEmu(t, o.emulator);
   const dest = await startExchangeServer(t, o.bytes);
-  const aws = { endpoint: emu.endpoint, region: emu.region, credentials: async () => ({ ...emu.credentials }), maxAttempts: 1, env: {} };
+  const aws = {
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: async () => ({ ...emu.credentials }),
+    maxAttempts: 1,
+    env: {},
+  };
   const api = createSsmApi(aws);
   const manager = new TunnelManager({
     aws,
@@ -197,12 +208,18 @@ export async function startRig(t: Teardown, o: RigOptions): Promise<Rig> {
     ...o.spec,
   });
   await manager.start();
-  if (forward.state !== 'ready') throw new Error(`forward not ready: ${forward.state} ${JSON.stringify(forward.error)}`);
+  if (forward.state !== 'ready')
+    throw new Error(`forward not ready: ${forward.state} ${JSON.stringify(forward.error)}`);
   return { emu, dest, manager, forward, events, port: forward.port ?? 0 };
 }
 
 /** Wait until `pred` holds, re-checking on each `event` of `emitter` (bounded count). */
-export async function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, max = 100_000): Promise<void> {
+export async function until(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  pred: () => boolean,
+  max = 100_000,
+): Promise<void> {
   for (let i = 0; i < max && !pred(); i++) await once(emitter, event);
   if (!pred()) throw new Error(`condition not reached after ${max} '${event}' events`);
 }

@@ -27,7 +27,13 @@ t.test('1% loss, 25,000 agent messages: all delivered in order within 5 simulate
   };
   let received = 0;
   let inOrder = true;
-  const agent = new ReliableLink({ role: 'agent', clock, sendFrame: lossy(toClient), deliver: () => true, maxResends: Infinity });
+  const agent = new ReliableLink({
+    role: 'agent',
+    clock,
+    sendFrame: lossy(toClient),
+    deliver: () => true,
+    maxResends: Infinity,
+  });
   const client = new ReliableLink({
     role: 'client',
     clock,
@@ -56,7 +62,9 @@ t.test('1% loss, 25,000 agent messages: all delivered in order within 5 simulate
     deliverDue(toClient, client);
     deliverDue(toAgent, agent);
   }
-  t.comment(`${received} of ${N} delivered after ${(clock.now() / 1000).toFixed(0)} s simulated; client reorder buffer ${client.reorderCount}, agent unacked ${agent.unackedCount}`);
+  t.comment(
+    `${received} of ${N} delivered after ${(clock.now() / 1000).toFixed(0)} s simulated; client reorder buffer ${client.reorderCount}, agent unacked ${agent.unackedCount}`,
+  );
   t.equal(received, N, 'every message arrived within 5 simulated minutes');
   t.ok(inOrder, 'in order');
   agent.close();

@@ -5,7 +5,19 @@
  */
 import type { FaultSettings } from '../../src/emulator/options.js';
 import type { Emulator } from '../../src/emulator/index.js';
-import { MiB, dropEveryBytes, exchange, exchangeMany, receivedCount, sameHashes, startRig, until, type ExchangeResult, type Rig, type Teardown } from './harness.js';
+import {
+  MiB,
+  dropEveryBytes,
+  exchange,
+  exchangeMany,
+  receivedCount,
+  sameHashes,
+  startRig,
+  until,
+  type ExchangeResult,
+  type Rig,
+  type Teardown,
+} from './harness.js';
 
 export interface Checker extends Teardown {
   ok(value: unknown, message: string): unknown;
@@ -42,7 +54,13 @@ export const RECOVERABLE: RecoverableFault[] = [
  * destination. A client's socket closes once both FINs are through the tunnel; its last bytes
  * may still be on their way to the destination, so first wait for every stream to end there.
  */
-export async function verifyExchange(t: Checker, rig: Rig, results: ExchangeResult[], label: string, from: number): Promise<void> {
+export async function verifyExchange(
+  t: Checker,
+  rig: Rig,
+  results: ExchangeResult[],
+  label: string,
+  from: number,
+): Promise<void> {
   await receivedCount(rig.dest, from, results.length);
   const records = rig.dest.records.slice(from);
   t.equal(results.filter((r) => r.clean).length, results.length, `${label}: every connection ended cleanly`);
@@ -67,14 +85,22 @@ export async function verifyExchange(t: Checker, rig: Rig, results: ExchangeResu
  * Run one recoverable fault: `connections` × `perConnection` bytes each way under the fault, then
  * check every byte (sha256, both directions), every connection and the session were kept.
  */
-export async function recoverable(t: Checker, fault: RecoverableFault, connections: number, perConnection: number): Promise<void> {
-  const rig = await startRig(t, { bytes: perConnection, ...(fault.atStart ? { emulator: { faults: fault.faults } } : {}) });
+export async function recoverable(
+  t: Checker,
+  fault: RecoverableFault,
+  connections: number,
+  perConnection: number,
+): Promise<void> {
+  const rig = await startRig(t, {
+    bytes: perConnection,
+    ...(fault.atStart ? { emulator: { faults: fault.faults } } : {}),
+  });
   const seen = new Map<string, number>();
   rig.emu.events.on('fault', (e) => seen.set(e.kind, (seen.get(e.kind) ?? 0) + 1));
   const drops = { n: 0 };
   if (fault.install) {
-  fault.install(rig.emu);
-  rig.emu.events.on('client-detached', () => drops.n++);
+    fault.install(rig.emu);
+    rig.emu.events.on('client-detached', () => drops.n++);
   }
   const sessionId = rig.forward.status().sessions[0]?.sessionId;
   if (!fault.atStart) rig.emu.faults = fault.faults; // the runtime knob: applies to the live session at once
@@ -97,7 +123,13 @@ export async function recoverable(t: Checker, fault: RecoverableFault, connectio
  * check: every in-flight socket closed (none hanging), a new connection works within 2 s of the
  * loss, and a full 4 MiB per direction exchange is intact on the fresh session.
  */
-export async function sessionLoss(t: Checker, name: string, cause: (rig: Rig, sessionId: string) => void, connections: number, perConnection: number): Promise<void> {
+export async function sessionLoss(
+  t: Checker,
+  name: string,
+  cause: (rig: Rig, sessionId: string) => void,
+  connections: number,
+  perConnection: number,
+): Promise<void> {
   const rig = await startRig(t, { bytes: perConnection });
   const first = rig.forward.status().sessions[0]?.sessionId ?? '';
   let relayed = 0;
@@ -110,7 +142,9 @@ export async function sessionLoss(t: Checker, name: string, cause: (rig: Rig, se
     }
   });
   const inflight = exchangeMany(rig.port, connections, perConnection);
-  await until(rig.forward, 'event', () => rig.events.some((e) => e.type === 'session-ended' && e['sessionId'] === first));
+  await until(rig.forward, 'event', () =>
+    rig.events.some((e) => e.type === 'session-ended' && e['sessionId'] === first),
+  );
   const lostAt = performance.now();
   // Every in-flight local socket is closed: the promises settle (tap's timeout would catch a hang).
   const results = await inflight;
@@ -124,7 +158,10 @@ export async function sessionLoss(t: Checker, name: string, cause: (rig: Rig, se
     if (probe.clean && probe.receivedBytes === perConnection) break;
   }
   const recoveredMs = performance.now() - lostAt;
-  t.ok(probe?.clean === true && probe.receivedBytes === perConnection, `${name}: a new connection worked ${recoveredMs.toFixed(0)} ms after the loss`);
+  t.ok(
+    probe?.clean === true && probe.receivedBytes === perConnection,
+    `${name}: a new connection worked ${recoveredMs.toFixed(0)} ms after the loss`,
+  );
   t.ok(recoveredMs < 2000, `${name}: recovered within 2 s (${recoveredMs.toFixed(0)} ms)`);
   const s = rig.forward.status();
   t.not(s.sessions[0]?.sessionId, first, 'a fresh session replaced the lost one');
@@ -135,4 +172,3 @@ export async function sessionLoss(t: Checker, name: string, cause: (rig: Rig, se
   const again = await exchangeMany(rig.port, connections, perConnection);
   await verifyExchange(t, rig, again, `${name}, fresh session`, before);
 }
-

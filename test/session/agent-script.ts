@@ -31,19 +31,27 @@ export function agentFrame(seq: number, payloadType: PayloadType, payload: Buffe
 
 export const PORT_PROPERTIES = { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' };
 
-export function handshakeRequest(opts: { agentVersion?: string; sessionType?: string; properties?: Record<string, string>; seq?: number } = {}): Buffer {
+export function handshakeRequest(
+  opts: { agentVersion?: string; sessionType?: string; properties?: Record<string, string>; seq?: number } = {},
+): Buffer {
   return agentFrame(
     opts.seq ?? 0,
     PayloadType.HandshakeRequest,
     encodeHandshakeRequest({
       agentVersion: opts.agentVersion ?? '3.3.1142.0',
-      requestedClientActions: [sessionTypeAction({ sessionType: opts.sessionType ?? 'Port', properties: opts.properties ?? PORT_PROPERTIES })],
+      requestedClientActions: [
+        sessionTypeAction({ sessionType: opts.sessionType ?? 'Port', properties: opts.properties ?? PORT_PROPERTIES }),
+      ],
     }),
   );
 }
 
 export function handshakeComplete(seq = 1, customerMessage = ''): Buffer {
-  return agentFrame(seq, PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: 23712345, customerMessage }));
+  return agentFrame(
+    seq,
+    PayloadType.HandshakeComplete,
+    encodeHandshakeComplete({ handshakeTimeToCompleteNs: 23712345, customerMessage }),
+  );
 }
 
 export function agentAck(seq: number): Buffer {
@@ -54,27 +62,52 @@ export function agentAck(seq: number): Buffer {
     flags: MessageFlags.Ack,
     messageId: ids(),
     payloadType: 0,
-    payload: encodeAcknowledge({ acknowledgedMessageType: MessageType.InputStreamData, acknowledgedMessageId: ids(), acknowledgedMessageSequenceNumber: seq, isSequentialMessage: true }),
+    payload: encodeAcknowledge({
+      acknowledgedMessageType: MessageType.InputStreamData,
+      acknowledgedMessageId: ids(),
+      acknowledgedMessageSequenceNumber: seq,
+      isSequentialMessage: true,
+    }),
   });
 }
 
 export function mgsFrame(messageType: string, payload: Buffer | string = '{}'): Buffer {
-  return encodeClientMessage({ messageType, createdDate: T0, sequenceNumber: 0, flags: MessageFlags.Ack, messageId: ids(), payloadType: 0, payload: typeof payload === 'string' ? Buffer.from(payload) : payload });
+  return encodeClientMessage({
+    messageType,
+    createdDate: T0,
+    sequenceNumber: 0,
+    flags: MessageFlags.Ack,
+    messageId: ids(),
+    payloadType: 0,
+    payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+  });
 }
 
 export function channelClosed(output: string): Buffer {
   return mgsFrame(
     MessageType.ChannelClosed,
-    encodeChannelClosed({ messageId: ids(), createdDate: '2023-11-14T22:13:21.000Z', destinationId: 'i-1', sessionId: 's-1', messageType: 'channel_closed', schemaVersion: 1, output }),
+    encodeChannelClosed({
+      messageId: ids(),
+      createdDate: '2023-11-14T22:13:21.000Z',
+      destinationId: 'i-1',
+      sessionId: 's-1',
+      messageType: 'channel_closed',
+      schemaVersion: 1,
+      output,
+    }),
   );
 }
 
 /** Sequence numbers the client acked, in order. */
 export function ackedSeqs(msgs: ClientMessage[]): number[] {
-  return msgs.filter((m) => m.messageType === MessageType.Acknowledge).map((m) => decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber);
+  return msgs
+    .filter((m) => m.messageType === MessageType.Acknowledge)
+    .map((m) => decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber);
 }
 
 /** The client's stream messages as [seq, payloadType]. */
 export function streamOf(msgs: ClientMessage[]): [number, number][] {
-  return msgs.filter((m) => m.messageType === MessageType.InputStreamData).map((m) => [m.sequenceNumber, m.payloadType]);
+  return msgs
+    .filter((m) => m.messageType === MessageType.InputStreamData)
+    .map((m) => [m.sequenceNumber, m.payloadType]);
 }

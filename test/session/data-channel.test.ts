@@ -1,11 +1,32 @@
 import t from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeConnector, flush } from '../helpers/fake-transport.js';
-import { DataChannel, DataChannelState, type DataChannelOptions, type HandshakeResult } from '../../src/session/data-channel.js';
-import { FlagCode, MessageType, PayloadType, decodeHandshakeResponse, decodeOpenDataChannel, encodeFlag } from '../../src/protocol/ssm/index.js';
+import {
+  DataChannel,
+  DataChannelState,
+  type DataChannelOptions,
+  type HandshakeResult,
+} from '../../src/session/data-channel.js';
+import {
+  FlagCode,
+  MessageType,
+  PayloadType,
+  decodeHandshakeResponse,
+  decodeOpenDataChannel,
+  encodeFlag,
+} from '../../src/protocol/ssm/index.js';
 import { SessionError } from '../../src/errors.js';
 import { idFactory } from './link-harness.js';
-import { ackedSeqs, agentAck, agentFrame, channelClosed, handshakeComplete, handshakeRequest, mgsFrame, streamOf } from './agent-script.js';
+import {
+  ackedSeqs,
+  agentAck,
+  agentFrame,
+  channelClosed,
+  handshakeComplete,
+  handshakeRequest,
+  mgsFrame,
+  streamOf,
+} from './agent-script.js';
 
 const CLIENT_ID = '5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a';
 const URL = 'wss://ssmmessages.example/v1/data-channel/s-1?role=publish_subscribe';
@@ -18,7 +39,10 @@ interface Rig {
   errors: SessionError[];
 }
 
-function rig(over: Partial<DataChannelOptions> = {}, resumeTokens: (string | undefined | Error)[] = ['TOKEN-2', 'TOKEN-3']): Rig {
+function rig(
+  over: Partial<DataChannelOptions> = {},
+  resumeTokens: (string | undefined | Error)[] = ['TOKEN-2', 'TOKEN-3'],
+): Rig {
   const clock = new FakeClock();
   const conn = new FakeConnector();
   const r: Rig = { clock, conn, ch: undefined as unknown as DataChannel, resumes: 0, errors: [] };
@@ -55,73 +79,95 @@ async function established(r: Rig, agentVersion = '3.3.1142.0'): Promise<Handsha
   return p;
 }
 
-t.test('open: TEXT OpenDataChannel first, then a ping; handshake answered; result from the agent version', async (t) => {
-  const r = rig();
-  const p = r.ch.open();
-  await flush();
-  const tr = r.conn.last;
-  t.same(r.conn.urls, [URL], 'the StreamUrl verbatim');
-  t.equal(tr.texts.length, 1);
-  const open = decodeOpenDataChannel(tr.texts[0] ?? '');
-  t.same(
-    { ...open, requestId: 'x' },
-    { messageSchemaVersion: '1.0', requestId: 'x', tokenValue: 'TOKEN-1', clientId: CLIENT_ID, clientVersion: '1.2.677.0' },
-  );
-  t.match(tr.texts[0], /^\{"MessageSchemaVersion":"1\.0","RequestId":"[0-9a-f-]{36}","TokenValue":"TOKEN-1","ClientId":"5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a","ClientVersion":"1\.2\.677\.0"\}$/);
-  t.equal(tr.pings, 1, 'pinged at once');
-  t.equal(r.ch.state, DataChannelState.Handshaking);
+t.test(
+  'open: TEXT OpenDataChannel first, then a ping; handshake answered; result from the agent version',
+  async (t) => {
+    const r = rig();
+    const p = r.ch.open();
+    await flush();
+    const tr = r.conn.last;
+    t.same(r.conn.urls, [URL], 'the StreamUrl verbatim');
+    t.equal(tr.texts.length, 1);
+    const open = decodeOpenDataChannel(tr.texts[0] ?? '');
+    t.same(
+      { ...open, requestId: 'x' },
+      {
+        messageSchemaVersion: '1.0',
+        requestId: 'x',
+        tokenValue: 'TOKEN-1',
+        clientId: CLIENT_ID,
+        clientVersion: '1.2.677.0',
+      },
+    );
+    t.match(
+      tr.texts[0],
+      /^\{"MessageSchemaVersion":"1\.0","RequestId":"[0-9a-f-]{36}","TokenValue":"TOKEN-1","ClientId":"5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a","ClientVersion":"1\.2\.677\.0"\}$/,
+    );
+    t.equal(tr.pings, 1, 'pinged at once');
+    t.equal(r.ch.state, DataChannelState.Handshaking);
 
-  tr.receive(handshakeRequest());
-  await flush();
-  const sent = tr.messages();
-  t.same(sent.map((m) => m.messageType), ['acknowledge', 'input_stream_data'], 'ack first, then the response');
-  t.same(ackedSeqs(sent), [0]);
-  const resp = sent[1];
-  t.equal(resp?.sequenceNumber, 0);
-  t.equal(resp?.flags, 0);
-  t.equal(resp?.payloadType, PayloadType.HandshakeResponse);
-  t.equal(resp?.payload.toString(), '{"ClientVersion":"1.2.677.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":1,"ActionResult":null,"Error":""}],"Errors":null}');
+    tr.receive(handshakeRequest());
+    await flush();
+    const sent = tr.messages();
+    t.same(
+      sent.map((m) => m.messageType),
+      ['acknowledge', 'input_stream_data'],
+      'ack first, then the response',
+    );
+    t.same(ackedSeqs(sent), [0]);
+    const resp = sent[1];
+    t.equal(resp?.sequenceNumber, 0);
+    t.equal(resp?.flags, 0);
+    t.equal(resp?.payloadType, PayloadType.HandshakeResponse);
+    t.equal(
+      resp?.payload.toString(),
+      '{"ClientVersion":"1.2.677.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":1,"ActionResult":null,"Error":""}],"Errors":null}',
+    );
 
-  tr.receive(agentAck(0));
-  tr.receive(handshakeComplete(1));
-  const res = await p;
-  t.same(res, {
-    agentVersion: '3.3.1142.0',
-    sessionType: 'Port',
-    properties: { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' },
-    portMode: 'mux',
-    smuxKeepAlive: false,
-    canSendTerminateFlag: true,
-    customerMessage: '',
-  });
-  t.same(ackedSeqs(tr.messages()), [0, 1]);
-  t.equal(r.ch.state, DataChannelState.Established);
-  t.equal(r.ch.link.unackedCount, 0);
-  r.ch.close();
-  t.equal(r.clock.pending, 0, 'close stops every timer');
-  t.ok(tr.closed);
-});
+    tr.receive(agentAck(0));
+    tr.receive(handshakeComplete(1));
+    const res = await p;
+    t.same(res, {
+      agentVersion: '3.3.1142.0',
+      sessionType: 'Port',
+      properties: { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' },
+      portMode: 'mux',
+      smuxKeepAlive: false,
+      canSendTerminateFlag: true,
+      customerMessage: '',
+    });
+    t.same(ackedSeqs(tr.messages()), [0, 1]);
+    t.equal(r.ch.state, DataChannelState.Established);
+    t.equal(r.ch.link.unackedCount, 0);
+    r.ch.close();
+    t.equal(r.clock.pending, 0, 'close stops every timer');
+    t.ok(tr.closed);
+  },
+);
 
-t.test('version gates: old agents give basic mode, keep-alive on, no terminate flag; no type gives stream mode', async (t) => {
-  const a = rig();
-  const ra = await established(a, '3.0.196.0');
-  t.equal(ra.portMode, 'basic');
-  t.equal(ra.smuxKeepAlive, true);
-  t.equal(ra.canSendTerminateFlag, true);
-  a.ch.close();
-  const b = rig();
-  const rb = await established(b, '2.3.722.0');
-  t.equal(rb.canSendTerminateFlag, false);
-  b.ch.close();
-  const c = rig();
-  const pc = c.ch.open();
-  await flush();
-  c.conn.last.receive(handshakeRequest({ properties: { portNumber: '22' } }));
-  await flush();
-  c.conn.last.receive(handshakeComplete(1));
-  t.equal((await pc).portMode, 'stream');
-  c.ch.close();
-});
+t.test(
+  'version gates: old agents give basic mode, keep-alive on, no terminate flag; no type gives stream mode',
+  async (t) => {
+    const a = rig();
+    const ra = await established(a, '3.0.196.0');
+    t.equal(ra.portMode, 'basic');
+    t.equal(ra.smuxKeepAlive, true);
+    t.equal(ra.canSendTerminateFlag, true);
+    a.ch.close();
+    const b = rig();
+    const rb = await established(b, '2.3.722.0');
+    t.equal(rb.canSendTerminateFlag, false);
+    b.ch.close();
+    const c = rig();
+    const pc = c.ch.open();
+    await flush();
+    c.conn.last.receive(handshakeRequest({ properties: { portNumber: '22' } }));
+    await flush();
+    c.conn.last.receive(handshakeComplete(1));
+    t.equal((await pc).portMode, 'stream');
+    c.ch.close();
+  },
+);
 
 t.test('an unsupported session type is answered Failed (as upstream words it) and open() rejects', async (t) => {
   const r = rig();
@@ -223,9 +269,18 @@ t.test('sendData: chunks of at most 1024 bytes, bytes never rewritten', async (t
   const buf = Buffer.alloc(2500, 7);
   t.ok(r.ch.sendData(buf));
   t.ok(r.ch.sendData(Buffer.from([0x0a])));
-  const out = r.conn.last.messages().filter((m) => m.messageType === MessageType.InputStreamData && m.payloadType === PayloadType.Output);
-  t.same(out.map((m) => m.payload.length), [1024, 1024, 452, 1]);
-  t.same(out.map((m) => m.sequenceNumber), [1, 2, 3, 4], 'seq continues after the HandshakeResponse (0)');
+  const out = r.conn.last
+    .messages()
+    .filter((m) => m.messageType === MessageType.InputStreamData && m.payloadType === PayloadType.Output);
+  t.same(
+    out.map((m) => m.payload.length),
+    [1024, 1024, 452, 1],
+  );
+  t.same(
+    out.map((m) => m.sequenceNumber),
+    [1, 2, 3, 4],
+    'seq continues after the HandshakeResponse (0)',
+  );
   t.equal(out[3]?.payload.toString('hex'), '0a', 'a lone LF stays LF');
   t.ok(Buffer.concat(out.slice(0, 3).map((m) => m.payload)).equals(buf));
   r.ch.close();
@@ -244,33 +299,39 @@ t.test('full window: sendData false, drain after acks; nothing dropped', async (
   t.equal(drains, 0);
   r.conn.last.receive(agentAck(2));
   t.equal(drains, 1);
-  t.same(streamOf(r.conn.last.messages()).map(([s]) => s), [0, 1, 2, 3]);
+  t.same(
+    streamOf(r.conn.last.messages()).map(([s]) => s),
+    [0, 1, 2, 3],
+  );
   r.ch.close();
 });
 
-t.test('transport backpressure: bufferedAmount above the mark makes sendData false until the transport drains', async (t) => {
-  const r = rig({ transportHighWaterBytes: 100 });
-  await established(r);
-  let drains = 0;
-  r.ch.on('drain', () => drains++);
-  r.conn.last.bufferedAmount = 150;
-  t.notOk(r.ch.sendData(Buffer.from('x')));
-  r.conn.last.bufferedAmount = 0;
-  r.conn.last.emit('drain');
-  t.equal(drains, 1);
-  // A transport that never emits 'drain' itself: the poll on the clock notices.
-  r.conn.last.bufferedAmount = 150;
-  t.notOk(r.ch.sendData(Buffer.from('y')));
-  r.clock.advance(100);
-  t.equal(drains, 1, 'still above the mark');
-  r.conn.last.bufferedAmount = 10;
-  r.clock.advance(25);
-  t.equal(drains, 2, 'drain once it fell below');
-  r.clock.advance(1000);
-  t.equal(drains, 2);
-  r.ch.close();
-  t.equal(r.clock.pending, 0);
-});
+t.test(
+  'transport backpressure: bufferedAmount above the mark makes sendData false until the transport drains',
+  async (t) => {
+    const r = rig({ transportHighWaterBytes: 100 });
+    await established(r);
+    let drains = 0;
+    r.ch.on('drain', () => drains++);
+    r.conn.last.bufferedAmount = 150;
+    t.notOk(r.ch.sendData(Buffer.from('x')));
+    r.conn.last.bufferedAmount = 0;
+    r.conn.last.emit('drain');
+    t.equal(drains, 1);
+    // A transport that never emits 'drain' itself: the poll on the clock notices.
+    r.conn.last.bufferedAmount = 150;
+    t.notOk(r.ch.sendData(Buffer.from('y')));
+    r.clock.advance(100);
+    t.equal(drains, 1, 'still above the mark');
+    r.conn.last.bufferedAmount = 10;
+    r.clock.advance(25);
+    t.equal(drains, 2, 'drain once it fell below');
+    r.clock.advance(1000);
+    t.equal(drains, 2);
+    r.ch.close();
+    t.equal(r.clock.pending, 0);
+  },
+);
 
 t.test('flags both ways', async (t) => {
   const r = rig();
@@ -347,48 +408,55 @@ t.test('pauseReceiving refuses Output (no ack); resumeReceiving delivers what wa
   r.ch.close();
 });
 
-t.test('reconnect: resume token, same URL and ClientId, new RequestId, sequence numbers continue, unacked resent', async (t) => {
-  const r = rig();
-  await established(r);
-  const first = r.conn.last;
-  r.ch.sendData(Buffer.from('unacked-1'));
-  const reasons: SessionError[] = [];
-  r.ch.on('reconnecting', (e: SessionError) => reasons.push(e));
-  let reconnected = 0;
-  r.ch.on('reconnected', () => reconnected++);
-  first.drop();
-  t.equal(r.ch.state, DataChannelState.Reconnecting);
-  t.equal(reasons[0]?.code, 'ERR_SESSION_CONNECT_FAILED');
-  // Sent while disconnected: numbered and kept (upstream loses it).
-  t.ok(r.ch.sendData(Buffer.from('while-down-2')));
-  await flush();
-  t.equal(r.resumes, 1);
-  t.equal(r.conn.transports.length, 2);
-  const second = r.conn.last;
-  t.same(r.conn.urls, [URL, URL], 'the original StreamUrl again');
-  const o1 = decodeOpenDataChannel(first.texts[0] ?? '');
-  const o2 = decodeOpenDataChannel(second.texts[0] ?? '');
-  t.equal(o2.tokenValue, 'TOKEN-2');
-  t.equal(o2.clientId, o1.clientId);
-  t.not(o2.requestId, o1.requestId);
-  t.equal(reconnected, 1);
-  t.equal(r.ch.state, DataChannelState.Established);
-  t.same(streamOf(second.messages()), [
-    [1, 1],
-    [2, 1],
-  ], 'both unacked messages resent at once, in order');
-  second.receive(agentAck(1));
-  second.receive(agentAck(2));
-  r.ch.sendData(Buffer.from('after-3'));
-  t.same(streamOf(second.messages()).at(-1), [3, 1]);
-  // The agent's numbering continues too, with no new handshake.
-  const got: string[] = [];
-  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
-  second.receive(agentFrame(2, PayloadType.Output, 'x'));
-  t.same(got, ['x']);
-  t.equal(second.texts.length, 1);
-  r.ch.close();
-});
+t.test(
+  'reconnect: resume token, same URL and ClientId, new RequestId, sequence numbers continue, unacked resent',
+  async (t) => {
+    const r = rig();
+    await established(r);
+    const first = r.conn.last;
+    r.ch.sendData(Buffer.from('unacked-1'));
+    const reasons: SessionError[] = [];
+    r.ch.on('reconnecting', (e: SessionError) => reasons.push(e));
+    let reconnected = 0;
+    r.ch.on('reconnected', () => reconnected++);
+    first.drop();
+    t.equal(r.ch.state, DataChannelState.Reconnecting);
+    t.equal(reasons[0]?.code, 'ERR_SESSION_CONNECT_FAILED');
+    // Sent while disconnected: numbered and kept (upstream loses it).
+    t.ok(r.ch.sendData(Buffer.from('while-down-2')));
+    await flush();
+    t.equal(r.resumes, 1);
+    t.equal(r.conn.transports.length, 2);
+    const second = r.conn.last;
+    t.same(r.conn.urls, [URL, URL], 'the original StreamUrl again');
+    const o1 = decodeOpenDataChannel(first.texts[0] ?? '');
+    const o2 = decodeOpenDataChannel(second.texts[0] ?? '');
+    t.equal(o2.tokenValue, 'TOKEN-2');
+    t.equal(o2.clientId, o1.clientId);
+    t.not(o2.requestId, o1.requestId);
+    t.equal(reconnected, 1);
+    t.equal(r.ch.state, DataChannelState.Established);
+    t.same(
+      streamOf(second.messages()),
+      [
+        [1, 1],
+        [2, 1],
+      ],
+      'both unacked messages resent at once, in order',
+    );
+    second.receive(agentAck(1));
+    second.receive(agentAck(2));
+    r.ch.sendData(Buffer.from('after-3'));
+    t.same(streamOf(second.messages()).at(-1), [3, 1]);
+    // The agent's numbering continues too, with no new handshake.
+    const got: string[] = [];
+    r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+    second.receive(agentFrame(2, PayloadType.Output, 'x'));
+    t.same(got, ['x']);
+    t.equal(second.texts.length, 1);
+    r.ch.close();
+  },
+);
 
 t.test('reconnect: ResumeSession with no token → ERR_SESSION_EXPIRED', async (t) => {
   const r = rig({}, [undefined]);
@@ -511,7 +579,10 @@ t.test('a KMS handler plugs into the handshake and the payload path', async (t) 
   const xor = (b: Buffer): Buffer => Buffer.from(b.map((x) => x ^ 0x5a));
   const r = rig({
     kms: {
-      processKmsEncryption: async (p, ctx) => ({ KMSCipherTextKey: `key-for-${p.kmsKeyId}-${ctx.sessionId}`, KMSCipherTextHash: null }),
+      processKmsEncryption: async (p, ctx) => ({
+        KMSCipherTextKey: `key-for-${p.kmsKeyId}-${ctx.sessionId}`,
+        KMSCipherTextHash: null,
+      }),
       answerChallenge: (c) => `re-${c}`,
       encrypt: xor,
       decrypt: xor,
@@ -520,20 +591,31 @@ t.test('a KMS handler plugs into the handshake and the payload path', async (t) 
   const p = r.ch.open();
   await flush();
   const tr = r.conn.last;
-  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction, encodeEncChallenge } = await import('../../src/protocol/ssm/index.js');
+  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction, encodeEncChallenge } =
+    await import('../../src/protocol/ssm/index.js');
   tr.receive(
     agentFrame(
       0,
       PayloadType.HandshakeRequest,
       encodeHandshakeRequest({
         agentVersion: '3.3.1142.0',
-        requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: { type: 'LocalPortForwarding', portNumber: '1' } }), kmsEncryptionAction({ kmsKeyId: 'k1' })],
+        requestedClientActions: [
+          sessionTypeAction({ sessionType: 'Port', properties: { type: 'LocalPortForwarding', portNumber: '1' } }),
+          kmsEncryptionAction({ kmsKeyId: 'k1' }),
+        ],
       }),
     ),
   );
   await flush();
-  const resp = decodeHandshakeResponse(tr.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'));
-  t.same(resp.processedClientActions[1], { actionType: 'KMSEncryption', actionStatus: 1, actionResult: { KMSCipherTextKey: 'key-for-k1-s-1', KMSCipherTextHash: null }, error: '' });
+  const resp = decodeHandshakeResponse(
+    tr.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'),
+  );
+  t.same(resp.processedClientActions[1], {
+    actionType: 'KMSEncryption',
+    actionStatus: 1,
+    actionResult: { KMSCipherTextKey: 'key-for-k1-s-1', KMSCipherTextHash: null },
+    error: '',
+  });
   tr.receive(agentFrame(1, PayloadType.EncChallengeRequest, encodeEncChallenge('QUJD')));
   await flush();
   const ch = tr.messages().find((m) => m.payloadType === PayloadType.EncChallengeResponse);
@@ -546,7 +628,11 @@ t.test('a KMS handler plugs into the handshake and the payload path', async (t) 
   tr.receive(agentFrame(3, PayloadType.Output, xor(Buffer.from('secret'))));
   t.equal(got[0]?.toString(), 'secret');
   r.ch.sendData(Buffer.from('plain'));
-  t.equal(tr.messages().at(-1)?.payload.toString(), xor(Buffer.from('plain')).toString(), 'Output encrypted on the wire');
+  t.equal(
+    tr.messages().at(-1)?.payload.toString(),
+    xor(Buffer.from('plain')).toString(),
+    'Output encrypted on the wire',
+  );
   r.ch.sendFlag(FlagCode.TerminateSession);
   t.equal(tr.messages().at(-1)?.payload.toString('hex'), '00000002', 'flags are never encrypted');
   r.ch.close();
@@ -556,12 +642,25 @@ t.test('KMSEncryption without a handler is answered Failed and open() rejects', 
   const r = rig();
   const p = r.ch.open();
   await flush();
-  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction } = await import('../../src/protocol/ssm/index.js');
+  const { encodeHandshakeRequest, kmsEncryptionAction, sessionTypeAction } =
+    await import('../../src/protocol/ssm/index.js');
   r.conn.last.receive(
-    agentFrame(0, PayloadType.HandshakeRequest, encodeHandshakeRequest({ agentVersion: '3.3.1142.0', requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: {} }), kmsEncryptionAction({ kmsKeyId: 'k' })] })),
+    agentFrame(
+      0,
+      PayloadType.HandshakeRequest,
+      encodeHandshakeRequest({
+        agentVersion: '3.3.1142.0',
+        requestedClientActions: [
+          sessionTypeAction({ sessionType: 'Port', properties: {} }),
+          kmsEncryptionAction({ kmsKeyId: 'k' }),
+        ],
+      }),
+    ),
   );
   await t.rejects(p, { code: 'ERR_SESSION_ENCRYPTION' });
-  const resp = decodeHandshakeResponse(r.conn.last.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'));
+  const resp = decodeHandshakeResponse(
+    r.conn.last.messages().find((m) => m.payloadType === PayloadType.HandshakeResponse)?.payload ?? Buffer.from('{}'),
+  );
   t.equal(resp.processedClientActions[1]?.actionStatus, 2);
 });
 

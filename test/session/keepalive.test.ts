@@ -6,7 +6,12 @@ function rig(): { clock: FakeClock; pings: number[]; dead: number[]; ka: Keepali
   const clock = new FakeClock();
   const pings: number[] = [];
   const dead: number[] = [];
-  const ka = new Keepalive(clock, { pingIntervalMs: 10_000, deadPeerTimeoutMs: 25_000 }, () => pings.push(clock.now()), (ms) => dead.push(ms));
+  const ka = new Keepalive(
+    clock,
+    { pingIntervalMs: 10_000, deadPeerTimeoutMs: 25_000 },
+    () => pings.push(clock.now()),
+    (ms) => dead.push(ms),
+  );
   return { clock, pings, dead, ka };
 }
 

@@ -57,7 +57,10 @@ export function makeLink(opts: Partial<ReliableLinkOptions> = {}): Harness {
     sent,
     delivered,
     ready,
-    acks: () => sent.filter((m) => m.messageType === MessageType.Acknowledge).map((m) => decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber),
+    acks: () =>
+      sent
+        .filter((m) => m.messageType === MessageType.Acknowledge)
+        .map((m) => decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber),
     streamSeqs: () => sent.filter((m) => m.messageType !== MessageType.Acknowledge).map((m) => m.sequenceNumber),
   };
 }
@@ -65,7 +68,12 @@ export function makeLink(opts: Partial<ReliableLinkOptions> = {}): Harness {
 const peerIds = idFactory(2);
 
 /** A message from the peer (agent → client by default). */
-export function peerData(seq: number, payload: Buffer | string = `data-${seq}`, payloadType = PayloadType.Output, messageType: string = MessageType.OutputStreamData): ClientMessage {
+export function peerData(
+  seq: number,
+  payload: Buffer | string = `data-${seq}`,
+  payloadType = PayloadType.Output,
+  messageType: string = MessageType.OutputStreamData,
+): ClientMessage {
   return decodeClientMessage(
     encodeClientMessage({
       messageType,
@@ -89,7 +97,12 @@ export function peerAck(seq: number, ackedType: string = MessageType.InputStream
       flags: MessageFlags.Ack,
       messageId: peerIds(),
       payloadType: 0,
-      payload: encodeAcknowledge({ acknowledgedMessageType: ackedType, acknowledgedMessageId: peerIds(), acknowledgedMessageSequenceNumber: seq, isSequentialMessage: true }),
+      payload: encodeAcknowledge({
+        acknowledgedMessageType: ackedType,
+        acknowledgedMessageId: peerIds(),
+        acknowledgedMessageSequenceNumber: seq,
+        isSequentialMessage: true,
+      }),
     }),
   );
 }
@@ -97,6 +110,14 @@ export function peerAck(seq: number, ackedType: string = MessageType.InputStream
 /** A bare MGS message (pause/start publication, channel_closed). */
 export function mgsMessage(messageType: string, payload = '{}'): ClientMessage {
   return decodeClientMessage(
-    encodeClientMessage({ messageType, createdDate: 1_700_000_000_000, sequenceNumber: 0, flags: MessageFlags.Ack, messageId: peerIds(), payloadType: 0, payload: Buffer.from(payload) }),
+    encodeClientMessage({
+      messageType,
+      createdDate: 1_700_000_000_000,
+      sequenceNumber: 0,
+      flags: MessageFlags.Ack,
+      messageId: peerIds(),
+      payloadType: 0,
+      payload: Buffer.from(payload),
+    }),
   );
 }

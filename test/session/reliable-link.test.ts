@@ -7,10 +7,13 @@ t.test('client: numbers input_stream_data from 0 with Flags 0 and keeps it until
   const h = makeLink();
   t.ok(h.link.send(PayloadType.Output, Buffer.from('a')));
   t.ok(h.link.send(PayloadType.Flag, Buffer.from('00000002', 'hex')));
-  t.same(h.sent.map((m) => [m.messageType, m.sequenceNumber, m.flags, m.payloadType]), [
-    ['input_stream_data', 0, 0, 1],
-    ['input_stream_data', 1, 0, 10],
-  ]);
+  t.same(
+    h.sent.map((m) => [m.messageType, m.sequenceNumber, m.flags, m.payloadType]),
+    [
+      ['input_stream_data', 0, 0, 1],
+      ['input_stream_data', 1, 0, 10],
+    ],
+  );
   t.equal(h.sent[0]?.createdDate, h.clock.wallNow(), 'CreatedDate from the injected clock');
   t.equal(h.link.unackedCount, 2);
   t.equal(h.link.nextSequenceNumber, 2);
@@ -30,10 +33,13 @@ t.test('agent role: output_stream_data, only seq 0 carries Flags 1', async (t) =
   const h = makeLink({ role: 'agent' });
   h.link.send(PayloadType.HandshakeRequest, Buffer.from('{}'));
   h.link.send(PayloadType.HandshakeComplete, Buffer.from('{}'));
-  t.same(h.sent.map((m) => [m.messageType, m.sequenceNumber, m.flags]), [
-    ['output_stream_data', 0, 1],
-    ['output_stream_data', 1, 0],
-  ]);
+  t.same(
+    h.sent.map((m) => [m.messageType, m.sequenceNumber, m.flags]),
+    [
+      ['output_stream_data', 0, 1],
+      ['output_stream_data', 1, 0],
+    ],
+  );
   // The agent receives input_stream_data and acks it as such.
   h.link.handleMessage(peerData(0, 'x', PayloadType.Output, MessageType.InputStreamData));
   const ack = h.sent[2];
@@ -86,7 +92,10 @@ t.test('in-order delivery, ack after delivery, out-of-order buffered and acked a
   t.equal(h.delivered.length, 0);
   t.equal(h.link.reorderCount, 2);
   h.link.handleMessage(peerData(0));
-  t.same(h.delivered.map((m) => m.sequenceNumber), [0, 1, 2]);
+  t.same(
+    h.delivered.map((m) => m.sequenceNumber),
+    [0, 1, 2],
+  );
   t.same(h.acks(), [2, 1, 0]);
   t.equal(h.link.expectedSequenceNumber, 3);
   t.equal(h.link.reorderCount, 0);
@@ -100,7 +109,10 @@ t.test('duplicates are dropped and re-acked', async (t) => {
   h.link.handleMessage(peerData(0));
   h.link.handleMessage(peerData(2));
   h.link.handleMessage(peerData(2));
-  t.same(h.delivered.map((m) => m.sequenceNumber), [0]);
+  t.same(
+    h.delivered.map((m) => m.sequenceNumber),
+    [0],
+  );
   t.same(h.acks(), [0, 0, 2, 2], 'every copy is acked');
   t.same(dups, [0, 2]);
 });

@@ -19,7 +19,15 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeConnector, flush } from '../helpers/fake-transport.js';
 import { DataChannel, type HandshakeResult } from '../../src/session/data-channel.js';
 import { ReliableLink } from '../../src/session/reliable-link.js';
-import { type ClientMessage, FlagCode, MessageType, PayloadType, decodeAcknowledge, decodeClientMessage, decodeFlag } from '../../src/protocol/ssm/index.js';
+import {
+  type ClientMessage,
+  FlagCode,
+  MessageType,
+  PayloadType,
+  decodeAcknowledge,
+  decodeClientMessage,
+  decodeFlag,
+} from '../../src/protocol/ssm/index.js';
 import { agentAck } from './agent-script.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,7 +65,8 @@ function smux(stream: Buffer): { frames: [number, number, number][]; data: Map<n
     const sid = stream.readUInt32LE(i + 4);
     if (i + 8 + len > stream.length) break;
     frames.push([cmd, len, sid]);
-    if (cmd === 2) data.set(sid, Buffer.concat([data.get(sid) ?? Buffer.alloc(0), stream.subarray(i + 8, i + 8 + len)]));
+    if (cmd === 2)
+      data.set(sid, Buffer.concat([data.get(sid) ?? Buffer.alloc(0), stream.subarray(i + 8, i + 8 + len)]));
     i += 8 + len;
   }
   return { frames, data, rest: stream.length - i };
@@ -87,7 +96,10 @@ interface ReplayOutcome {
  * Replays one transcript. `beforeRow(i, row, ctx)` may inject extra application behaviour
  * (returns nothing); it runs before the row is processed.
  */
-async function replay(name: string, beforeRow?: (row: Row, o: ReplayOutcome) => Promise<void> | void): Promise<ReplayOutcome> {
+async function replay(
+  name: string,
+  beforeRow?: (row: Row, o: ReplayOutcome) => Promise<void> | void,
+): Promise<ReplayOutcome> {
   const rows = load(name);
   const clock = new FakeClock();
   const conn = new FakeConnector();
@@ -147,7 +159,8 @@ async function replay(name: string, beforeRow?: (row: Row, o: ReplayOutcome) => 
       const m = decodeClientMessage(frame);
       if (m.messageType === MessageType.OutputStreamData) {
         o.fedCounts.set(m.sequenceNumber, (o.fedCounts.get(m.sequenceNumber) ?? 0) + 1);
-        if (m.payloadType === PayloadType.Output && !seenAgentSeq.has(m.sequenceNumber)) o.agentOutput.push(Buffer.from(m.payload));
+        if (m.payloadType === PayloadType.Output && !seenAgentSeq.has(m.sequenceNumber))
+          o.agentOutput.push(Buffer.from(m.payload));
         seenAgentSeq.add(m.sequenceNumber);
       }
       if (!conn.last.closed) conn.last.receive(frame);
@@ -215,19 +228,37 @@ function commonChecks(t: Test, name: string, o: ReplayOutcome): number[] {
   }
   // Handshake: ack of seq 0 first, then the HandshakeResponse, byte-identical JSON.
   const first = o.ours[0] ?? [];
-  t.same(first.slice(0, 2).map((m) => [m.messageType, m.sequenceNumber]), [
-    ['acknowledge', 0],
-    ['input_stream_data', 0],
-  ], 'ack of the HandshakeRequest, then HandshakeResponse seq 0 (official order)');
+  t.same(
+    first.slice(0, 2).map((m) => [m.messageType, m.sequenceNumber]),
+    [
+      ['acknowledge', 0],
+      ['input_stream_data', 0],
+    ],
+    'ack of the HandshakeRequest, then HandshakeResponse seq 0 (official order)',
+  );
   const ourResp = first[1];
   const theirResp = o.official.find((m) => m.payloadType === PayloadType.HandshakeResponse);
-  t.equal(ourResp?.payload.toString(), theirResp?.payload.toString(), 'HandshakeResponse identical to the official one');
+  t.equal(
+    ourResp?.payload.toString(),
+    theirResp?.payload.toString(),
+    'HandshakeResponse identical to the official one',
+  );
   // Acks: one per agent stream message we were fed (duplicates included); every official ack is among ours.
-  const ourAcks = o.ours.flat().filter((m) => m.messageType === MessageType.Acknowledge).map(ackSeq);
+  const ourAcks = o.ours
+    .flat()
+    .filter((m) => m.messageType === MessageType.Acknowledge)
+    .map(ackSeq);
   const officialAcks = o.official.filter((m) => m.messageType === MessageType.Acknowledge).map(ackSeq);
   const fed = [...o.fedCounts.values()].reduce((a, b) => a + b, 0);
   t.equal(ourAcks.length, fed, `${name}: one ack per agent stream message received (${fed})`);
-  t.same([...new Set(ourAcks)].sort((x, y) => x - y), [...new Set(officialAcks)].sort((x, y) => x - y).concat(missingOfficialAcks(o, officialAcks)).sort((x, y) => x - y), 'the same sequence numbers acked');
+  t.same(
+    [...new Set(ourAcks)].sort((x, y) => x - y),
+    [...new Set(officialAcks)]
+      .sort((x, y) => x - y)
+      .concat(missingOfficialAcks(o, officialAcks))
+      .sort((x, y) => x - y),
+    'the same sequence numbers acked',
+  );
   // Never a retransmission of our own on the same socket here (every message was acked in time).
   for (const [i, msgs] of o.ours.entries()) {
     const seqs = msgs.filter((m) => m.messageType === MessageType.InputStreamData).map((m) => m.sequenceNumber);
@@ -243,7 +274,6 @@ function missingOfficialAcks(o: ReplayOutcome, officialAcks: number[]): number[]
   const off = new Set(officialAcks);
   return [...o.fedCounts.keys()].filter((s) => !off.has(s));
 }
-
 
 t.test('the fixture copies match the shared fixtures when present', async (t) => {
   const names = readdirSync(FIXTURES).filter((n) => n.endsWith('.jsonl'));
@@ -273,11 +303,16 @@ t.test('real-agent-basic-session: basic mode from AgentVersion 3.0.196.0, Discon
   t.equal(o.result?.agentVersion, '3.0.196.0');
   commonChecks(t, 'basic', o);
   t.same(ourStream(o), officialStream(o));
-  t.same(ourStream(o).filter(([, pt]) => pt === PayloadType.Flag).map(([s, , p]) => [s, p]), [
-    [2, '00000001'],
-    [7, '00000001'],
-    [8, '00000002'],
-  ]);
+  t.same(
+    ourStream(o)
+      .filter(([, pt]) => pt === PayloadType.Flag)
+      .map(([s, , p]) => [s, p]),
+    [
+      [2, '00000001'],
+      [7, '00000001'],
+      [8, '00000002'],
+    ],
+  );
   t.ok(Buffer.concat(o.delivered.slice(0, 4)).equals(keystream('tx-a', 4096)), 'the 4096-byte GET reply intact');
 });
 
@@ -317,19 +352,26 @@ t.test('real-agent-terminate-api: channel_closed ends the session; no Flag, noth
   t.equal(last?.messageType, 'acknowledge', 'our last frame is the ack of seq 2: nothing after channel_closed');
 });
 
-t.test('real-agent-resume: resume mid-download, seq numbers unchanged, the ten seq-12 resends are re-acked', async (t) => {
-  const o = await replay('real-agent-resume.jsonl');
-  t.equal(o.conn.transports.length, 2, 'reconnected once');
-  const acks = commonChecks(t, 'resume', o);
-  t.same(ourStream(o), officialStream(o));
-  t.equal(o.fedCounts.get(12), 11, 'seq 12 arrived once plus ten retransmissions');
-  const second = o.ours[1] ?? [];
-  t.equal(second.filter((m) => m.messageType === MessageType.Acknowledge && ackSeq(m) === 12).length, 10, 'each retransmission re-acked on the new socket (official: never)');
-  t.equal(acks.filter((s) => s === 12).length, 11);
-  const s = smux(Buffer.concat(o.delivered));
-  t.ok(s.data.get(3)?.equals(keystream('rs', 32768)), 'the 32768-byte download intact across the resume');
-  t.same(s.frames.at(-1), [1, 0, 3], 'ends with the agent FIN');
-});
+t.test(
+  'real-agent-resume: resume mid-download, seq numbers unchanged, the ten seq-12 resends are re-acked',
+  async (t) => {
+    const o = await replay('real-agent-resume.jsonl');
+    t.equal(o.conn.transports.length, 2, 'reconnected once');
+    const acks = commonChecks(t, 'resume', o);
+    t.same(ourStream(o), officialStream(o));
+    t.equal(o.fedCounts.get(12), 11, 'seq 12 arrived once plus ten retransmissions');
+    const second = o.ours[1] ?? [];
+    t.equal(
+      second.filter((m) => m.messageType === MessageType.Acknowledge && ackSeq(m) === 12).length,
+      10,
+      'each retransmission re-acked on the new socket (official: never)',
+    );
+    t.equal(acks.filter((s) => s === 12).length, 11);
+    const s = smux(Buffer.concat(o.delivered));
+    t.ok(s.data.get(3)?.equals(keystream('rs', 32768)), 'the 32768-byte download intact across the resume');
+    t.same(s.frames.at(-1), [1, 0, 3], 'ends with the agent FIN');
+  },
+);
 
 t.test('real-agent-resume-upload: unlike upstream, the upload goes on after the resume', async (t) => {
   const UPLOAD = 24576;
@@ -341,7 +383,11 @@ t.test('real-agent-resume-upload: unlike upstream, the upload goes on after the 
     const m = decodeClientMessage(frameOf(row));
     if (m.payloadType !== PayloadType.Flag) return;
     ctx.ours = ctx.conn.transports.map((tr) => tr.messages());
-    const sent = Buffer.concat(ourStream(ctx).filter(([, pt]) => pt === PayloadType.Output).map(([, , p]) => Buffer.from(p, 'hex')));
+    const sent = Buffer.concat(
+      ourStream(ctx)
+        .filter(([, pt]) => pt === PayloadType.Output)
+        .map(([, , p]) => Buffer.from(p, 'hex')),
+    );
     // sent = SYN (8) + PSH header (8) + "PUT 24576\n" (10) + PSH header (8) + the first part of the 24576 bytes.
     const dataStart = 8 + 8 + 10 + 8;
     const rest = uploadTail(sent.length - dataStart, dataStart + UPLOAD - sent.length);
@@ -356,16 +402,28 @@ t.test('real-agent-resume-upload: unlike upstream, the upload goes on after the 
   t.ok(acks.length > 0);
   const ours = ourStream(o);
   const official = officialStream(o);
-  t.same(ours.slice(0, 11), official.slice(0, 11), 'seq 0..10 exactly as the official client (seq 10 sent again on the new socket)');
+  t.same(
+    ours.slice(0, 11),
+    official.slice(0, 11),
+    'seq 0..10 exactly as the official client (seq 10 sent again on the new socket)',
+  );
   t.ok(extra >= 15, `${extra} more Output messages after the resume (official: none)`);
-  t.same(ours.at(-1)?.slice(0, 2), [11 + extra, PayloadType.Flag], 'Flag 2 follows them, numbered after the extra data');
+  t.same(
+    ours.at(-1)?.slice(0, 2),
+    [11 + extra, PayloadType.Flag],
+    'Flag 2 follows them, numbered after the extra data',
+  );
   const up = Buffer.concat(ours.filter(([, pt]) => pt === PayloadType.Output).map(([, , p]) => Buffer.from(p, 'hex')));
   const s = smux(up);
-  t.same(s.frames, [
-    [0, 0, 3],
-    [2, 10, 3],
-    [2, UPLOAD, 3],
-  ], 'SYN, "PUT 24576\\n", and the whole 24576-byte PSH');
+  t.same(
+    s.frames,
+    [
+      [0, 0, 3],
+      [2, 10, 3],
+      [2, UPLOAD, 3],
+    ],
+    'SYN, "PUT 24576\\n", and the whole 24576-byte PSH',
+  );
   t.equal(s.rest, 0, 'no partial frame left: the upload completed');
   t.equal(s.data.get(3)?.subarray(10).length, UPLOAD);
 });
@@ -377,44 +435,63 @@ function uploadTail(offset: number, n: number): Buffer {
   return out;
 }
 
-t.test('agent side of real-agent-terminate-api: a ReliableLink in the agent role answers as the real agent', async (t) => {
-  const rows = load('real-agent-terminate-api.agent.jsonl');
-  const clock = new FakeClock();
-  const a2s = rows.filter((r) => r.dir === 'a2s' && r.kind === 'binary').map((r) => decodeClientMessage(frameOf(r)));
-  const realStream = a2s.filter((m) => m.messageType === MessageType.OutputStreamData);
-  const sent: ClientMessage[] = [];
-  let next = 0;
-  const link: ReliableLink = new ReliableLink({
-    role: 'agent',
-    clock,
-    maxResends: Infinity,
-    sendFrame: (f) => sent.push(decodeClientMessage(f)),
-    deliver: (m) => {
-      // The real agent answered the HandshakeResponse with HandshakeComplete and the ECHO with its reply.
-      if (m.payloadType === PayloadType.HandshakeResponse || m.payloadType === PayloadType.Output) {
-        const reply = realStream[next++];
-        if (reply !== undefined) link.send(reply.payloadType, reply.payload);
-      }
-      return true;
-    },
-  });
-  const first = realStream[next++];
-  if (first !== undefined) link.send(first.payloadType, first.payload); // HandshakeRequest
-  for (const r of rows) {
-    if (r.dir !== 's2a' || r.kind !== 'binary') continue;
-    const m = decodeClientMessage(frameOf(r));
-    if (m.messageType === MessageType.ChannelClosed) break;
-    link.handleMessage(m);
-  }
-  const ours = sent.map((m) => [m.messageType, m.sequenceNumber, m.flags, m.payloadType, m.messageType === MessageType.Acknowledge ? ackSeq(m) : m.payload.toString('hex')]);
-  const real = a2s
-    .filter((m) => m.messageType !== 'agent_session_state')
-    .map((m) => [m.messageType, m.sequenceNumber, m.flags, m.payloadType, m.messageType === MessageType.Acknowledge ? ackSeq(m) : m.payload.toString('hex')]);
-  // The real agent may send its ack of the HandshakeResponse before or after HandshakeComplete
-  // (agent §4.2: "either order"), so stream messages and acks are compared separately.
-  const isAck = (x: unknown[]): boolean => x[0] === MessageType.Acknowledge;
-  t.same(ours.filter((x) => !isAck(x)), real.filter((x) => !isAck(x)), 'same stream messages, sequence numbers, Flags (1 only on seq 0), payloads');
-  t.same(ours.filter(isAck), real.filter(isAck), 'same acks, in the same order');
-  t.equal(link.unackedCount, 0);
-  link.close();
-});
+t.test(
+  'agent side of real-agent-terminate-api: a ReliableLink in the agent role answers as the real agent',
+  async (t) => {
+    const rows = load('real-agent-terminate-api.agent.jsonl');
+    const clock = new FakeClock();
+    const a2s = rows.filter((r) => r.dir === 'a2s' && r.kind === 'binary').map((r) => decodeClientMessage(frameOf(r)));
+    const realStream = a2s.filter((m) => m.messageType === MessageType.OutputStreamData);
+    const sent: ClientMessage[] = [];
+    let next = 0;
+    const link: ReliableLink = new ReliableLink({
+      role: 'agent',
+      clock,
+      maxResends: Infinity,
+      sendFrame: (f) => sent.push(decodeClientMessage(f)),
+      deliver: (m) => {
+        // The real agent answered the HandshakeResponse with HandshakeComplete and the ECHO with its reply.
+        if (m.payloadType === PayloadType.HandshakeResponse || m.payloadType === PayloadType.Output) {
+          const reply = realStream[next++];
+          if (reply !== undefined) link.send(reply.payloadType, reply.payload);
+        }
+        return true;
+      },
+    });
+    const first = realStream[next++];
+    if (first !== undefined) link.send(first.payloadType, first.payload); // HandshakeRequest
+    for (const r of rows) {
+      if (r.dir !== 's2a' || r.kind !== 'binary') continue;
+      const m = decodeClientMessage(frameOf(r));
+      if (m.messageType === MessageType.ChannelClosed) break;
+      link.handleMessage(m);
+    }
+    const ours = sent.map((m) => [
+      m.messageType,
+      m.sequenceNumber,
+      m.flags,
+      m.payloadType,
+      m.messageType === MessageType.Acknowledge ? ackSeq(m) : m.payload.toString('hex'),
+    ]);
+    const real = a2s
+      .filter((m) => m.messageType !== 'agent_session_state')
+      .map((m) => [
+        m.messageType,
+        m.sequenceNumber,
+        m.flags,
+        m.payloadType,
+        m.messageType === MessageType.Acknowledge ? ackSeq(m) : m.payload.toString('hex'),
+      ]);
+    // The real agent may send its ack of the HandshakeResponse before or after HandshakeComplete
+    // (agent §4.2: "either order"), so stream messages and acks are compared separately.
+    const isAck = (x: unknown[]): boolean => x[0] === MessageType.Acknowledge;
+    t.same(
+      ours.filter((x) => !isAck(x)),
+      real.filter((x) => !isAck(x)),
+      'same stream messages, sequence numbers, Flags (1 only on seq 0), payloads',
+    );
+    t.same(ours.filter(isAck), real.filter(isAck), 'same acks, in the same order');
+    t.equal(link.unackedCount, 0);
+    link.close();
+  },
+);

@@ -35,7 +35,14 @@ t.test('reconnect policy: 6 calls at most, d in [100, 199], doubling, reset abov
   const { FakeClock } = await import('../helpers/fake-clock.js');
   t.same(new ReconnectPolicy(new FakeClock(), () => 0).plannedDelaysMs(), [100, 200, 400, 800, 1600]);
   t.same(new ReconnectPolicy(new FakeClock(), () => 0.999).plannedDelaysMs(), [199, 398, 796, 1592, 3184]);
-  t.same(new ReconnectPolicy(new FakeClock(), () => 0, { maxRetries: 7, initialDelayMs: 1000, jitterMs: 0 }).plannedDelaysMs(), [1000, 2000, 4000, 1000, 2000, 4000, 1000]);
+  t.same(
+    new ReconnectPolicy(new FakeClock(), () => 0, {
+      maxRetries: 7,
+      initialDelayMs: 1000,
+      jitterMs: 0,
+    }).plannedDelaysMs(),
+    [1000, 2000, 4000, 1000, 2000, 4000, 1000],
+  );
   const clock = new FakeClock();
   const p = new ReconnectPolicy(clock, () => 0, { maxRetries: 1 });
   let done: boolean | undefined;

@@ -17,8 +17,10 @@ import {
 } from '../../src/protocol/ssm/index.js';
 
 t.test('loopback detection and the URL policy', async (t) => {
-  for (const h of ['127.0.0.1', '127.255.0.9', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) t.ok(isLoopbackHost(h), h);
-  for (const h of ['localhost', '10.0.0.1', '128.0.0.1', '::2', 'example.com', '[::ffff:10.0.0.1]']) t.notOk(isLoopbackHost(h), h);
+  for (const h of ['127.0.0.1', '127.255.0.9', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
+    t.ok(isLoopbackHost(h), h);
+  for (const h of ['localhost', '10.0.0.1', '128.0.0.1', '::2', 'example.com', '[::ffff:10.0.0.1]'])
+    t.notOk(isLoopbackHost(h), h);
   t.equal(checkStreamUrl('wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/x').protocol, 'wss:');
   t.equal(checkStreamUrl('ws://127.0.0.1:9/v1').protocol, 'ws:');
   t.equal(checkStreamUrl('ws://[::1]:9/v1').protocol, 'ws:');
@@ -30,54 +32,67 @@ t.test('loopback detection and the URL policy', async (t) => {
   await t.rejects(connectWebSocket('ws://example.com/v1'), { code: 'ERR_SESSION_INSECURE_URL' });
 });
 
-async function server(t: Test): Promise<{ wss: WebSocketServer; url: string; headers: Promise<Record<string, string | string[] | undefined>> }> {
+async function server(
+  t: Test,
+): Promise<{ wss: WebSocketServer; url: string; headers: Promise<Record<string, string | string[] | undefined>> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
-  t.teardown(() => new Promise<void>((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => r());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => r());
+      }),
+  );
   const port = (wss.address() as AddressInfo).port;
-  const headers = new Promise<Record<string, string | string[] | undefined>>((resolve) => wss.once('connection', (_ws, req) => resolve(req.headers)));
+  const headers = new Promise<Record<string, string | string[] | undefined>>((resolve) =>
+    wss.once('connection', (_ws, req) => resolve(req.headers)),
+  );
   return { wss, url: `ws://127.0.0.1:${port}/v1/data-channel/s-1?role=publish_subscribe`, headers };
 }
 
-t.test('a real loopback socket: text then binary, keepalive ping answered, no permessage-deflate, close without a close frame', async (t) => {
-  const { wss, url, headers } = await server(t);
-  const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', (ws) => resolve(ws)));
-  const tr = await connectWebSocket(url);
-  const ws = await serverSide;
-  const h = await headers;
-  t.equal(h['sec-websocket-extensions'], undefined, 'no extensions offered');
-  t.equal(h['authorization'], undefined, 'no token in the upgrade');
-  const got: { data: Buffer; isBinary: boolean }[] = [];
-  const two = new Promise<void>((resolve) =>
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      got.push({ data, isBinary });
-      if (got.length === 2) resolve();
-    }),
-  );
-  const pinged = new Promise<Buffer>((resolve) => ws.once('ping', (d: Buffer) => resolve(d)));
-  tr.sendText('{"hello":1}');
-  tr.sendBinary(Buffer.from([1, 2, 3]));
-  tr.ping();
-  await two;
-  t.same(got.map((g) => [g.data.toString('hex'), g.isBinary]), [
-    [Buffer.from('{"hello":1}').toString('hex'), false],
-    ['010203', true],
-  ]);
-  t.equal((await pinged).toString(), 'keepalive');
-  await once(tr, 'pong');
-  const fromServer = once(tr, 'message');
-  ws.send(Buffer.from([9, 9]));
-  const [data, isBinary] = (await fromServer) as [Buffer, boolean];
-  t.equal(data.toString('hex'), '0909');
-  t.equal(isBinary, true);
-  t.equal(tr.bufferedAmount, 0);
-  const serverClosed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
-  tr.close();
-  t.equal(await serverClosed, 1006, 'abnormal closure: no close frame was sent');
-});
+t.test(
+  'a real loopback socket: text then binary, keepalive ping answered, no permessage-deflate, close without a close frame',
+  async (t) => {
+    const { wss, url, headers } = await server(t);
+    const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', (ws) => resolve(ws)));
+    const tr = await connectWebSocket(url);
+    const ws = await serverSide;
+    const h = await headers;
+    t.equal(h['sec-websocket-extensions'], undefined, 'no extensions offered');
+    t.equal(h['authorization'], undefined, 'no token in the upgrade');
+    const got: { data: Buffer; isBinary: boolean }[] = [];
+    const two = new Promise<void>((resolve) =>
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        got.push({ data, isBinary });
+        if (got.length === 2) resolve();
+      }),
+    );
+    const pinged = new Promise<Buffer>((resolve) => ws.once('ping', (d: Buffer) => resolve(d)));
+    tr.sendText('{"hello":1}');
+    tr.sendBinary(Buffer.from([1, 2, 3]));
+    tr.ping();
+    await two;
+    t.same(
+      got.map((g) => [g.data.toString('hex'), g.isBinary]),
+      [
+        [Buffer.from('{"hello":1}').toString('hex'), false],
+        ['010203', true],
+      ],
+    );
+    t.equal((await pinged).toString(), 'keepalive');
+    await once(tr, 'pong');
+    const fromServer = once(tr, 'message');
+    ws.send(Buffer.from([9, 9]));
+    const [data, isBinary] = (await fromServer) as [Buffer, boolean];
+    t.equal(data.toString('hex'), '0909');
+    t.equal(isBinary, true);
+    t.equal(tr.bufferedAmount, 0);
+    const serverClosed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+    tr.close();
+    t.equal(await serverClosed, 1006, 'abnormal closure: no close frame was sent');
+  },
+);
 
 t.test('connect failures are ERR_SESSION_CONNECT_FAILED', async (t) => {
   const { wss, url } = await server(t);
@@ -100,7 +115,11 @@ t.test('end to end over a real loopback websocket: DataChannel (client) against 
       deliver: (m) => {
         if (m.payloadType === PayloadType.HandshakeResponse) {
           const r = decodeHandshakeResponse(m.payload);
-          if (r.clientVersion === '1.2.677.0') link.send(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: 1000, customerMessage: '' }));
+          if (r.clientVersion === '1.2.677.0')
+            link.send(
+              PayloadType.HandshakeComplete,
+              encodeHandshakeComplete({ handshakeTimeToCompleteNs: 1000, customerMessage: '' }),
+            );
         } else if (m.payloadType === PayloadType.Output) {
           link.send(PayloadType.Output, Buffer.from(m.payload.toString().toUpperCase()));
         }
@@ -114,7 +133,15 @@ t.test('end to end over a real loopback websocket: DataChannel (client) against 
           opened = true;
           link.send(
             PayloadType.HandshakeRequest,
-            encodeHandshakeRequest({ agentVersion: '3.3.1142.0', requestedClientActions: [sessionTypeAction({ sessionType: 'Port', properties: { type: 'LocalPortForwarding', portNumber: '80' } })] }),
+            encodeHandshakeRequest({
+              agentVersion: '3.3.1142.0',
+              requestedClientActions: [
+                sessionTypeAction({
+                  sessionType: 'Port',
+                  properties: { type: 'LocalPortForwarding', portNumber: '80' },
+                }),
+              ],
+            }),
           );
         }
         return;
@@ -123,7 +150,13 @@ t.test('end to end over a real loopback websocket: DataChannel (client) against 
     });
     ws.on('close', () => link.close());
   });
-  const ch = new DataChannel({ streamUrl: url, tokenValue: 'TOK', sessionId: 's-1', targetId: 'i-1', resume: async () => undefined });
+  const ch = new DataChannel({
+    streamUrl: url,
+    tokenValue: 'TOK',
+    sessionId: 's-1',
+    targetId: 'i-1',
+    resume: async () => undefined,
+  });
   t.teardown(() => ch.close());
   const hs = await ch.open();
   t.equal(hs.portMode, 'mux');

@@ -4,13 +4,22 @@ import { backoffDelay, seededRandom, DEFAULT_BACKOFF } from '../../src/tunnel/ba
 t.test('delays double from the initial value and stop at the cap', async (t) => {
   const p = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 };
   const zero = (): number => 0;
-  t.same([0, 1, 2, 3, 4, 5].map((a) => backoffDelay(a, p, zero)), [100, 200, 400, 800, 1000, 1000]);
+  t.same(
+    [0, 1, 2, 3, 4, 5].map((a) => backoffDelay(a, p, zero)),
+    [100, 200, 400, 800, 1000, 1000],
+  );
 });
 
 t.test('jitter keeps each delay within [base*(1-j), base]', async (t) => {
   const p = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
-  t.equal(backoffDelay(0, p, () => 0), 500);
-  t.equal(backoffDelay(0, p, () => 0.999999), 1000);
+  t.equal(
+    backoffDelay(0, p, () => 0),
+    500,
+  );
+  t.equal(
+    backoffDelay(0, p, () => 0.999999),
+    1000,
+  );
   const rnd = seededRandom(42);
   for (let a = 0; a < 8; a++) {
     const base = Math.min(p.maxMs, 1000 * 2 ** a);

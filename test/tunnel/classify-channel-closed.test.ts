@@ -3,7 +3,12 @@ import { classifyChannelClosed } from '../../src/tunnel/tunnel-session.js';
 
 t.test('a denied remote host is permanent, with the agent text', async (t) => {
   const end = classifyChannelClosed('Forwarding to IP address 169.254.169.254 is forbidden.');
-  t.same(end, { reason: 'channel-closed', message: 'Forwarding to IP address 169.254.169.254 is forbidden.', code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true });
+  t.same(end, {
+    reason: 'channel-closed',
+    message: 'Forwarding to IP address 169.254.169.254 is forbidden.',
+    code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+    permanent: true,
+  });
 });
 
 t.test('a remote host the agent cannot resolve is permanent (the agent resolves once per session)', async (t) => {

@@ -3,7 +3,13 @@ import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import type { SsmApi, StartSessionInput } from '../../src/aws/ssm-api.js';
 import type { AwsError } from '../../src/errors.js';
-import type { ChannelInit, ChannelPort, HandshakeInfo, MuxPort, SessionFactory } from '../../src/tunnel/session-ports.js';
+import type {
+  ChannelInit,
+  ChannelPort,
+  HandshakeInfo,
+  MuxPort,
+  SessionFactory,
+} from '../../src/tunnel/session-ports.js';
 
 export class FakeApi implements SsmApi {
   started: StartSessionInput[] = [];
@@ -17,7 +23,11 @@ export class FakeApi implements SsmApi {
     const e = this.startErrors.shift();
     if (e !== undefined) throw e;
     this.#n++;
-    return { sessionId: `user-${String(this.#n).padStart(17, '0')}`, streamUrl: `ws://127.0.0.1:1/v1/data-channel/s${this.#n}`, tokenValue: `SECRET-TOKEN-${this.#n}-abcdefgh` };
+    return {
+      sessionId: `user-${String(this.#n).padStart(17, '0')}`,
+      streamUrl: `ws://127.0.0.1:1/v1/data-channel/s${this.#n}`,
+      tokenValue: `SECRET-TOKEN-${this.#n}-abcdefgh`,
+    };
   }
   async resumeSession(id: string) {
     this.resumed.push(id);
@@ -60,7 +70,12 @@ export class FakeMux extends EventEmitter implements MuxPort {
     this.refuseNext = undefined;
     let s: Duplex;
     if (refuser !== undefined) {
-      s = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+      s = new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
       setImmediate(() => {
         refuser.emit('flag', 3);
         s.push(null);
@@ -122,7 +137,13 @@ export class FakeChannel extends EventEmitter implements ChannelPort {
 
 export class FakeFactory implements SessionFactory {
   channels: FakeChannel[] = [];
-  hs: HandshakeInfo = { agentVersion: '3.3.1142.0', portMode: 'mux', smuxKeepAlive: false, canSendTerminateFlag: true, customerMessage: '' };
+  hs: HandshakeInfo = {
+    agentVersion: '3.3.1142.0',
+    portMode: 'mux',
+    smuxKeepAlive: false,
+    canSendTerminateFlag: true,
+    customerMessage: '',
+  };
   closeAfterOpen: string | undefined;
   createChannel(init: ChannelInit): ChannelPort {
     const c = new FakeChannel(init, this.hs);

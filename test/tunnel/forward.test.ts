@@ -32,7 +32,14 @@ function setup(spec: Partial<ForwardSpec> = {}, opts: { clock?: Clock } = {}) {
     emit: (e) => events.push(e),
   };
   const f = new Forward(
-    { name: 'db', target: { kind: 'id', id: 'i-0123456789abcdef0' }, remotePort: 5432, localPort: 'auto', bind: ['127.0.0.1'], ...spec },
+    {
+      name: 'db',
+      target: { kind: 'id', id: 'i-0123456789abcdef0' },
+      remotePort: 5432,
+      localPort: 'auto',
+      bind: ['127.0.0.1'],
+      ...spec,
+    },
     deps,
   );
   return { api, factory, events, f, deps };
@@ -86,33 +93,39 @@ t.test('a pool of N sessions, new connections to the least loaded', async (t) =>
   const socks = Array.from({ length: 6 }, () => connect(port, '127.0.0.1'));
   await Promise.all(socks.map((s) => once(s, 'connect')));
   while (factory.channels.reduce((n, c) => n + (c.mux?.streams.length ?? 0), 0) < 6) await once(f, 'event');
-  t.same(factory.channels.map((c) => c.mux?.streams.length), [2, 2, 2]);
+  t.same(
+    factory.channels.map((c) => c.mux?.streams.length),
+    [2, 2, 2],
+  );
   for (const s of socks) s.destroy();
 });
 
-t.test('never-die: channel_closed drops in-flight connections, a fresh session replaces it, the port stays', async (t) => {
-  const { f, api, factory, events } = setup();
-  t.teardown(() => f.stop());
-  await f.start();
-  const port = f.port ?? 0;
-  const c = connect(port, '127.0.0.1');
-  await once(c, 'connect');
-  c.write('x');
-  await once(c, 'data');
-  factory.channels[0]?.serviceClose('Your session timed out due to inactivity and has been terminated.');
-  await once(c, 'close');
-  while (f.status().sessions.length < 1 || api.started.length < 2) await once(f, 'event');
-  t.equal(f.state, 'ready');
-  const st = f.status();
-  t.equal(st.reconnects, 1);
-  t.equal(st.connections.failed, 1);
-  const ended = events.find((e) => e.type === 'session-ended');
-  t.equal(ended?.['droppedConnections'], 1);
-  t.match(String(ended?.['message']), /inactivity/);
-  const p = randomBytes(5000);
-  t.equal(sha(await roundTrip(port, p)), sha(p), 'new connections work on the fresh session');
-  t.ok(events.some((e) => e.type === 'forward-state' && e['state'] === 'reconnecting'));
-});
+t.test(
+  'never-die: channel_closed drops in-flight connections, a fresh session replaces it, the port stays',
+  async (t) => {
+    const { f, api, factory, events } = setup();
+    t.teardown(() => f.stop());
+    await f.start();
+    const port = f.port ?? 0;
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.write('x');
+    await once(c, 'data');
+    factory.channels[0]?.serviceClose('Your session timed out due to inactivity and has been terminated.');
+    await once(c, 'close');
+    while (f.status().sessions.length < 1 || api.started.length < 2) await once(f, 'event');
+    t.equal(f.state, 'ready');
+    const st = f.status();
+    t.equal(st.reconnects, 1);
+    t.equal(st.connections.failed, 1);
+    const ended = events.find((e) => e.type === 'session-ended');
+    t.equal(ended?.['droppedConnections'], 1);
+    t.match(String(ended?.['message']), /inactivity/);
+    const p = randomBytes(5000);
+    t.equal(sha(await roundTrip(port, p)), sha(p), 'new connections work on the fresh session');
+    t.ok(events.some((e) => e.type === 'forward-state' && e['state'] === 'reconnecting'));
+  },
+);
 
 t.test('a forbidden remote host fails the forward with the agent text, without retrying', async (t) => {
   const { f, api, factory } = setup({ remoteHost: '169.254.169.254', remotePort: 80 });
@@ -210,7 +223,10 @@ t.test('basic-mode agents: one session per concurrent connection', async (t) => 
     }),
   );
   t.equal(api.started.length, 4, '4 sessions for 4 concurrent connections');
-  t.equal(f.status().sessions.every((x) => x.mode === 'basic'), true);
+  t.equal(
+    f.status().sessions.every((x) => x.mode === 'basic'),
+    true,
+  );
   await Promise.all(
     socks.map(async (s) => {
       s.end();
@@ -220,7 +236,10 @@ t.test('basic-mode agents: one session per concurrent connection', async (t) => 
   const p = randomBytes(2048);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'a freed session carries the next connection');
   t.equal(api.started.length, 4, 'no new session for it');
-  t.ok(factory.channels.some((c) => c.flags.includes(1)), 'DisconnectToPort sent when a connection ends');
+  t.ok(
+    factory.channels.some((c) => c.flags.includes(1)),
+    'DisconnectToPort sent when a connection ends',
+  );
 });
 
 t.test('stop terminates every session and events never carry tokens', async (t) => {
@@ -240,7 +259,10 @@ t.test('connections waiting for a session are closed after the second failed sta
   const { f, api, events } = setup({ lazy: true }, { clock });
   t.teardown(() => f.stop());
   await f.start();
-  api.startErrors.push(new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'), new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'));
+  api.startErrors.push(
+    new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'),
+    new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'),
+  );
   const c = connect(f.port ?? 0, '127.0.0.1');
   c.on('error', () => {});
   const closed = once(c, 'close');

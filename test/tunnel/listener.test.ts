@@ -35,11 +35,17 @@ t.test('auto port binds 127.0.0.1 and ::1 on the same port', async (t) => {
   const r = await l.listen();
   t.teardown(() => l.close());
   t.ok(r.port > 0);
-  t.same(r.addresses.map((a) => a.port), r.addresses.map(() => r.port));
+  t.same(
+    r.addresses.map((a) => a.port),
+    r.addresses.map(() => r.port),
+  );
   t.ok(r.addresses.some((a) => a.address === '127.0.0.1'));
   t.equal(await readAll(r.port, '127.0.0.1'), 'hi');
   if (r.addresses.some((a) => a.address === '::1')) t.equal(await readAll(r.port, '::1'), 'hi');
-  t.same(r.warnings.filter((w) => w.includes('not a loopback')), []);
+  t.same(
+    r.warnings.filter((w) => w.includes('not a loopback')),
+    [],
+  );
   t.equal(sockets.length >= 1, true);
 });
 

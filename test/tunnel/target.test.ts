@@ -36,7 +36,12 @@ function fakeApi(nodes: Node[]): SsmApi & { filters: InstanceFilter[][] } {
 }
 
 const nodes: Node[] = [
-  { instanceId: 'i-0aaaaaaaaaaaaaaa1', pingStatus: 'Online', agentVersion: '3.3.1142.0', tags: { Name: 'db', Env: 'prod', Role: 'db' } },
+  {
+    instanceId: 'i-0aaaaaaaaaaaaaaa1',
+    pingStatus: 'Online',
+    agentVersion: '3.3.1142.0',
+    tags: { Name: 'db', Env: 'prod', Role: 'db' },
+  },
   { instanceId: 'i-0aaaaaaaaaaaaaaa2', pingStatus: 'Online', tags: { Name: 'web', Env: 'prod', Role: 'web' } },
   { instanceId: 'i-0aaaaaaaaaaaaaaa3', pingStatus: 'Online', tags: { Name: 'web', Env: 'dev', Role: 'web' } },
   { instanceId: 'mi-0aaaaaaaaaaaaaaa4', pingStatus: 'ConnectionLost', tags: { Name: 'bastion' } },
@@ -69,7 +74,11 @@ t.test('an instance id is used as given; its agent version is looked up best-eff
   api.describeInstances = async () => {
     throw new Error('AccessDenied for DescribeInstanceInformation');
   };
-  t.same(await resolveTarget(api, { kind: 'id', id: 'i-0123456789abcdef0' }), { instanceId: 'i-0123456789abcdef0' }, 'a refused lookup is ignored');
+  t.same(
+    await resolveTarget(api, { kind: 'id', id: 'i-0123456789abcdef0' }),
+    { instanceId: 'i-0123456789abcdef0' },
+    'a refused lookup is ignored',
+  );
 });
 
 t.test('a Name value resolves through a tag:Name filter', async (t) => {

@@ -9,7 +9,19 @@ import type { CliIo } from '../io.js';
 
 export const COMMANDS = ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion'] as const;
 export const GLOBAL_FLAGS = [
-  '--config', '--no-user-config', '--profile', '--region', '--endpoint', '--bind', '--wait', '--timeout', '--json', '--quiet', '--verbose', '--help', '--version',
+  '--config',
+  '--no-user-config',
+  '--profile',
+  '--region',
+  '--endpoint',
+  '--bind',
+  '--wait',
+  '--timeout',
+  '--json',
+  '--quiet',
+  '--verbose',
+  '--help',
+  '--version',
 ] as const;
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
   targets: ['--tag'],
@@ -19,7 +31,19 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   demo: ['--once'],
 };
 /** Flags followed by a value (`--config FILE`), for finding the command word. */
-const VALUE_FLAGS = new Set(['--config', '-c', '--profile', '--region', '--endpoint', '--bind', '--timeout', '--tag', '--port', '--bytes', '--index']);
+const VALUE_FLAGS = new Set([
+  '--config',
+  '-c',
+  '--profile',
+  '--region',
+  '--endpoint',
+  '--bind',
+  '--timeout',
+  '--tag',
+  '--port',
+  '--bytes',
+  '--index',
+]);
 /** Commands whose positionals are forward or group names. */
 const NAME_COMMANDS = new Set(['up', 'run', 'ls']);
 

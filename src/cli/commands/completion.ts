@@ -25,7 +25,10 @@ export function completeCommand(io: CliIo) {
     command: '__complete [words..]',
     describe: false,
     builder: (y: Argv<GlobalOptions>) =>
-      y.positional('words', { type: 'string', array: true }).option('index', { type: 'number', demandOption: true }).strict(false),
+      y
+        .positional('words', { type: 'string', array: true })
+        .option('index', { type: 'number', demandOption: true })
+        .strict(false),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { complete } = await import('./completion-impl.js');

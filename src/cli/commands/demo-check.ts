@@ -67,7 +67,9 @@ export async function echoCheck(clock: Clock, ep: Endpoint, rounds = 32): Promis
       } else sendNext();
     });
     socket.on('error', reject);
-    socket.on('close', () => (round < rounds ? reject(new Error(`echo connection closed after ${round} round trips`)) : undefined));
+    socket.on('close', () =>
+      round < rounds ? reject(new Error(`echo connection closed after ${round} round trips`)) : undefined,
+    );
   });
   const sorted = [...rtts].sort((a, b) => a - b);
   const p50 = quantile(sorted, 0.5);
@@ -87,12 +89,22 @@ interface HttpResult {
 
 function httpCall(ep: Endpoint, method: string, path: string, body?: Buffer): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: ep.host, port: ep.port, method, path, agent: false, headers: body === undefined ? {} : { 'content-length': String(body.length) } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: ep.host,
+        port: ep.port,
+        method,
+        path,
+        agent: false,
+        headers: body === undefined ? {} : { 'content-length': String(body.length) },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -110,7 +122,12 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 export async function httpCheck(ep: Endpoint): Promise<CheckResult> {
   const r = await httpCall(ep, 'GET', '/');
   const ok = r.status === 200 && r.body.toString().startsWith('hello');
-  return { check: 'http', ok, summary: `GET / → ${r.status} ${JSON.stringify(r.body.toString().trim().slice(0, 40))}`, metrics: { status: r.status } };
+  return {
+    check: 'http',
+    ok,
+    summary: `GET / → ${r.status} ${JSON.stringify(r.body.toString().trim().slice(0, 40))}`,
+    metrics: { status: r.status },
+  };
 }
 
 function mibps(bytes: number, ms: number): number {
@@ -149,7 +166,13 @@ export async function uploadCheck(clock: Clock, ep: Endpoint, bytes: number): Pr
 }
 
 /** Run every check; a check that throws or times out is a failed result, not an exception. */
-export async function runChecks(clock: Clock, echo: Endpoint, web: Endpoint, bytes: number, timeoutMs = 15_000): Promise<CheckResult[]> {
+export async function runChecks(
+  clock: Clock,
+  echo: Endpoint,
+  web: Endpoint,
+  bytes: number,
+  timeoutMs = 15_000,
+): Promise<CheckResult[]> {
   const attempts: Array<[string, () => Promise<CheckResult>]> = [
     ['echo', () => echoCheck(clock, echo)],
     ['http', () => httpCheck(web)],
@@ -161,7 +184,12 @@ export async function runChecks(clock: Clock, echo: Endpoint, web: Endpoint, byt
     try {
       results.push(await withTimeout(clock, timeoutMs, name, fn()));
     } catch (e) {
-      results.push({ check: name, ok: false, summary: `failed: ${e instanceof Error ? e.message : String(e)}`, metrics: {} });
+      results.push({
+        check: name,
+        ok: false,
+        summary: `failed: ${e instanceof Error ? e.message : String(e)}`,
+        metrics: {},
+      });
     }
   }
   return results;

@@ -40,13 +40,22 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
           if (echoEp === undefined || webEp === undefined) return 1;
           const results = await runChecks(io.clock, echoEp, webEp, options.bytes);
           for (const r of results) {
-            renderer.cliEvent('check', { check: r.check, ok: r.ok, summary: r.summary, ...r.metrics }, `check ${r.check.padEnd(8)} ${r.ok ? 'ok  ' : 'FAIL'}  ${r.summary}`);
+            renderer.cliEvent(
+              'check',
+              { check: r.check, ok: r.ok, summary: r.summary, ...r.metrics },
+              `check ${r.check.padEnd(8)} ${r.ok ? 'ok  ' : 'FAIL'}  ${r.summary}`,
+            );
           }
           const passed = results.every((r) => r.ok);
-          renderer.cliEvent('demo-result', { ok: passed, checks: results.length }, passed ? 'all checks passed' : 'some checks FAILED');
+          renderer.cliEvent(
+            'demo-result',
+            { ok: passed, checks: results.length },
+            passed ? 'all checks passed' : 'some checks FAILED',
+          );
           if (options.once) return passed ? 0 : 1;
           renderer.info(`try: curl http://${webEp.addr}/   or   nc ${echoEp.host} ${echoEp.port}   (Ctrl-C to stop)`);
-          if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          if (!signal.aborted)
+            await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
           return passed ? 0 : 1;
         },
       });

@@ -12,7 +12,11 @@ export function demoCommand(io: CliIo) {
     describe: 'Try it with no AWS account: embedded emulator, demo services, forwards and a self-check',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .option('once', { type: 'boolean', default: false, describe: 'exit after the self-check: 0 only if every check passed' })
+        .option('once', {
+          type: 'boolean',
+          default: false,
+          describe: 'exit after the self-check: 0 only if every check passed',
+        })
         .option('bytes', { type: 'number', default: 1024 * 1024, describe: 'size of the throughput/sha256 transfers' }),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {

@@ -22,7 +22,8 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
   const { resolve } = await import('node:path');
   const emuOptions = options.configFile === undefined ? {} : loadEmulatorConfig(resolve(io.cwd, options.configFile));
   if (options.port !== undefined) {
-    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new UsageError(`--port ${options.port} is not a port`);
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+      throw new UsageError(`--port ${options.port} is not a port`);
     emuOptions.port = options.port;
   }
   const emu = await startEmulator(emuOptions);
@@ -33,18 +34,27 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
     ['AWS_REGION', emu.region],
   ];
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ type: 'emulator-started', time: new Date(io.clock.wallNow()).toISOString(), endpoint: emu.endpoint, region: emu.region, env: Object.fromEntries(vars) })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ type: 'emulator-started', time: new Date(io.clock.wallNow()).toISOString(), endpoint: emu.endpoint, region: emu.region, env: Object.fromEntries(vars) })}\n`,
+    );
   } else {
     for (const [k, v] of vars) io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
   }
   if (!options.quiet && !options.json) {
-    const instances = [...emu.state.instances.values()].map((i) => `${i.instanceId}${i.name === undefined ? '' : ` (Name=${i.name})`} ${i.pingStatus}`);
-    io.stderr.write(`emulator listening on ${emu.endpoint} (region ${emu.region}); instances: ${instances.join(', ')}\n`);
+    const instances = [...emu.state.instances.values()].map(
+      (i) => `${i.instanceId}${i.name === undefined ? '' : ` (Name=${i.name})`} ${i.pingStatus}`,
+    );
+    io.stderr.write(
+      `emulator listening on ${emu.endpoint} (region ${emu.region}); instances: ${instances.join(', ')}\n`,
+    );
     io.stderr.write('these credentials only work against this emulator; Ctrl-C to stop\n');
   }
   const { attachActivityLog } = await import('./emulator-log.js');
   const detachLog = attachActivityLog(emu, (event, fields, line) => {
-    if (options.json) io.stdout.write(`${JSON.stringify({ type: 'emulator-event', time: new Date(io.clock.wallNow()).toISOString(), event, ...fields })}\n`);
+    if (options.json)
+      io.stdout.write(
+        `${JSON.stringify({ type: 'emulator-event', time: new Date(io.clock.wallNow()).toISOString(), event, ...fields })}\n`,
+      );
     else if (!options.quiet) io.stderr.write(`${line}\n`);
   });
   const signal = await new Promise<SignalName>((resolveSignal) => {

@@ -11,7 +11,9 @@ import type { ForwardSpec } from '../../tunnel/forward-spec.js';
 
 export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly string[]): Promise<number> {
   if (words.length === 0) {
-    throw new UsageError('nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`');
+    throw new UsageError(
+      'nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`',
+    );
   }
   const { config } = await loadFor(io, args);
   return forwardUntilStopped(io, args, config, specsFromWords(config, words));
@@ -22,13 +24,20 @@ export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]):
   const { config } = loaded;
   if (Object.keys(config.forwards).length === 0) {
     const where = loaded.projectFile ?? 'no .tunnel.yaml found';
-    throw new UsageError(`the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`);
+    throw new UsageError(
+      `the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`,
+    );
   }
   return forwardUntilStopped(io, args, config, selectForwards(config, names));
 }
 
 /** Bring `specs` up and keep them up until a signal (or, with --wait, until one fails). */
-async function forwardUntilStopped(io: CliIo, args: GlobalArgs, config: TunnelConfig, specs: ForwardSpec[]): Promise<number> {
+async function forwardUntilStopped(
+  io: CliIo,
+  args: GlobalArgs,
+  config: TunnelConfig,
+  specs: ForwardSpec[],
+): Promise<number> {
   return runForwarding(io, {
     specs,
     aws: await awsSettingsFor(io, config),

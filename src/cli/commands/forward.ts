@@ -12,7 +12,11 @@ export function forwardCommand(io: CliIo) {
     describe: 'Forward ports: SPEC is NAME, TARGET:REMOTE_PORT[:LOCAL_PORT] or TARGET:HOST:REMOTE_PORT[:LOCAL_PORT]',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .positional('spec', { type: 'string', array: true, describe: 'forward name, group, or TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]' })
+        .positional('spec', {
+          type: 'string',
+          array: true,
+          describe: 'forward name, group, or TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]',
+        })
         .example('$0 db:5432', 'port 5432 of target db on localhost:5432')
         .example('$0 bastion:mydb.internal:5432:15432', 'a host behind the target, on localhost:15432')
         .example('$0 i-0123456789abcdef0:22:auto web-1:80', 'two forwards; auto picks a free port'),

@@ -22,7 +22,11 @@ interface Resolution {
 }
 
 /** `--resolve`: look each target up (DescribeInstanceInformation), as a forward would. */
-async function resolveAll(io: CliIo, config: TunnelConfig, specs: readonly ForwardSpec[]): Promise<Map<string, Resolution>> {
+async function resolveAll(
+  io: CliIo,
+  config: TunnelConfig,
+  specs: readonly ForwardSpec[],
+): Promise<Map<string, Resolution>> {
   const { createSsmApi } = await import('../../aws/ssm-api.js');
   const { resolveTarget } = await import('../../tunnel/target.js');
   const api = createSsmApi(await awsSettingsFor(io, config));
@@ -31,9 +35,17 @@ async function resolveAll(io: CliIo, config: TunnelConfig, specs: readonly Forwa
     specs.map(async (s) => {
       try {
         const r = await resolveTarget(api, s.target);
-        out.set(s.name, { instanceId: r.instanceId, ...(r.pingStatus === undefined ? {} : { pingStatus: r.pingStatus }) });
+        out.set(s.name, {
+          instanceId: r.instanceId,
+          ...(r.pingStatus === undefined ? {} : { pingStatus: r.pingStatus }),
+        });
       } catch (e) {
-        out.set(s.name, { error: { code: isTunnelError(e) ? e.code : 'ERR_AWS_API', message: e instanceof Error ? e.message : String(e) } });
+        out.set(s.name, {
+          error: {
+            code: isTunnelError(e) ? e.code : 'ERR_AWS_API',
+            message: e instanceof Error ? e.message : String(e),
+          },
+        });
       }
     }),
   );
@@ -65,22 +77,44 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
   }
   if (!args.quiet) {
     const files = [loaded.userFile, loaded.projectFile].filter((f) => f !== undefined);
-    io.stderr.write(files.length === 0 ? 'no config files found (run `tunnel init`)\n' : `config: ${files.join(', ')}\n`);
+    io.stderr.write(
+      files.length === 0 ? 'no config files found (run `tunnel init`)\n' : `config: ${files.join(', ')}\n`,
+    );
   }
   if (specs.length === 0) return 0;
   const rows = [['FORWARD', 'LOCAL', 'TARGET', ...(resolved === undefined ? [] : ['INSTANCE']), 'REMOTE', 'OPTIONS']];
   for (const s of specs) {
     const local = `${(s.bind ?? []).join(',')} :${s.localPort}${s.allowBusyFallback === true ? '*' : ''}`;
-    const opts = [s.lazy === true ? 'lazy' : '', s.sessions !== undefined ? `sessions=${s.sessions}` : '', s.probe === true ? 'probe' : ''].filter((o) => o !== '');
+    const opts = [
+      s.lazy === true ? 'lazy' : '',
+      s.sessions !== undefined ? `sessions=${s.sessions}` : '',
+      s.probe === true ? 'probe' : '',
+    ].filter((o) => o !== '');
     const r = resolved?.get(s.name);
-    const instance = r === undefined ? [] : [r.instanceId !== undefined ? `${r.instanceId}${r.pingStatus === undefined ? '' : ` (${r.pingStatus})`}` : `! ${r.error?.code ?? '?'}`];
-    rows.push([s.name, local, describeTargetRef(s.target), ...instance, `${s.remoteHost ?? 'localhost'}:${s.remotePort}`, opts.join(' ')]);
+    const instance =
+      r === undefined
+        ? []
+        : [
+            r.instanceId !== undefined
+              ? `${r.instanceId}${r.pingStatus === undefined ? '' : ` (${r.pingStatus})`}`
+              : `! ${r.error?.code ?? '?'}`,
+          ];
+    rows.push([
+      s.name,
+      local,
+      describeTargetRef(s.target),
+      ...instance,
+      `${s.remoteHost ?? 'localhost'}:${s.remotePort}`,
+      opts.join(' '),
+    ]);
   }
   io.stdout.write(`${table(rows).join('\n')}\n`);
   const groups = Object.entries(config.groups);
-  if (groups.length > 0) io.stdout.write(`\n${table([['GROUP', 'MEMBERS'], ...groups.map(([g, m]) => [g, m.join(', ')])]).join('\n')}\n`);
+  if (groups.length > 0)
+    io.stdout.write(`\n${table([['GROUP', 'MEMBERS'], ...groups.map(([g, m]) => [g, m.join(', ')])]).join('\n')}\n`);
   if (resolved !== undefined && !args.quiet) {
-    for (const [name, r] of resolved) if (r.error !== undefined) io.stderr.write(`${name}: ${r.error.message} [${r.error.code}]\n`);
+    for (const [name, r] of resolved)
+      if (r.error !== undefined) io.stderr.write(`${name}: ${r.error.message} [${r.error.code}]\n`);
   }
   return resolutionStatus(resolved);
 }
@@ -130,7 +164,13 @@ export async function targets(io: CliIo, args: GlobalArgs, tags: readonly string
   }
   const rows = [['INSTANCE', 'NAME', 'PING', 'AGENT', 'PLATFORM']];
   for (const inst of instances) {
-    rows.push([inst.instanceId, names.get(inst.instanceId) ?? inst.name ?? inst.computerName ?? '-', inst.pingStatus ?? '-', inst.agentVersion ?? '-', inst.platformName ?? '-']);
+    rows.push([
+      inst.instanceId,
+      names.get(inst.instanceId) ?? inst.name ?? inst.computerName ?? '-',
+      inst.pingStatus ?? '-',
+      inst.agentVersion ?? '-',
+      inst.platformName ?? '-',
+    ]);
   }
   io.stdout.write(`${table(rows).join('\n')}\n`);
   if (instances.length === 0 && !args.quiet) io.stderr.write('no managed instances match\n');

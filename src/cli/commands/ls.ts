@@ -11,9 +11,11 @@ export function lsCommand(io: CliIo) {
     command: 'ls [names..]',
     describe: 'List the configured forwards and groups (resolved from every config layer)',
     builder: (y: Argv<GlobalOptions>) =>
-      y
-        .positional('names', { type: 'string', array: true })
-        .option('resolve', { type: 'boolean', default: false, describe: 'look each target up (instance id, ping status) through the SSM API' }),
+      y.positional('names', { type: 'string', array: true }).option('resolve', {
+        type: 'boolean',
+        default: false,
+        describe: 'look each target up (instance id, ping status) through the SSM API',
+      }),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { ls } = await import('./info-impl.js');

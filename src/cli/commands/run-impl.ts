@@ -52,7 +52,9 @@ export function expandPlaceholders(word: string, up: readonly ForwardStatus[]): 
     const s = up.find((x) => x.name === name);
     const ep = s === undefined ? undefined : endpointOf(s);
     if (ep === undefined) {
-      throw new UsageError(`{${name}.${field}}: no forward named "${name}" is up (forwards: ${up.map((x) => x.name).join(', ')})`);
+      throw new UsageError(
+        `{${name}.${field}}: no forward named "${name}" is up (forwards: ${up.map((x) => x.name).join(', ')})`,
+      );
     }
     return field === 'port' ? String(ep.port) : ep[field];
   });
@@ -70,13 +72,20 @@ export function ownOutput(io: CliIo): CliIo {
   return deriveIo(io, { stdout: io.stderr, isTTY: false });
 }
 
-export async function runWith(io: CliIo, args: GlobalArgs, words: readonly string[], command: readonly string[]): Promise<number> {
+export async function runWith(
+  io: CliIo,
+  args: GlobalArgs,
+  words: readonly string[],
+  command: readonly string[],
+): Promise<number> {
   const [cmd, ...cmdArgs] = command;
-  if (cmd === undefined || cmd === '') throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
+  if (cmd === undefined || cmd === '')
+    throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
   const loaded = await loadFor(io, args);
   const { config } = loaded;
   const specs = words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words);
-  if (specs.length === 0) throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
+  if (specs.length === 0)
+    throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
   // stdout belongs to the command: everything tunnel itself prints (lines, table, NDJSON
   // events) goes to stderr.
   const own = ownOutput(io);
@@ -104,20 +113,30 @@ export async function runWith(io: CliIo, args: GlobalArgs, words: readonly strin
 
 function spawnChild(io: CliIo, file: string, argv: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, argv, { env, cwd: io.cwd, stdio: io.childStdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'], shell: false });
+    const child = spawn(file, argv, {
+      env,
+      cwd: io.cwd,
+      stdio: io.childStdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      shell: false,
+    });
     child.stdout?.on('data', (d: Buffer) => io.stdout.write(d.toString()));
     child.stderr?.on('data', (d: Buffer) => io.stderr.write(d.toString()));
     // On a terminal, Ctrl-C reaches the child directly (same process group); forwarding it
     // again would deliver it twice. Otherwise (signal sent to tunnel alone) pass it on.
-    const forwardSignals: SignalName[] = io.stdinIsTTY && io.childStdio === 'inherit' ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    const forwardSignals: SignalName[] =
+      io.stdinIsTTY && io.childStdio === 'inherit' ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
     const unsubscribe = forwardSignals.map((s) => io.onSignal(s, () => child.kill(s)));
     child.once('error', (e: NodeJS.ErrnoException) => {
       for (const u of unsubscribe) u();
       reject(
-        new TunnelError('ERR_CLI_COMMAND_FAILED', `cannot run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, {
-          cause: e,
-          details: { errno: e.code ?? 'EIO', command: file },
-        }),
+        new TunnelError(
+          'ERR_CLI_COMMAND_FAILED',
+          `cannot run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`,
+          {
+            cause: e,
+            details: { errno: e.code ?? 'EIO', command: file },
+          },
+        ),
       );
     });
     child.once('close', (code, sig) => {

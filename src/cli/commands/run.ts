@@ -18,8 +18,14 @@ export function runCommandModule(io: CliIo) {
     describe: 'Bring forwards up, run a command with TUNNEL_<NAME>_HOST/_PORT/_ADDR set, exit with its status',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .usage('$0 run [NAME|GROUP|SPEC…] -- CMD [ARGS…]\n\nBring forwards up, run CMD (no shell) with TUNNEL_<NAME>_HOST/_PORT/_ADDR set, exit with its status')
-        .positional('names', { type: 'string', array: true, describe: 'forwards, groups or SPECs (default: every forward in the config)' })
+        .usage(
+          '$0 run [NAME|GROUP|SPEC…] -- CMD [ARGS…]\n\nBring forwards up, run CMD (no shell) with TUNNEL_<NAME>_HOST/_PORT/_ADDR set, exit with its status',
+        )
+        .positional('names', {
+          type: 'string',
+          array: true,
+          describe: 'forwards, groups or SPECs (default: every forward in the config)',
+        })
         .example('$0 run db -- psql -h {db.host} -p {db.port}', '{name.port}-style placeholders in the arguments')
         .example('$0 run -- npm run dev', 'every configured forward, then the dev server'),
     handler: async (args) => {

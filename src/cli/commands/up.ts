@@ -10,7 +10,8 @@ export function upCommand(io: CliIo) {
   return defineCommand({
     command: 'up [names..]',
     describe: 'Bring up every forward in the config, or the named forwards and groups',
-    builder: (y: Argv<GlobalOptions>) => y.positional('names', { type: 'string', array: true, describe: 'forward or group names' }),
+    builder: (y: Argv<GlobalOptions>) =>
+      y.positional('names', { type: 'string', array: true, describe: 'forward or group names' }),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { up } = await import('./forward-impl.js');

@@ -33,7 +33,8 @@ export function redactKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactKeys);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY_RE.test(k) && v !== undefined && v !== null ? REDACTED : redactKeys(v);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY_RE.test(k) && v !== undefined && v !== null ? REDACTED : redactKeys(v);
     return out;
   }
   return value;

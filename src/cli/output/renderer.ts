@@ -74,7 +74,14 @@ function addressList(v: unknown, port: unknown): string | undefined {
   const parts: string[] = [];
   for (const a of v) {
     if (typeof a === 'string' && typeof port === 'number') parts.push(formatAddress(a, port));
-    else if (typeof a === 'object' && a !== null && 'address' in a && 'port' in a && typeof a.address === 'string' && typeof a.port === 'number') {
+    else if (
+      typeof a === 'object' &&
+      a !== null &&
+      'address' in a &&
+      'port' in a &&
+      typeof a.address === 'string' &&
+      typeof a.port === 'number'
+    ) {
       parts.push(formatAddress(a.address, a.port));
     }
   }
@@ -98,7 +105,8 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
       return verbose ? `${f}target ${str(e['target']) ?? '?'} is ${str(e['instanceId']) ?? '?'}` : undefined;
     case 'forward-state': {
       const state = str(e['state']) ?? '?';
-      if (state === 'failed') return `${f}failed: ${str(e['message']) ?? ''}${e['code'] === undefined ? '' : ` [${str(e['code']) ?? ''}]`}`;
+      if (state === 'failed')
+        return `${f}failed: ${str(e['message']) ?? ''}${e['code'] === undefined ? '' : ` [${str(e['code']) ?? ''}]`}`;
       if (state === 'reconnecting' || verbose) return `${f}${state}`;
       if (state === 'ready' && e['previous'] === 'reconnecting') return `${f}ready again`;
       return undefined;
@@ -110,14 +118,20 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
     case 'connect-error':
       return `${f}${str(e['message']) ?? 'the agent could not connect'}`;
     case 'session-started':
-      return verbose ? `${f}session ${str(e['sessionId']) ?? ''} started (agent ${str(e['agentVersion']) ?? '?'}, ${str(e['mode']) ?? '?'})` : undefined;
+      return verbose
+        ? `${f}session ${str(e['sessionId']) ?? ''} started (agent ${str(e['agentVersion']) ?? '?'}, ${str(e['mode']) ?? '?'})`
+        : undefined;
     case 'session-ended':
-      return verbose ? `${f}session ${str(e['sessionId']) ?? ''} ended${e['reason'] === undefined ? '' : `: ${str(e['reason']) ?? ''}`}` : undefined;
+      return verbose
+        ? `${f}session ${str(e['sessionId']) ?? ''} ended${e['reason'] === undefined ? '' : `: ${str(e['reason']) ?? ''}`}`
+        : undefined;
     case 'session-reconnecting':
     case 'session-resumed':
       return verbose ? `${f}${e.type.replace('session-', 'session ')} ${str(e['sessionId']) ?? ''}` : undefined;
     case 'connection-opened':
-      return verbose ? `${f}connection ${str(e['connection']) ?? ''} from ${str(e['remoteAddress']) ?? '?'}:${str(e['remotePort']) ?? '?'}` : undefined;
+      return verbose
+        ? `${f}connection ${str(e['connection']) ?? ''} from ${str(e['remoteAddress']) ?? '?'}:${str(e['remotePort']) ?? '?'}`
+        : undefined;
     case 'connection-closed':
       return verbose
         ? `${f}connection ${str(e['connection']) ?? ''} closed (in ${formatBytes(Number(e['bytesIn'] ?? 0))}, out ${formatBytes(Number(e['bytesOut'] ?? 0))})`

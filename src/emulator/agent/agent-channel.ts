@@ -247,7 +247,13 @@ export class AgentChannel extends EventEmitter {
       this.#pumpAfterHandling = true;
       return;
     }
-    while (!this.#closed && this.#connected && !this.#linkBlocked && !this.#pacer.isWaiting && this.#head < this.#queue.length) {
+    while (
+      !this.#closed &&
+      this.#connected &&
+      !this.#linkBlocked &&
+      !this.#pacer.isWaiting &&
+      this.#head < this.#queue.length
+    ) {
       const item = this.#queue[this.#head] as OutItem;
       let payloadType = item.payloadType;
       let payload: Buffer;

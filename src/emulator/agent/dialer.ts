@@ -33,7 +33,11 @@ function dialOne(target: DialTarget): Promise<Socket> {
     if (!isLoopbackAddress(target.host)) {
       // The emulator never leaves this machine: a destination must be loopback or mapped.
       const addr = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-      reject(new DialFailure(`dial tcp ${addr}: connect: network is unreachable (the emulator dials loopback addresses only; add a destination mapping)`));
+      reject(
+        new DialFailure(
+          `dial tcp ${addr}: connect: network is unreachable (the emulator dials loopback addresses only; add a destination mapping)`,
+        ),
+      );
       return;
     }
     const host = target.host === 'localhost' ? '127.0.0.1' : target.host;

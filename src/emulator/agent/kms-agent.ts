@@ -18,7 +18,14 @@
  * ```
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { ActionType, decodeEncChallenge, encodeEncChallenge, kmsEncryptionAction, type ProcessedClientAction, type RequestedClientAction } from '../../protocol/ssm/payloads.js';
+import {
+  ActionType,
+  decodeEncChallenge,
+  encodeEncChallenge,
+  kmsEncryptionAction,
+  type ProcessedClientAction,
+  type RequestedClientAction,
+} from '../../protocol/ssm/payloads.js';
 import { DATA_KEY_BYTES, PayloadCipher } from '../../protocol/ssm/payload-cipher.js';
 import { SessionError } from '../../errors.js';
 
@@ -70,7 +77,10 @@ export class AgentKmsSession {
 
   /** The KMSEncryption action for the HandshakeRequest (after SessionType). */
   requestedAction(): RequestedClientAction {
-    return kmsEncryptionAction({ kmsKeyId: this.#o.kmsKeyId, challenge: this.#random(ACTION_CHALLENGE_BYTES).toString('base64') });
+    return kmsEncryptionAction({
+      kmsKeyId: this.#o.kmsKeyId,
+      challenge: this.#random(ACTION_CHALLENGE_BYTES).toString('base64'),
+    });
   }
 
   /**
@@ -79,17 +89,24 @@ export class AgentKmsSession {
    */
   handleHandshakeResponse(actions: readonly ProcessedClientAction[]): KmsStep<Buffer> {
     const action = actions.find((a) => a.actionType === ActionType.KMSEncryption);
-    if (action === undefined) return { ok: false, output: 'KMSEncryption failed on client: the HandshakeResponse has no KMSEncryption action' };
+    if (action === undefined)
+      return { ok: false, output: 'KMSEncryption failed on client: the HandshakeResponse has no KMSEncryption action' };
     const result = action.actionResult;
-    const blobText = typeof result === 'object' && result !== null && !Array.isArray(result) ? result['KMSCipherTextKey'] : undefined;
-    if (typeof blobText !== 'string' || blobText === '') return { ok: false, output: 'KMSEncryption failed on client: no KMSCipherTextKey in the ActionResult' };
+    const blobText =
+      typeof result === 'object' && result !== null && !Array.isArray(result) ? result['KMSCipherTextKey'] : undefined;
+    if (typeof blobText !== 'string' || blobText === '')
+      return { ok: false, output: 'KMSEncryption failed on client: no KMSCipherTextKey in the ActionResult' };
     let dataKey: Buffer;
     try {
       dataKey = this.#o.unwrapDataKey(Buffer.from(blobText, 'base64'), this.#context);
     } catch (e) {
       return { ok: false, output: `Fetching data key failed: ${e instanceof Error ? e.message : String(e)}` };
     }
-    if (dataKey.length !== DATA_KEY_BYTES) return { ok: false, output: `Fetching data key failed: the data key is ${dataKey.length} bytes, expected ${DATA_KEY_BYTES}` };
+    if (dataKey.length !== DATA_KEY_BYTES)
+      return {
+        ok: false,
+        output: `Fetching data key failed: the data key is ${dataKey.length} bytes, expected ${DATA_KEY_BYTES}`,
+      };
     this.#cipher = new PayloadCipher(dataKey, 'agent', this.#random);
     dataKey.fill(0);
     this.#challenge = this.#random(ENC_CHALLENGE_BYTES);
@@ -100,7 +117,8 @@ export class AgentKmsSession {
   handleChallengeResponse(payload: Buffer): KmsStep<void> {
     const cipher = this.#cipher;
     const expected = this.#challenge;
-    if (cipher === undefined || expected === undefined) return { ok: false, output: 'Encryption challenge failed: no challenge was sent' };
+    if (cipher === undefined || expected === undefined)
+      return { ok: false, output: 'Encryption challenge failed: no challenge was sent' };
     let got: Buffer;
     try {
       got = cipher.open(Buffer.from(decodeEncChallenge(payload), 'base64'));
@@ -126,7 +144,8 @@ export class AgentKmsSession {
   }
 
   #requireCipher(): PayloadCipher {
-    if (this.#cipher === undefined || !this.#verified) throw new SessionError('ERR_SESSION_ENCRYPTION', 'KMS encryption is not established for this session');
+    if (this.#cipher === undefined || !this.#verified)
+      throw new SessionError('ERR_SESSION_ENCRYPTION', 'KMS encryption is not established for this session');
     return this.#cipher;
   }
 }

@@ -31,7 +31,14 @@ import { MuxSession } from '../../mux/mux-session.js';
 import type { MuxStream } from '../../mux/mux-stream.js';
 import type { ClientMessage } from '../../protocol/ssm/client-message.js';
 import { ActionStatus, FlagCode, PayloadType } from '../../protocol/ssm/message-type.js';
-import { decodeFlag, decodeHandshakeResponse, encodeFlag, encodeHandshakeComplete, encodeHandshakeRequest, sessionTypeAction } from '../../protocol/ssm/payloads.js';
+import {
+  decodeFlag,
+  decodeHandshakeResponse,
+  encodeFlag,
+  encodeHandshakeComplete,
+  encodeHandshakeRequest,
+  sessionTypeAction,
+} from '../../protocol/ssm/payloads.js';
 import {
   agentSupportsKeepAliveDisabled,
   agentSupportsMux,
@@ -47,7 +54,8 @@ import { AgentKmsSession, KMS_CUSTOMER_MESSAGE, type AgentKmsOptions } from './k
 
 /** The agent's wait for the HandshakeResponse. */
 export const AGENT_HANDSHAKE_TIMEOUT_MS = 15_000;
-export const HANDSHAKE_TIMEOUT_TEXT = 'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.';
+export const HANDSHAKE_TIMEOUT_TEXT =
+  'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.';
 /** The agent waits this long for its outgoing buffer to drain before closing (§4.3). */
 export const AGENT_CLOSE_DRAIN_MS = 2_000;
 const CLOSE_DRAIN_POLL_MS = 10;
@@ -120,7 +128,10 @@ export class PortAgent extends EventEmitter {
   constructor(options: PortAgentOptions) {
     super();
     this.#o = options;
-    this.#kms = options.kms === undefined ? undefined : new AgentKmsSession(options.kms, { sessionId: options.sessionId, instanceId: options.instanceId });
+    this.#kms =
+      options.kms === undefined
+        ? undefined
+        : new AgentKmsSession(options.kms, { sessionId: options.sessionId, instanceId: options.instanceId });
     this.channel = new AgentChannel({
       clock: options.clock,
       pacing: options.pacing,
@@ -145,7 +156,11 @@ export class PortAgent extends EventEmitter {
 
   /** Client bytes held inside the agent (mux receive budget, undecoded carrier bytes, duplex buffer). */
   get inboundBufferedBytes(): number {
-    return (this.#mux?.receiveBufferedBytes ?? 0) + (this.#mux?.decoderBufferedBytes ?? 0) + (this.#duplex?.readableLength ?? 0);
+    return (
+      (this.#mux?.receiveBufferedBytes ?? 0) +
+      (this.#mux?.decoderBufferedBytes ?? 0) +
+      (this.#duplex?.readableLength ?? 0)
+    );
   }
 
   /** Send the HandshakeRequest (call once a client is attached). */
@@ -252,7 +267,10 @@ export class PortAgent extends EventEmitter {
     if (this.#handshakeTimer !== undefined) this.#o.clock.clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     const elapsedNs = Math.max(1, Math.round((this.#o.clock.now() - this.#handshakeStartedAt) * 1e6));
-    this.channel.sendMessage(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToCompleteNs: elapsedNs, customerMessage }));
+    this.channel.sendMessage(
+      PayloadType.HandshakeComplete,
+      encodeHandshakeComplete({ handshakeTimeToCompleteNs: elapsedNs, customerMessage }),
+    );
     const clientVersion = this.#clientVersion;
     const isForwarding = this.#o.properties['type'] === 'LocalPortForwarding';
     // INTEROP: the agent decides on the client's version, but an emulated agent must also
@@ -261,7 +279,8 @@ export class PortAgent extends EventEmitter {
     const agentVersion = this.#o.agentVersion;
     this.#mode = isForwarding && agentSupportsMux(agentVersion) && clientSupportsMux(clientVersion) ? 'mux' : 'basic';
     const keepAlive =
-      this.#mode === 'mux' && !(agentSupportsKeepAliveDisabled(agentVersion) && clientSupportsKeepAliveDisabled(clientVersion));
+      this.#mode === 'mux' &&
+      !(agentSupportsKeepAliveDisabled(agentVersion) && clientSupportsKeepAliveDisabled(clientVersion));
     this.#state = 'planning';
     this.emit('handshake-complete', { clientVersion, mode: this.#mode, keepAlive } satisfies HandshakeInfo);
     void this.#plan(keepAlive);
@@ -288,7 +307,8 @@ export class PortAgent extends EventEmitter {
       try {
         this.#attachDest(await this.#dial());
       } catch (e) {
-        if (this.#state === 'planning') this.#end(`Unable to connect to specified port: ${(e as DialFailure).text ?? String(e)}`);
+        if (this.#state === 'planning')
+          this.#end(`Unable to connect to specified port: ${(e as DialFailure).text ?? String(e)}`);
         return;
       }
       if (this.#state !== 'planning') return void this.#dest?.destroy();
@@ -356,7 +376,11 @@ export class PortAgent extends EventEmitter {
     const duplex = new DataChannelDuplex(this.channel);
     this.#duplex = duplex;
     duplex.on('error', () => undefined);
-    const mux = new MuxSession(duplex, { role: 'server', config: { version: 1, keepAliveDisabled: !keepAlive }, clock: this.#o.clock });
+    const mux = new MuxSession(duplex, {
+      role: 'server',
+      config: { version: 1, keepAliveDisabled: !keepAlive },
+      clock: this.#o.clock,
+    });
     this.#mux = mux;
     mux.on('stream', (stream: MuxStream) => this.#onStream(stream));
     mux.on('warning', () => undefined);
@@ -484,7 +508,8 @@ export class PortAgent extends EventEmitter {
         (e: unknown) => {
           this.#dialing = false;
           this.#pending = [];
-          if (this.#state === 'running') this.#end(`Unable to connect to specified port: ${(e as DialFailure).text ?? String(e)}`);
+          if (this.#state === 'running')
+            this.#end(`Unable to connect to specified port: ${(e as DialFailure).text ?? String(e)}`);
         },
       );
     }
@@ -509,7 +534,8 @@ export class PortAgent extends EventEmitter {
     const check = (): void => {
       this.#drainTimer = undefined;
       if (this.#state === 'ended') return;
-      if (this.channel.link.unackedCount === 0 || !this.channel.isConnected || this.#o.clock.now() >= deadline) this.#report(output);
+      if (this.channel.link.unackedCount === 0 || !this.channel.isConnected || this.#o.clock.now() >= deadline)
+        this.#report(output);
       else this.#drainTimer = this.#o.clock.setTimeout(check, CLOSE_DRAIN_POLL_MS);
     };
     check();

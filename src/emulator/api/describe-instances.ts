@@ -12,8 +12,28 @@ import { DEFAULT_AGENT_VERSION, type ResolvedInstanceSettings } from '../options
 import type { EmulatorState } from '../state.js';
 import { AwsFault, isRecord, optionalString, requireString, validationError, type JsonObject } from './wire.js';
 
-const FILTER_KEYS = new Set(['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds', 'IamRole', 'ResourceType', 'AssociationStatus', 'SourceIds', 'SourceTypes']);
-const LEGACY_FILTER_KEYS = new Set(['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds', 'IamRole', 'ResourceType', 'AssociationStatus']);
+const FILTER_KEYS = new Set([
+  'InstanceIds',
+  'AgentVersion',
+  'PingStatus',
+  'PlatformTypes',
+  'ActivationIds',
+  'IamRole',
+  'ResourceType',
+  'AssociationStatus',
+  'SourceIds',
+  'SourceTypes',
+]);
+const LEGACY_FILTER_KEYS = new Set([
+  'InstanceIds',
+  'AgentVersion',
+  'PingStatus',
+  'PlatformTypes',
+  'ActivationIds',
+  'IamRole',
+  'ResourceType',
+  'AssociationStatus',
+]);
 const ENUM_VALUES: Record<string, readonly string[]> = {
   PingStatus: ['Online', 'ConnectionLost', 'Inactive'],
   PlatformTypes: ['Windows', 'Linux', 'MacOS'],
@@ -50,18 +70,27 @@ function readFilters(body: JsonObject): Filter[] {
     if (!isRecord(f)) throw new AwsFault('SerializationException', 'Expected a filter structure.');
     const key = f[keyField];
     const values = f[valuesField];
-    if (typeof key !== 'string') throw validationError(`${member}.${i + 1}.member.${keyField}`, key, 'Member must not be null');
+    if (typeof key !== 'string')
+      throw validationError(`${member}.${i + 1}.member.${keyField}`, key, 'Member must not be null');
     if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) {
       throw validationError(`${member}.${i + 1}.member.${valuesField}`, values, 'Member must not be null');
     }
-    if (values.length < 1) throw validationError(`${member}.${i + 1}.member.${valuesField}`, values, 'Member must have length greater than or equal to 1');
+    if (values.length < 1)
+      throw validationError(
+        `${member}.${i + 1}.member.${valuesField}`,
+        values,
+        'Member must have length greater than or equal to 1',
+      );
     const isTag = key.startsWith('tag:') || key === 'tag-key';
     const known = isLegacy ? LEGACY_FILTER_KEYS.has(key) : FILTER_KEYS.has(key) || (isTag && key !== 'tag:');
     if (!known) throw new AwsFault('InvalidFilterKey', `The specified filter key ${key} is not valid.`);
     const allowed = ENUM_VALUES[key];
     for (const v of values as string[]) {
       if (allowed && !allowed.includes(v)) {
-        throw new AwsFault('InvalidInstanceInformationFilterValue', `The filter value ${v} is not valid for the filter key ${key}.`);
+        throw new AwsFault(
+          'InvalidInstanceInformationFilterValue',
+          `The filter value ${v} is not valid for the filter key ${key}.`,
+        );
       }
     }
     out.push({ key, values: values as string[] });
@@ -113,7 +142,8 @@ function isAtLeast(a: string, b: string): boolean {
 function describe(state: EmulatorState, i: ResolvedInstanceSettings): JsonObject {
   const nowS = state.options.clock.wallNow() / 1000;
   // A node that stopped pinging did so a while ago: ConnectionLost after ~10 min, Inactive after 30 days.
-  const lastPing = i.pingStatus === 'Online' ? nowS : i.pingStatus === 'ConnectionLost' ? nowS - 600 : nowS - 30 * 86400;
+  const lastPing =
+    i.pingStatus === 'Online' ? nowS : i.pingStatus === 'ConnectionLost' ? nowS - 600 : nowS - 30 * 86400;
   const out: JsonObject = {
     InstanceId: i.instanceId,
     PingStatus: i.pingStatus,
@@ -153,14 +183,21 @@ function encodeToken(t: PageToken): string {
 }
 
 function decodeToken(s: string): PageToken {
-  const invalid = new AwsFault('InvalidNextToken', 'The specified token isn\'t valid.');
+  const invalid = new AwsFault('InvalidNextToken', "The specified token isn't valid.");
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(s, 'base64').toString('utf8'));
   } catch {
     throw invalid;
   }
-  if (!isRecord(v) || typeof v['o'] !== 'number' || !Number.isInteger(v['o']) || v['o'] < 0 || typeof v['q'] !== 'string') throw invalid;
+  if (
+    !isRecord(v) ||
+    typeof v['o'] !== 'number' ||
+    !Number.isInteger(v['o']) ||
+    v['o'] < 0 ||
+    typeof v['q'] !== 'string'
+  )
+    throw invalid;
   return { offset: v['o'], query: v['q'] };
 }
 
@@ -168,9 +205,12 @@ export function describeInstanceInformation(state: EmulatorState, body: JsonObje
   const rawMax = body['MaxResults'];
   let max = 10;
   if (rawMax !== undefined && rawMax !== null) {
-    if (typeof rawMax !== 'number' || !Number.isInteger(rawMax)) throw new AwsFault('SerializationException', 'Expected an integer for MaxResults.');
-    if (rawMax < 5) throw validationError('maxResults', String(rawMax), 'Member must have value greater than or equal to 5');
-    if (rawMax > 50) throw validationError('maxResults', String(rawMax), 'Member must have value less than or equal to 50');
+    if (typeof rawMax !== 'number' || !Number.isInteger(rawMax))
+      throw new AwsFault('SerializationException', 'Expected an integer for MaxResults.');
+    if (rawMax < 5)
+      throw validationError('maxResults', String(rawMax), 'Member must have value greater than or equal to 5');
+    if (rawMax > 50)
+      throw validationError('maxResults', String(rawMax), 'Member must have value less than or equal to 50');
     max = rawMax;
   }
   const filters = readFilters(body);
@@ -179,10 +219,12 @@ export function describeInstanceInformation(state: EmulatorState, body: JsonObje
   let offset = 0;
   if (nextToken !== undefined) {
     const t = decodeToken(nextToken);
-    if (t.query !== query) throw new AwsFault('InvalidNextToken', 'The specified token isn\'t valid.');
+    if (t.query !== query) throw new AwsFault('InvalidNextToken', "The specified token isn't valid.");
     offset = t.offset;
   }
-  const all = [...state.instances.values()].filter((i) => filters.every((f) => matches(i, f))).sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+  const all = [...state.instances.values()]
+    .filter((i) => filters.every((f) => matches(i, f)))
+    .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
   const page = all.slice(offset, offset + max);
   const out: JsonObject = { InstanceInformationList: page.map((i) => describe(state, i)) };
   if (offset + max < all.length) out['NextToken'] = encodeToken({ offset: offset + max, query });
@@ -193,13 +235,31 @@ export function describeInstanceInformation(state: EmulatorState, body: JsonObje
 export function listTagsForResource(state: EmulatorState, body: JsonObject): JsonObject {
   const resourceType = requireString(body, 'ResourceType', 'resourceType');
   const resourceId = requireString(body, 'ResourceId', 'resourceId');
-  const known = ['Document', 'ManagedInstance', 'MaintenanceWindow', 'Parameter', 'PatchBaseline', 'OpsItem', 'OpsMetadata', 'Automation', 'Association'];
+  const known = [
+    'Document',
+    'ManagedInstance',
+    'MaintenanceWindow',
+    'Parameter',
+    'PatchBaseline',
+    'OpsItem',
+    'OpsMetadata',
+    'Automation',
+    'Association',
+  ];
   if (!known.includes(resourceType)) {
     throw validationError('resourceType', resourceType, `Member must satisfy enum value set: [${known.join(', ')}]`);
   }
-  if (resourceType !== 'ManagedInstance') throw new AwsFault('InvalidResourceType', 'The resource type is not valid. For example, if you are attempting to tag an EC2 instance, the instance must be a registered managed node.');
+  if (resourceType !== 'ManagedInstance')
+    throw new AwsFault(
+      'InvalidResourceType',
+      'The resource type is not valid. For example, if you are attempting to tag an EC2 instance, the instance must be a registered managed node.',
+    );
   const instance = state.instances.get(resourceId);
-  if (!instance) throw new AwsFault('InvalidResourceId', 'The resource ID isn\'t valid. Verify that you entered the correct ID and try again.');
+  if (!instance)
+    throw new AwsFault(
+      'InvalidResourceId',
+      "The resource ID isn't valid. Verify that you entered the correct ID and try again.",
+    );
   const TagList = Object.keys(instance.tags)
     .sort()
     .map((Key) => ({ Key, Value: instance.tags[Key] ?? '' }));

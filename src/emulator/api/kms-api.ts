@@ -64,7 +64,12 @@ function additionalData(keyId: string, context: Record<string, string>): Buffer 
 }
 
 /** Seal `plaintext` for `keyId` (a configured key id) under `context`. */
-export function wrapDataKey(state: EmulatorState, keyId: string, plaintext: Buffer, context: Record<string, string>): Buffer {
+export function wrapDataKey(
+  state: EmulatorState,
+  keyId: string,
+  plaintext: Buffer,
+  context: Record<string, string>,
+): Buffer {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', masterKey(state), iv);
   cipher.setAAD(additionalData(keyId, context));
@@ -81,8 +86,15 @@ export function wrapDataKey(state: EmulatorState, keyId: string, plaintext: Buff
  * malformed, was tampered with, or `context` differs from the one it was sealed with. The emulated
  * agent can call this directly (in process) to learn the data key of a session.
  */
-export function unwrapDataKey(state: EmulatorState, blob: Buffer, context: Record<string, string>): { keyId: string; plaintext: Buffer } {
-  const invalid = new AwsFault('InvalidCiphertextException', 'The ciphertext is invalid, was not made by this key, or its encryption context does not match.');
+export function unwrapDataKey(
+  state: EmulatorState,
+  blob: Buffer,
+  context: Record<string, string>,
+): { keyId: string; plaintext: Buffer } {
+  const invalid = new AwsFault(
+    'InvalidCiphertextException',
+    'The ciphertext is invalid, was not made by this key, or its encryption context does not match.',
+  );
   if (blob.length < 3 || blob.readUInt8(0) !== BLOB_VERSION) throw invalid;
   const idLength = blob.readUInt16BE(1);
   const ivAt = 3 + idLength;
@@ -104,7 +116,8 @@ export function unwrapDataKey(state: EmulatorState, blob: Buffer, context: Recor
 function readBlob(body: JsonObject, key: string, member: string): Buffer {
   const v = body[key];
   if (v === undefined || v === null) throw validationError(member, v, 'Member must not be null');
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new AwsFault('SerializationException', `${key} must be base64.`);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+    throw new AwsFault('SerializationException', `${key} must be base64.`);
   const b = Buffer.from(v, 'base64');
   if (b.length < 1) throw validationError(member, '', 'Member must have length greater than or equal to 1');
   return b;
@@ -127,27 +140,47 @@ function generateDataKey(state: EmulatorState, body: JsonObject): JsonObject {
     else if (spec === 'AES_128') length = 16;
     else throw validationError('keySpec', spec, 'Member must satisfy enum value set: [AES_256, AES_128]');
   } else {
-    if (typeof bytes !== 'number' || !Number.isInteger(bytes)) throw new AwsFault('SerializationException', 'NumberOfBytes must be an integer.');
-    if (bytes < 1 || bytes > 1024) throw validationError('numberOfBytes', String(bytes), bytes < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 1024');
+    if (typeof bytes !== 'number' || !Number.isInteger(bytes))
+      throw new AwsFault('SerializationException', 'NumberOfBytes must be an integer.');
+    if (bytes < 1 || bytes > 1024)
+      throw validationError(
+        'numberOfBytes',
+        String(bytes),
+        bytes < 1
+          ? 'Member must have value greater than or equal to 1'
+          : 'Member must have value less than or equal to 1024',
+      );
     length = bytes;
   }
   const plaintext = randomBytes(length);
   const blob = wrapDataKey(state, keyId, plaintext, context);
-  return { CiphertextBlob: blob.toString('base64'), Plaintext: plaintext.toString('base64'), KeyId: kmsKeyArn(state.options.region, keyId) };
+  return {
+    CiphertextBlob: blob.toString('base64'),
+    Plaintext: plaintext.toString('base64'),
+    KeyId: kmsKeyArn(state.options.region, keyId),
+  };
 }
 
 function decrypt(state: EmulatorState, body: JsonObject): JsonObject {
   const blob = readBlob(body, 'CiphertextBlob', 'ciphertextBlob');
   const context = readContext(body);
   const requested = body['KeyId'];
-  if (requested !== undefined && requested !== null && typeof requested !== 'string') throw new AwsFault('SerializationException', 'KeyId must be a string.');
+  if (requested !== undefined && requested !== null && typeof requested !== 'string')
+    throw new AwsFault('SerializationException', 'KeyId must be a string.');
   const { keyId, plaintext } = unwrapDataKey(state, blob, context);
   checkAccess(state, 'kms:Decrypt', kmsKeyArn(state.options.region, keyId));
   if (typeof requested === 'string' && findKey(state, requested) !== keyId) {
-    throw new AwsFault('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+    throw new AwsFault(
+      'IncorrectKeyException',
+      'The key ID in the request does not identify a CMK that can perform this operation.',
+    );
   }
   if (findKey(state, keyId) === undefined) throw notFound(state, keyId);
-  return { KeyId: kmsKeyArn(state.options.region, keyId), Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+  return {
+    KeyId: kmsKeyArn(state.options.region, keyId),
+    Plaintext: plaintext.toString('base64'),
+    EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+  };
 }
 
 export const KMS_OPERATIONS: ReadonlyMap<string, KmsOperation> = new Map<string, KmsOperation>([

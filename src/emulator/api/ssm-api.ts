@@ -14,7 +14,19 @@ import { verifySigV4 } from '../sigv4.js';
 import type { EmulatorState } from '../state.js';
 import { describeInstanceInformation, listTagsForResource } from './describe-instances.js';
 import { KMS_OPERATIONS } from './kms-api.js';
-import { AwsFault, checkAccess, instanceArn, optionalString, parseJsonBody, readBody, requireString, sendFault, sendJson, sessionArn, type JsonObject } from './wire.js';
+import {
+  AwsFault,
+  checkAccess,
+  instanceArn,
+  optionalString,
+  parseJsonBody,
+  readBody,
+  requireString,
+  sendFault,
+  sendJson,
+  sessionArn,
+  type JsonObject,
+} from './wire.js';
 
 /** One operation: takes the parsed body, returns the response body or throws AwsFault. */
 export type Operation = (state: EmulatorState, body: JsonObject) => JsonObject;
@@ -23,7 +35,11 @@ function startSession(state: EmulatorState, body: JsonObject): JsonObject {
   const target = requireString(body, 'Target', 'target');
   const documentName = optionalString(body, 'DocumentName') ?? DEFAULT_SESSION_DOCUMENT;
   const reason = optionalString(body, 'Reason');
-  if (reason !== undefined && reason.length < 1) throw new AwsFault('ValidationException', "1 validation error detected: Value '' at 'reason' failed to satisfy constraint: Member must have length greater than or equal to 1");
+  if (reason !== undefined && reason.length < 1)
+    throw new AwsFault(
+      'ValidationException',
+      "1 validation error detected: Value '' at 'reason' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
   // IAM is evaluated before the service looks at the request.
   checkAccess(state, 'ssm:StartSession', instanceArn(state.options.region, target));
   const doc = findPortDocument(documentName);
@@ -39,9 +55,20 @@ function startSession(state: EmulatorState, body: JsonObject): JsonObject {
   if ('code' in resolved) throw new AwsFault(resolved.code, resolved.message);
   const instance = state.instances.get(target);
   // Unknown, offline and foreign targets look the same to the caller.
-  if (!instance || instance.pingStatus !== 'Online') throw new AwsFault('TargetNotConnected', `${target} is not connected.`);
-  const session = state.createSession({ target, instance, documentName: doc.name, parameters: resolved.parameters, properties: resolved.properties });
-  return { SessionId: session.sessionId, StreamUrl: session.streamUrl, TokenValue: state.issueToken(session.sessionId) };
+  if (!instance || instance.pingStatus !== 'Online')
+    throw new AwsFault('TargetNotConnected', `${target} is not connected.`);
+  const session = state.createSession({
+    target,
+    instance,
+    documentName: doc.name,
+    parameters: resolved.parameters,
+    properties: resolved.properties,
+  });
+  return {
+    SessionId: session.sessionId,
+    StreamUrl: session.streamUrl,
+    TokenValue: state.issueToken(session.sessionId),
+  };
 }
 
 function resumeSession(state: EmulatorState, body: JsonObject): JsonObject {
@@ -51,7 +78,10 @@ function resumeSession(state: EmulatorState, body: JsonObject): JsonObject {
     // Fault knob: one refusal, as a transient IAM/credentials hiccup would produce.
     state.faults.failResumeOnce = false;
     const arn = sessionArn(state.options.region, sessionId);
-    throw new AwsFault('AccessDeniedException', `User: ${EMULATOR_USER_ARN} is not authorized to perform: ssm:ResumeSession on resource: ${arn} (injected fault: failResumeOnce)`);
+    throw new AwsFault(
+      'AccessDeniedException',
+      `User: ${EMULATOR_USER_ARN} is not authorized to perform: ssm:ResumeSession on resource: ${arn} (injected fault: failResumeOnce)`,
+    );
   }
   const session = state.sessions.get(sessionId);
   if (!session) throw new AwsFault('DoesNotExistException', `Session with id ${sessionId} does not exist.`);
@@ -94,10 +124,19 @@ function route(target: string | undefined): Route {
   const prefix = target === undefined || dot < 0 ? '' : target.slice(0, dot);
   const op = target === undefined || dot < 0 ? (target ?? '') : target.slice(dot + 1);
   if (prefix === 'TrentService') return { service: 'kms', recorded: `kms:${op}`, operation: KMS_OPERATIONS.get(op) };
-  return { service: 'ssm', recorded: op === '' ? '(none)' : op, operation: prefix === 'AmazonSSM' ? SSM_OPERATIONS.get(op) : undefined };
+  return {
+    service: 'ssm',
+    recorded: op === '' ? '(none)' : op,
+    operation: prefix === 'AmazonSSM' ? SSM_OPERATIONS.get(op) : undefined,
+  };
 }
 
-async function handle(state: EmulatorState, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+async function handle(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<void> {
   const target = typeof req.headers['x-amz-target'] === 'string' ? req.headers['x-amz-target'] : undefined;
   const r = route(target);
   let request: unknown;
@@ -107,11 +146,19 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
     // Authentication comes first: an unsigned request learns nothing about the operation.
     const failure = await verifySigV4(
       { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
-      { credentials: state.options.credentials, region: state.options.region, service: r.service, nowMs: state.options.clock.wallNow() },
+      {
+        credentials: state.options.credentials,
+        region: state.options.region,
+        service: r.service,
+        nowMs: state.options.clock.wallNow(),
+      },
     );
     if (failure) throw new AwsFault(failure.code, failure.message);
     if (req.method !== 'POST' || r.operation === undefined) {
-      throw new AwsFault('UnknownOperationException', target === undefined ? 'Missing X-Amz-Target header.' : `Unknown operation ${target}.`);
+      throw new AwsFault(
+        'UnknownOperationException',
+        target === undefined ? 'Missing X-Amz-Target header.' : `Unknown operation ${target}.`,
+      );
     }
     const parsed = parseJsonBody(body);
     request = parsed;

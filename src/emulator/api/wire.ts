@@ -58,7 +58,8 @@ export function parseJsonBody(body: Buffer): JsonObject {
   } catch {
     throw new AwsFault('SerializationException', 'Start of structure or map found where not expected.');
   }
-  if (!isRecord(value)) throw new AwsFault('SerializationException', 'Start of structure or map found where not expected.');
+  if (!isRecord(value))
+    throw new AwsFault('SerializationException', 'Start of structure or map found where not expected.');
   return value;
 }
 
@@ -91,8 +92,12 @@ export function sendFault(state: EmulatorState, res: ServerResponse, requestId: 
 // Member validation, with the coral "1 validation error detected" texts.
 
 export function validationError(member: string, value: unknown, constraint: string): AwsFault {
-  const shown = value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`;
-  return new AwsFault('ValidationException', `1 validation error detected: Value ${shown} at '${member}' failed to satisfy constraint: ${constraint}`);
+  const shown =
+    value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`;
+  return new AwsFault(
+    'ValidationException',
+    `1 validation error detected: Value ${shown} at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 /** A required non-empty string member. */
@@ -136,7 +141,8 @@ export function kmsKeyArn(region: string, keyId: string): string {
 export function checkAccess(state: EmulatorState, action: string, resourceArn: string): void {
   const service = action.split(':')[0] ?? '';
   for (const rule of state.options.accessDeny) {
-    const actionMatches = rule.action.toLowerCase() === action.toLowerCase() || rule.action.toLowerCase() === `${service.toLowerCase()}:*`;
+    const actionMatches =
+      rule.action.toLowerCase() === action.toLowerCase() || rule.action.toLowerCase() === `${service.toLowerCase()}:*`;
     if (!actionMatches) continue;
     const tail = resourceArn.slice(resourceArn.lastIndexOf('/') + 1);
     if (rule.resource === '*' || rule.resource === resourceArn || rule.resource === tail) {

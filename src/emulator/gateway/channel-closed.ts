@@ -27,7 +27,13 @@ export function channelClosedDate(wallMs: number): string {
   return new Date(wallMs).toISOString();
 }
 
-export function encodeChannelClosedRecord(input: { sessionId: string; destinationId: string; output: string; wallMs: number; messageId?: string }): Buffer {
+export function encodeChannelClosedRecord(input: {
+  sessionId: string;
+  destinationId: string;
+  output: string;
+  wallMs: number;
+  messageId?: string;
+}): Buffer {
   const messageId = input.messageId ?? randomUUID();
   return encodeClientMessage({
     messageType: MessageType.ChannelClosed,

@@ -21,16 +21,16 @@ export interface EmulatorEvents {
   'handshake-complete': [{ sessionId: string } & HandshakeInfo];
   /** `channel_closed` was sent (delivered: a client socket was attached) and the session ended. */
   'channel-closed': [{ sessionId: string; output: string; delivered: boolean }];
-  'fault': [{ sessionId: string; kind: FaultKind; dir?: Direction }];
-  'dial': [{ sessionId: string; target: DialTarget | undefined; ok: boolean; error?: string }];
+  fault: [{ sessionId: string; kind: FaultKind; dir?: Direction }];
+  dial: [{ sessionId: string; target: DialTarget | undefined; ok: boolean; error?: string }];
   'connect-to-port-error': [{ sessionId: string; streamId: number }];
-  'stream': [{ sessionId: string; streamId: number }];
-  'flag': [{ sessionId: string; flag: FlagCode }];
+  stream: [{ sessionId: string; streamId: number }];
+  flag: [{ sessionId: string; flag: FlagCode }];
   /** The agent side of the session finished ('' = success, else its failure text). */
   'agent-ended': [{ sessionId: string; output: string }];
   'agent-restarted': [{ sessionId: string }];
   /** Every record relayed, decoded (emitted only while someone listens). */
-  'message': [{ sessionId: string; dir: Direction; message: ClientMessage }];
+  message: [{ sessionId: string; dir: Direction; message: ClientMessage }];
   /** A client record that did not decode (dropped, as the agent drops what it cannot parse). */
   'protocol-error': [{ sessionId: string; error: Error }];
 }

@@ -91,10 +91,13 @@ export class GatewaySession {
     const max = state.options.maxSessionDurationMs;
     if (max > 0) {
       const elapsed = Math.max(0, state.options.clock.wallNow() - options.session.startedAt);
-      this.#maxTimer = this.#clock.setTimeout(() => {
-        this.#maxTimer = undefined;
-        state.terminateSession(this.sessionId, MAX_DURATION_TEXT);
-      }, Math.max(0, max - elapsed));
+      this.#maxTimer = this.#clock.setTimeout(
+        () => {
+          this.#maxTimer = undefined;
+          state.terminateSession(this.sessionId, MAX_DURATION_TEXT);
+        },
+        Math.max(0, max - elapsed),
+      );
     }
   }
 
@@ -133,7 +136,12 @@ export class GatewaySession {
     });
     if (this.#agent.channel.isReceivingPaused) ws.pause();
     this.#faults.attached();
-    this.#emit('client-attached', { sessionId: this.sessionId, clientId: open.clientId, clientVersion: open.clientVersion, attachCount: this.#attachCount });
+    this.#emit('client-attached', {
+      sessionId: this.sessionId,
+      clientId: open.clientId,
+      clientVersion: open.clientVersion,
+      attachCount: this.#attachCount,
+    });
     this.#agent.setConnected(true);
     if (!this.#agentStarted) {
       // The handshake starts only once a client is attached (its 15 s timeout starts at send).
@@ -232,12 +240,19 @@ export class GatewaySession {
     if (this.#o.resolve) opts.resolve = this.#o.resolve;
     const kmsKeyId = session.instance.kmsKeyId;
     // Issue #9: the agent asks for KMS encryption and opens the client's blob with the emulator's KMS.
-    if (kmsKeyId !== undefined) opts.kms = { kmsKeyId, unwrapDataKey: (blob, context) => unwrapDataKey(state, blob, context).plaintext };
+    if (kmsKeyId !== undefined)
+      opts.kms = { kmsKeyId, unwrapDataKey: (blob, context) => unwrapDataKey(state, blob, context).plaintext };
     const agent = new PortAgent(opts);
     const sid = this.sessionId;
-    agent.on('handshake-complete', (info: HandshakeInfo) => this.#emit('handshake-complete', { sessionId: sid, ...info }));
-    agent.on('dial', (d: { target: DialTarget | undefined; ok: boolean; error?: string }) => this.#emit('dial', { sessionId: sid, ...d }));
-    agent.on('connect-to-port-error', (streamId: number) => this.#emit('connect-to-port-error', { sessionId: sid, streamId }));
+    agent.on('handshake-complete', (info: HandshakeInfo) =>
+      this.#emit('handshake-complete', { sessionId: sid, ...info }),
+    );
+    agent.on('dial', (d: { target: DialTarget | undefined; ok: boolean; error?: string }) =>
+      this.#emit('dial', { sessionId: sid, ...d }),
+    );
+    agent.on('connect-to-port-error', (streamId: number) =>
+      this.#emit('connect-to-port-error', { sessionId: sid, streamId }),
+    );
     agent.on('stream', (streamId: number) => this.#emit('stream', { sessionId: sid, streamId }));
     agent.on('flag', (flag: number) => this.#emit('flag', { sessionId: sid, flag }));
     // Inbound backpressure: stop reading the client's socket while the agent cannot take more.
@@ -270,7 +285,8 @@ export class GatewaySession {
       return;
     }
     if (wantsMessages) this.#emit('message', { sessionId: this.sessionId, dir, message: msg });
-    if (msg.messageType === MessageType.InputStreamData || msg.messageType === MessageType.Acknowledge) this.#agent.handleMessage(msg);
+    if (msg.messageType === MessageType.InputStreamData || msg.messageType === MessageType.Acknowledge)
+      this.#agent.handleMessage(msg);
   }
 
   #emitMessage(dir: Direction, frame: Buffer): void {
@@ -293,7 +309,8 @@ export class GatewaySession {
     this.#idleTimer = this.#clock.setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#ended) return;
-      if (this.#clock.now() - this.#lastActivity >= idle) this.#o.state.terminateSession(this.sessionId, IDLE_TIMEOUT_TEXT);
+      if (this.#clock.now() - this.#lastActivity >= idle)
+        this.#o.state.terminateSession(this.sessionId, IDLE_TIMEOUT_TEXT);
       else this.#armIdle();
     }, wait);
   }

@@ -118,7 +118,14 @@ export class Gateway {
   #closeEnded(ws: WebSocket, session: EmulatedSession): void {
     const clock = this.#o.state.options.clock;
     if (ws.readyState === WebSocket.OPEN) {
-      ws.send(encodeChannelClosedRecord({ sessionId: session.sessionId, destinationId: session.target, output: session.closeOutput ?? '', wallMs: clock.wallNow() }));
+      ws.send(
+        encodeChannelClosedRecord({
+          sessionId: session.sessionId,
+          destinationId: session.target,
+          output: session.closeOutput ?? '',
+          wallMs: clock.wallNow(),
+        }),
+      );
       ws.close(1000, '');
     }
     const t = setTimeout(() => ws.terminate(), 1000);
@@ -130,7 +137,12 @@ export class Gateway {
     let s = this.#sessions.get(session.sessionId);
     if (!s) {
       this.#ordinal += 1;
-      const opts: ConstructorParameters<typeof GatewaySession>[0] = { session, state: this.#o.state, events: this.#o.events, ordinal: this.#ordinal };
+      const opts: ConstructorParameters<typeof GatewaySession>[0] = {
+        session,
+        state: this.#o.state,
+        events: this.#o.events,
+        ordinal: this.#ordinal,
+      };
       if (this.#o.handshakeTimeoutMs !== undefined) opts.handshakeTimeoutMs = this.#o.handshakeTimeoutMs;
       if (this.#o.resolve) opts.resolve = this.#o.resolve;
       s = new GatewaySession(opts);
@@ -172,15 +184,20 @@ export class Gateway {
         else this.#closeEnded(ws, session);
         return;
       }
-      if (!state.checkToken(sessionId, open.tokenValue)) return this.#refuse(ws, sessionId, 'the token is not valid for this session');
+      if (!state.checkToken(sessionId, open.tokenValue))
+        return this.#refuse(ws, sessionId, 'the token is not valid for this session');
       this.#ensure(session).attach(ws, open);
     });
   }
 
   #refuse(ws: WebSocket, sessionId: string, why: string): void {
-    const err = new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: ${why}`, { wireAction: { kind: 'close-websocket' }, details: { sessionId } });
+    const err = new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: ${why}`, {
+      wireAction: { kind: 'close-websocket' },
+      details: { sessionId },
+    });
     this.#o.errors.push(err);
-    if (this.#o.errors.length > MAX_RECORDED_ERRORS) this.#o.errors.splice(0, this.#o.errors.length - MAX_RECORDED_ERRORS);
+    if (this.#o.errors.length > MAX_RECORDED_ERRORS)
+      this.#o.errors.splice(0, this.#o.errors.length - MAX_RECORDED_ERRORS);
     this.#o.events.emit('bad-token', err);
     if (ws.readyState === WebSocket.OPEN) ws.close(BAD_TOKEN_CLOSE_CODE, 'invalid token');
     const t = setTimeout(() => ws.terminate(), 1000);

@@ -79,7 +79,14 @@ function checkU32(value: number, what: string): void {
 }
 
 /** Write the 8-byte header into `target` at `offset` (no validation; internal hot path). */
-export function writeHeader(target: Buffer, offset: number, version: number, cmd: Cmd, length: number, streamId: number): void {
+export function writeHeader(
+  target: Buffer,
+  offset: number,
+  version: number,
+  cmd: Cmd,
+  length: number,
+  streamId: number,
+): void {
   target[offset + VERSION_OFFSET] = version;
   target[offset + CMD_OFFSET] = cmd;
   target.writeUInt16LE(length, offset + LENGTH_OFFSET);
@@ -89,7 +96,10 @@ export function writeHeader(target: Buffer, offset: number, version: number, cmd
 /** Encode a bare header (what SYN, FIN and NOP frames consist of). */
 export function encodeHeader(header: FrameHeader): Buffer {
   if (header.length > MAX_DATA_BYTES || header.length < 0 || !Number.isInteger(header.length)) {
-    throw new ProtocolError('ERR_SMUX_FRAME_TOO_LARGE', `smux frame length ${header.length} does not fit the uint16 length field`);
+    throw new ProtocolError(
+      'ERR_SMUX_FRAME_TOO_LARGE',
+      `smux frame length ${header.length} does not fit the uint16 length field`,
+    );
   }
   checkU32(header.streamId, 'stream id');
   const out = Buffer.allocUnsafe(HEADER_SIZE);
@@ -100,7 +110,10 @@ export function encodeHeader(header: FrameHeader): Buffer {
 /** Read the 8-byte header at `offset` (no validation; see `validateHeader`). */
 export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
   if (buf.length - offset < HEADER_SIZE) {
-    throw new ProtocolError('ERR_SMUX_BAD_LENGTH', `smux header needs ${HEADER_SIZE} bytes, got ${buf.length - offset}`);
+    throw new ProtocolError(
+      'ERR_SMUX_BAD_LENGTH',
+      `smux header needs ${HEADER_SIZE} bytes, got ${buf.length - offset}`,
+    );
   }
   return {
     version: buf[offset + VERSION_OFFSET] as number,
@@ -179,7 +192,10 @@ export function decodeFrame(buf: Buffer, expectedVersion: number): SmuxFrame {
   const h = decodeHeader(buf);
   validateHeader(h, expectedVersion);
   if (buf.length !== HEADER_SIZE + h.length) {
-    throw new ProtocolError('ERR_SMUX_BAD_LENGTH', `smux frame declares ${h.length} data bytes but ${buf.length - HEADER_SIZE} follow`);
+    throw new ProtocolError(
+      'ERR_SMUX_BAD_LENGTH',
+      `smux frame declares ${h.length} data bytes but ${buf.length - HEADER_SIZE} follow`,
+    );
   }
   return { version: h.version, cmd: h.cmd as Cmd, streamId: h.streamId, data: buf.subarray(HEADER_SIZE) };
 }

@@ -87,7 +87,10 @@ export interface ClientMessage {
 }
 
 /** What `encodeClientMessage` needs. The optional fields are computed when absent. */
-export type ClientMessageInit = Omit<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'> &
+export type ClientMessageInit = Omit<
+  ClientMessage,
+  'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'
+> &
   Partial<Pick<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'>>;
 
 export interface DecodeOptions {
@@ -189,9 +192,13 @@ export function readMessageId(frame: Buffer, offset: number): string {
  */
 export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}): ClientMessage {
   if (frame.length < PAYLOAD_OFFSET) {
-    throw new ProtocolError('ERR_SSM_SHORT_MESSAGE', `frame of ${frame.length} bytes is shorter than the ${PAYLOAD_OFFSET}-byte header`, {
-      details: { length: frame.length },
-    });
+    throw new ProtocolError(
+      'ERR_SSM_SHORT_MESSAGE',
+      `frame of ${frame.length} bytes is shorter than the ${PAYLOAD_OFFSET}-byte header`,
+      {
+        details: { length: frame.length },
+      },
+    );
   }
   const headerLength = frame.readUInt32BE(HEADER_LENGTH_OFFSET);
   if (headerLength !== HEADER_LENGTH) {
@@ -216,9 +223,13 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
   // INTEROP: the payload is everything after offset 120; PayloadLength does not cut it.
   const payload = frame.subarray(PAYLOAD_OFFSET);
   if ((options.strictPayloadLength ?? true) && payloadLength !== payload.length) {
-    throw new ProtocolError('ERR_SSM_LENGTH_MISMATCH', `PayloadLength is ${payloadLength} but ${payload.length} payload bytes follow`, {
-      details: { payloadLength, actual: payload.length },
-    });
+    throw new ProtocolError(
+      'ERR_SSM_LENGTH_MISMATCH',
+      `PayloadLength is ${payloadLength} but ${payload.length} payload bytes follow`,
+      {
+        details: { payloadLength, actual: payload.length },
+      },
+    );
   }
   const msg: ClientMessage = Object.freeze({
     headerLength,
@@ -253,15 +264,25 @@ export type ReceiverSide = 'client' | 'agent';
  */
 export function validateIncoming(msg: ClientMessage, side: ReceiverSide, verifyDigest = true): void {
   // INTEROP: the upstream client accepts the publication messages before any validation.
-  if (side === 'client' && (msg.messageType === MessageType.StartPublication || msg.messageType === MessageType.PausePublication)) return;
+  if (
+    side === 'client' &&
+    (msg.messageType === MessageType.StartPublication || msg.messageType === MessageType.PausePublication)
+  )
+    return;
   if (msg.createdDate === 0) throw badField('CreatedDate', 'is 0 (missing)');
   if (msg.payloadType > MAX_PAYLOAD_TYPE) {
-    throw new ProtocolError('ERR_SSM_UNKNOWN_PAYLOAD_TYPE', `unknown PayloadType ${msg.payloadType}`, { details: { payloadType: msg.payloadType } });
+    throw new ProtocolError('ERR_SSM_UNKNOWN_PAYLOAD_TYPE', `unknown PayloadType ${msg.payloadType}`, {
+      details: { payloadType: msg.payloadType },
+    });
   }
   if (side === 'client' && verifyDigest && msg.payloadLength !== 0 && !verifyPayloadDigest(msg)) {
-    throw new ProtocolError('ERR_SSM_DIGEST_MISMATCH', `payload digest mismatch on ${msg.messageType} seq ${msg.sequenceNumber}`, {
-      details: { messageType: msg.messageType, sequenceNumber: msg.sequenceNumber },
-    });
+    throw new ProtocolError(
+      'ERR_SSM_DIGEST_MISMATCH',
+      `payload digest mismatch on ${msg.messageType} seq ${msg.sequenceNumber}`,
+      {
+        details: { messageType: msg.messageType, sequenceNumber: msg.sequenceNumber },
+      },
+    );
   }
 }
 

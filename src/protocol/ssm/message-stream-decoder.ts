@@ -8,7 +8,14 @@
  * no reliable resynchronisation point).
  */
 import { ProtocolError } from '../../errors.js';
-import { type ClientMessage, type DecodeOptions, HEADER_LENGTH, PAYLOAD_LENGTH_OFFSET, PAYLOAD_OFFSET, decodeClientMessage } from './client-message.js';
+import {
+  type ClientMessage,
+  type DecodeOptions,
+  HEADER_LENGTH,
+  PAYLOAD_LENGTH_OFFSET,
+  PAYLOAD_OFFSET,
+  decodeClientMessage,
+} from './client-message.js';
 
 /** Default upper bound on one payload (1 MiB): far above the 1024-byte data messages. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
@@ -46,15 +53,23 @@ export class ClientMessageStreamDecoder {
         const head = this.#peek(PAYLOAD_OFFSET);
         const headerLength = head.readUInt32BE(0);
         if (headerLength !== HEADER_LENGTH) {
-          throw new ProtocolError('ERR_SSM_BAD_HEADER_LENGTH', `HeaderLength is ${headerLength}, expected ${HEADER_LENGTH}`, {
-            details: { headerLength },
-          });
+          throw new ProtocolError(
+            'ERR_SSM_BAD_HEADER_LENGTH',
+            `HeaderLength is ${headerLength}, expected ${HEADER_LENGTH}`,
+            {
+              details: { headerLength },
+            },
+          );
         }
         const payloadLength = head.readUInt32BE(PAYLOAD_LENGTH_OFFSET);
         if (payloadLength > this.#maxPayloadBytes) {
-          throw new ProtocolError('ERR_SSM_LENGTH_MISMATCH', `PayloadLength ${payloadLength} exceeds the ${this.#maxPayloadBytes}-byte limit`, {
-            details: { payloadLength },
-          });
+          throw new ProtocolError(
+            'ERR_SSM_LENGTH_MISMATCH',
+            `PayloadLength ${payloadLength} exceeds the ${this.#maxPayloadBytes}-byte limit`,
+            {
+              details: { payloadLength },
+            },
+          );
         }
         const total = PAYLOAD_OFFSET + payloadLength;
         if (this.#buffered < total) return;

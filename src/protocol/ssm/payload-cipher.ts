@@ -45,7 +45,10 @@ export interface DirectionKeys {
 /** Split a 64-byte data key for `side` (copies: the caller may wipe its buffer). */
 export function splitDataKey(dataKey: Buffer, side: CipherSide): DirectionKeys {
   if (dataKey.length !== DATA_KEY_BYTES) {
-    throw new SessionError('ERR_SESSION_ENCRYPTION', `the KMS data key is ${dataKey.length} bytes; expected ${DATA_KEY_BYTES}`);
+    throw new SessionError(
+      'ERR_SESSION_ENCRYPTION',
+      `the KMS data key is ${dataKey.length} bytes; expected ${DATA_KEY_BYTES}`,
+    );
   }
   const low = Buffer.from(dataKey.subarray(0, DIRECTION_KEY_BYTES));
   const high = Buffer.from(dataKey.subarray(DIRECTION_KEY_BYTES));
@@ -55,8 +58,13 @@ export function splitDataKey(dataKey: Buffer, side: CipherSide): DirectionKeys {
 
 /** nonce ‖ AES-256-GCM(key, nonce, plaintext) ‖ tag. `nonce` must be 12 bytes and never reused with `key`. */
 export function sealPayload(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
-  if (key.length !== DIRECTION_KEY_BYTES) throw new SessionError('ERR_SESSION_ENCRYPTION', `an AES-256 key is ${DIRECTION_KEY_BYTES} bytes (got ${key.length})`);
-  if (nonce.length !== NONCE_BYTES) throw new SessionError('ERR_SESSION_ENCRYPTION', `a GCM nonce is ${NONCE_BYTES} bytes (got ${nonce.length})`);
+  if (key.length !== DIRECTION_KEY_BYTES)
+    throw new SessionError(
+      'ERR_SESSION_ENCRYPTION',
+      `an AES-256 key is ${DIRECTION_KEY_BYTES} bytes (got ${key.length})`,
+    );
+  if (nonce.length !== NONCE_BYTES)
+    throw new SessionError('ERR_SESSION_ENCRYPTION', `a GCM nonce is ${NONCE_BYTES} bytes (got ${nonce.length})`);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD_BYTES);
   nonce.copy(out, 0);
@@ -73,11 +81,19 @@ export function sealPayload(key: Buffer, nonce: Buffer, plaintext: Buffer): Buff
  * returned unless the whole payload authenticated.
  */
 export function openPayload(key: Buffer, sealed: Buffer): Buffer {
-  if (key.length !== DIRECTION_KEY_BYTES) throw new SessionError('ERR_SESSION_ENCRYPTION', `an AES-256 key is ${DIRECTION_KEY_BYTES} bytes (got ${key.length})`);
+  if (key.length !== DIRECTION_KEY_BYTES)
+    throw new SessionError(
+      'ERR_SESSION_ENCRYPTION',
+      `an AES-256 key is ${DIRECTION_KEY_BYTES} bytes (got ${key.length})`,
+    );
   if (sealed.length < SEAL_OVERHEAD_BYTES) {
-    throw new SessionError('ERR_SESSION_ENCRYPTION', `an encrypted payload is at least ${SEAL_OVERHEAD_BYTES} bytes (got ${sealed.length})`, {
-      details: { payloadBytes: sealed.length },
-    });
+    throw new SessionError(
+      'ERR_SESSION_ENCRYPTION',
+      `an encrypted payload is at least ${SEAL_OVERHEAD_BYTES} bytes (got ${sealed.length})`,
+      {
+        details: { payloadBytes: sealed.length },
+      },
+    );
   }
   const tagAt = sealed.length - TAG_BYTES;
   const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
@@ -88,10 +104,14 @@ export function openPayload(key: Buffer, sealed: Buffer): Buffer {
     decipher.final();
   } catch (e) {
     body.fill(0);
-    throw new SessionError('ERR_SESSION_ENCRYPTION', 'an encrypted payload failed authentication (tampered, or sealed with another key)', {
-      cause: e,
-      details: { payloadBytes: sealed.length },
-    });
+    throw new SessionError(
+      'ERR_SESSION_ENCRYPTION',
+      'an encrypted payload failed authentication (tampered, or sealed with another key)',
+      {
+        cause: e,
+        details: { payloadBytes: sealed.length },
+      },
+    );
   }
   return body;
 }

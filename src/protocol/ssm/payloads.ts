@@ -184,7 +184,10 @@ export function encodeHandshakeRequest(h: HandshakeRequestContent): Buffer {
   return toBuf(
     JSON.stringify({
       AgentVersion: h.agentVersion,
-      RequestedClientActions: h.requestedClientActions.map((a) => ({ ActionType: a.actionType, ActionParameters: a.actionParameters })),
+      RequestedClientActions: h.requestedClientActions.map((a) => ({
+        ActionType: a.actionType,
+        ActionParameters: a.actionParameters,
+      })),
     }),
   );
 }
@@ -193,10 +196,14 @@ export function decodeHandshakeRequest(payload: Buffer): HandshakeRequestContent
   const o = parseObject(payload, 'HandshakeRequest');
   const agentVersion = str(o, 'AgentVersion', 'HandshakeRequest');
   const list = o['RequestedClientActions'];
-  if (list !== null && list !== undefined && !Array.isArray(list)) throw badJson('HandshakeRequest.RequestedClientActions must be an array');
+  if (list !== null && list !== undefined && !Array.isArray(list))
+    throw badJson('HandshakeRequest.RequestedClientActions must be an array');
   const requestedClientActions = (list ?? []).map((a): RequestedClientAction => {
     if (!isObject(a)) throw badJson('HandshakeRequest action must be an object');
-    return { actionType: str(a, 'ActionType', 'RequestedClientAction'), actionParameters: a['ActionParameters'] ?? null };
+    return {
+      actionType: str(a, 'ActionType', 'RequestedClientAction'),
+      actionParameters: a['ActionParameters'] ?? null,
+    };
   });
   return { agentVersion, requestedClientActions };
 }
@@ -238,7 +245,8 @@ export function decodeHandshakeResponse(payload: Buffer): HandshakeResponseConte
   const o = parseObject(payload, 'HandshakeResponse');
   const clientVersion = str(o, 'ClientVersion', 'HandshakeResponse');
   const list = o['ProcessedClientActions'];
-  if (list !== null && list !== undefined && !Array.isArray(list)) throw badJson('HandshakeResponse.ProcessedClientActions must be an array');
+  if (list !== null && list !== undefined && !Array.isArray(list))
+    throw badJson('HandshakeResponse.ProcessedClientActions must be an array');
   const processedClientActions = (list ?? []).map((a): ProcessedClientAction => {
     if (!isObject(a)) throw badJson('ProcessedClientAction must be an object');
     return {
@@ -268,7 +276,9 @@ export function encodeHandshakeComplete(h: HandshakeCompleteContent): Buffer {
   if (!Number.isSafeInteger(h.handshakeTimeToCompleteNs)) {
     throw new ProtocolError('ERR_SSM_BAD_FIELD', 'HandshakeTimeToComplete must be an integer number of nanoseconds');
   }
-  return toBuf(JSON.stringify({ HandshakeTimeToComplete: h.handshakeTimeToCompleteNs, CustomerMessage: h.customerMessage }));
+  return toBuf(
+    JSON.stringify({ HandshakeTimeToComplete: h.handshakeTimeToCompleteNs, CustomerMessage: h.customerMessage }),
+  );
 }
 
 export function decodeHandshakeComplete(payload: Buffer): HandshakeCompleteContent {
@@ -344,7 +354,9 @@ export interface AgentSessionStateContent {
 }
 
 export function encodeAgentSessionState(s: AgentSessionStateContent): Buffer {
-  return toBuf(JSON.stringify({ SchemaVersion: s.schemaVersion, SessionState: s.sessionState, SessionId: s.sessionId }));
+  return toBuf(
+    JSON.stringify({ SchemaVersion: s.schemaVersion, SessionState: s.sessionState, SessionId: s.sessionId }),
+  );
 }
 
 export function decodeAgentSessionState(payload: Buffer): AgentSessionStateContent {
@@ -426,7 +438,10 @@ export function encodeFlag(code: FlagCode): Buffer {
 
 export function decodeFlag(payload: Buffer): FlagCode {
   if (payload.length !== FLAG_PAYLOAD_SIZE) {
-    throw new ProtocolError('ERR_SSM_BAD_FLAG', `flag payload is ${payload.length} bytes, expected ${FLAG_PAYLOAD_SIZE}`);
+    throw new ProtocolError(
+      'ERR_SSM_BAD_FLAG',
+      `flag payload is ${payload.length} bytes, expected ${FLAG_PAYLOAD_SIZE}`,
+    );
   }
   const v = payload.readUInt32BE(0);
   if (!isFlagCode(v)) throw new ProtocolError('ERR_SSM_BAD_FLAG', `unknown flag code ${v}`, { details: { code: v } });

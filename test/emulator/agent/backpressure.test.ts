@@ -34,7 +34,10 @@ t.test('a destination that does not read makes the gateway stop reading the clie
   const data = demoBytes(5, total);
   stream.write(data);
   await paused;
-  t.ok(agent.inboundBufferedBytes <= 4 * 1024 * 1024 + 1024 * 1024, `bounded inside the agent: ${agent.inboundBufferedBytes} bytes`);
+  t.ok(
+    agent.inboundBufferedBytes <= 4 * 1024 * 1024 + 1024 * 1024,
+    `bounded inside the agent: ${agent.inboundBufferedBytes} bytes`,
+  );
 
   // Let the destination read: everything arrives, in order, and reading resumes.
   while (conns.length === 0) await once(server, 'connection');

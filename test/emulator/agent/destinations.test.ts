@@ -1,6 +1,14 @@
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
-import { canonicalIp, findMapping, forbiddenHostText, isDeniedIp, isLoopbackAddress, planDestination, type ResolvedDestinationMapping } from '../../../src/emulator/agent/destinations.js';
+import {
+  canonicalIp,
+  findMapping,
+  forbiddenHostText,
+  isDeniedIp,
+  isLoopbackAddress,
+  planDestination,
+  type ResolvedDestinationMapping,
+} from '../../../src/emulator/agent/destinations.js';
 import { dialFirst, DialFailure } from '../../../src/emulator/agent/dialer.js';
 import { DEFAULT_REMOTE_HOST_DENY_LIST } from '../../../src/emulator/options.js';
 
@@ -34,17 +42,39 @@ t.test('IP helpers: canonical forms, deny list, loopback', async (t) => {
 
 t.test('no host: localhost:P is 127.0.0.1:P unless mapped', async (t) => {
   const base = { instanceId: 'i-0bbbbbbbbbbbbbbb2', host: undefined, properties: {}, denyList: deny };
-  t.same(await planDestination({ ...base, portNumber: '7777', mappings: [] }), { ok: true, targets: [{ host: '127.0.0.1', port: 7777 }], description: 'localhost:7777' });
-  t.same(await planDestination({ ...base, portNumber: '80', mappings }), { ok: true, targets: [{ host: '127.0.0.1', port: 8080 }], description: 'localhost:80' });
+  t.same(await planDestination({ ...base, portNumber: '7777', mappings: [] }), {
+    ok: true,
+    targets: [{ host: '127.0.0.1', port: 7777 }],
+    description: 'localhost:7777',
+  });
+  t.same(await planDestination({ ...base, portNumber: '80', mappings }), {
+    ok: true,
+    targets: [{ host: '127.0.0.1', port: 8080 }],
+    description: 'localhost:80',
+  });
 });
 
 t.test('an empty portNumber fails with the agent text', async (t) => {
-  const plan = await planDestination({ instanceId: 'i-0bbbbbbbbbbbbbbb2', host: '', portNumber: '', properties: { portNumber: '' }, mappings: [], denyList: deny });
+  const plan = await planDestination({
+    instanceId: 'i-0bbbbbbbbbbbbbbb2',
+    host: '',
+    portNumber: '',
+    properties: { portNumber: '' },
+    mappings: [],
+    denyList: deny,
+  });
   t.same(plan, { ok: false, output: 'Port number is empty in session properties. {"portNumber":""}' });
 });
 
 t.test('a denied remote host fails with "Forwarding to IP address <host> is forbidden."', async (t) => {
-  const plan = await planDestination({ instanceId: 'i-0bbbbbbbbbbbbbbb2', host: '169.254.169.254', portNumber: '80', properties: {}, mappings: [], denyList: deny });
+  const plan = await planDestination({
+    instanceId: 'i-0bbbbbbbbbbbbbbb2',
+    host: '169.254.169.254',
+    portNumber: '80',
+    properties: {},
+    mappings: [],
+    denyList: deny,
+  });
   t.same(plan, { ok: false, output: forbiddenHostText('169.254.169.254') });
   t.equal(forbiddenHostText('169.254.169.254'), 'Forwarding to IP address 169.254.169.254 is forbidden.');
 });
@@ -55,8 +85,18 @@ t.test('a host name is resolved once and checked against the deny list by addres
     asked.push(h);
     return h === 'metadata.example' ? ['10.1.1.1', '169.254.169.254'] : ['127.0.0.1', '::1'];
   };
-  const base = { instanceId: 'i-0bbbbbbbbbbbbbbb2', portNumber: '7777', properties: {}, mappings: [], denyList: deny, resolve };
-  t.same(await planDestination({ ...base, host: 'metadata.example' }), { ok: false, output: 'Forwarding to IP address metadata.example is forbidden.' });
+  const base = {
+    instanceId: 'i-0bbbbbbbbbbbbbbb2',
+    portNumber: '7777',
+    properties: {},
+    mappings: [],
+    denyList: deny,
+    resolve,
+  };
+  t.same(await planDestination({ ...base, host: 'metadata.example' }), {
+    ok: false,
+    output: 'Forwarding to IP address metadata.example is forbidden.',
+  });
   t.same(await planDestination({ ...base, host: 'loop.example' }), {
     ok: true,
     targets: [
@@ -66,7 +106,11 @@ t.test('a host name is resolved once and checked against the deny list by addres
     description: 'loop.example:7777',
   });
   t.same(asked, ['metadata.example', 'loop.example']);
-  const failing = await planDestination({ ...base, host: 'nx.example', resolve: async () => Promise.reject(new Error('ENOTFOUND')) });
+  const failing = await planDestination({
+    ...base,
+    host: 'nx.example',
+    resolve: async () => Promise.reject(new Error('ENOTFOUND')),
+  });
   t.same(failing, { ok: false, output: 'lookup nx.example: no such host' });
 });
 

@@ -70,9 +70,14 @@ t.test('mux: streams reach the mapped destination; Output payloads are at most 1
   t.equal(Buffer.concat(parts).toString(), 'second stream');
   t.equal(emu.gatewaySession(s.sessionId)?.agent.connectionCount, 1, 'the FIN closed only its own destination');
 
-  const outputs = client.received.filter((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.Output);
+  const outputs = client.received.filter(
+    (m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.Output,
+  );
   t.ok(outputs.length >= 5);
-  t.ok(outputs.every((m) => m.payload.length <= 1024), 'every Output payload ≤ 1024 bytes');
+  t.ok(
+    outputs.every((m) => m.payload.length <= 1024),
+    'every Output payload ≤ 1024 bytes',
+  );
 });
 
 t.test('mux: a large HTTP download arrives intact', async (t) => {
@@ -91,7 +96,10 @@ t.test('mux: a large HTTP download arrives intact', async (t) => {
   t.match(res.subarray(0, split).toString(), /^HTTP\/1\.1 200 OK/);
   const content = res.subarray(split + 4);
   t.equal(content.length, 300000);
-  t.equal(createHash('sha256').update(content).digest('hex'), createHash('sha256').update(demoBytes(0, 300000)).digest('hex'));
+  t.equal(
+    createHash('sha256').update(content).digest('hex'),
+    createHash('sha256').update(demoBytes(0, 300000)).digest('hex'),
+  );
 });
 
 t.test('mux: a failed dial sends Flag ConnectToPortError, then the stream FIN; the session stays up', async (t) => {
@@ -107,13 +115,17 @@ t.test('mux: a failed dial sends Flag ConnectToPortError, then the stream FIN; t
   const stream = mux.openStream();
   const ended = collect(stream);
   stream.write('GET 100 ce\n');
-  const flag = await client.waitFor((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.Flag);
+  const flag = await client.waitFor(
+    (m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.Flag,
+  );
   t.equal(decodeFlag(flag.payload), FlagCode.ConnectToPortError);
   t.equal(flag.flags, 0);
   t.equal(flag.sequenceNumber, 2, 'right after HandshakeComplete, as in the fixture');
   const data = await ended;
   t.equal(data.length, 0, 'no data, just FIN');
-  const fin = client.received.find((m) => m.payloadType === PayloadType.Output && m.sequenceNumber > flag.sequenceNumber);
+  const fin = client.received.find(
+    (m) => m.payloadType === PayloadType.Output && m.sequenceNumber > flag.sequenceNumber,
+  );
   t.ok(fin, 'the FIN comes in a later Output message');
   t.same(fin?.payload, Buffer.from([1, 1, 0, 0, 3, 0, 0, 0]), 'smux v1 FIN for stream 3');
   const [d] = (await dial) as [{ ok: boolean; error?: string }];
@@ -124,14 +136,21 @@ t.test('mux: a failed dial sends Flag ConnectToPortError, then the stream FIN; t
 
 t.test('remote host in the deny list: handshake completes, then channel_closed with the agent text', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });
-  const s = await startSession(emu, { documentName: 'AWS-StartPortForwardingSessionToRemoteHost', parameters: { host: ['169.254.169.254'], portNumber: ['80'] } });
+  const s = await startSession(emu, {
+    documentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+    parameters: { host: ['169.254.169.254'], portNumber: ['80'] },
+  });
   const client = await RawClient.connect(s.streamUrl, s.tokenValue);
   const { properties } = await client.handshake();
   t.equal(properties['host'], '169.254.169.254');
   const cc = await client.waitForChannelClosed();
   t.equal(decodeChannelClosed(cc.payload).output, 'Forwarding to IP address 169.254.169.254 is forbidden.');
   const seqs = client.received.filter((m) => m.messageType === MessageType.OutputStreamData).map((m) => m.payloadType);
-  t.same(seqs, [PayloadType.HandshakeRequest, PayloadType.HandshakeComplete], 'nothing else was sent on the data channel');
+  t.same(
+    seqs,
+    [PayloadType.HandshakeRequest, PayloadType.HandshakeComplete],
+    'nothing else was sent on the data channel',
+  );
 });
 
 t.test('remote host names are resolved once; a mapping puts a service behind a made-up host', async (t) => {
@@ -148,7 +167,10 @@ t.test('remote host names are resolved once; a mapping puts a service behind a m
       },
     },
   );
-  const mapped = await startSession(emu, { documentName: 'AWS-StartPortForwardingSessionToRemoteHost', parameters: { host: ['db.internal'], portNumber: ['5432'] } });
+  const mapped = await startSession(emu, {
+    documentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+    parameters: { host: ['db.internal'], portNumber: ['5432'] },
+  });
   const c1 = await RawClient.connect(mapped.streamUrl, mapped.tokenValue);
   t.teardown(() => c1.drop());
   await c1.handshake();
@@ -159,12 +181,21 @@ t.test('remote host names are resolved once; a mapping puts a service behind a m
   const [chunk] = (await once(st, 'data')) as [Buffer];
   t.equal(chunk.toString(), 'to the mapped host');
 
-  const denied = await startSession(emu, { documentName: 'AWS-StartPortForwardingSessionToRemoteHost', parameters: { host: ['imds.example'], portNumber: ['80'] } });
+  const denied = await startSession(emu, {
+    documentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+    parameters: { host: ['imds.example'], portNumber: ['80'] },
+  });
   const c2 = await RawClient.connect(denied.streamUrl, denied.tokenValue);
   await c2.handshake();
-  t.equal(decodeChannelClosed((await c2.waitForChannelClosed()).payload).output, 'Forwarding to IP address imds.example is forbidden.');
+  t.equal(
+    decodeChannelClosed((await c2.waitForChannelClosed()).payload).output,
+    'Forwarding to IP address imds.example is forbidden.',
+  );
 
-  const unknown = await startSession(emu, { documentName: 'AWS-StartPortForwardingSessionToRemoteHost', parameters: { host: ['nx.example'], portNumber: ['80'] } });
+  const unknown = await startSession(emu, {
+    documentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+    parameters: { host: ['nx.example'], portNumber: ['80'] },
+  });
   const c3 = await RawClient.connect(unknown.streamUrl, unknown.tokenValue);
   await c3.handshake();
   t.equal(decodeChannelClosed((await c3.waitForChannelClosed()).payload).output, 'lookup nx.example: no such host');
@@ -199,7 +230,10 @@ t.test('basic mode: a failed dial ends the session with "Unable to connect to sp
   const client = await RawClient.connect(s.streamUrl, s.tokenValue, { clientVersion: '1.1.61.0' });
   await client.handshake('1.1.61.0');
   const cc = await client.waitForChannelClosed();
-  t.equal(decodeChannelClosed(cc.payload).output, `Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`);
+  t.equal(
+    decodeChannelClosed(cc.payload).output,
+    `Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`,
+  );
 });
 
 t.test('basic mode: destination EOF is not told to the client; its next Output re-dials', async (t) => {

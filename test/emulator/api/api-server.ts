@@ -17,7 +17,11 @@ export interface ApiServer {
   endpoint: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
-  ssm(overrides?: { credentials?: { accessKeyId: string; secretAccessKey: string }; maxAttempts?: number; systemClockOffset?: number }): SSMClient;
+  ssm(overrides?: {
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+    maxAttempts?: number;
+    systemClockOffset?: number;
+  }): SSMClient;
   kms(overrides?: { credentials?: { accessKeyId: string; secretAccessKey: string } }): KMSClient;
 }
 
@@ -67,7 +71,9 @@ export async function startApiServer(t: TapLike, options: EmulatorOptions = {}):
 }
 
 /** The SDK error's `name` and `message`, for t.match. */
-export async function sdkError(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
+export async function sdkError(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined }> {
   try {
     await p;
   } catch (e) {

@@ -1,6 +1,10 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { DEFAULT_REMOTE_HOST_DENY_LIST, loadEmulatorConfig, resolveEmulatorOptions } from '../../../src/emulator/options.js';
+import {
+  DEFAULT_REMOTE_HOST_DENY_LIST,
+  loadEmulatorConfig,
+  resolveEmulatorOptions,
+} from '../../../src/emulator/options.js';
 import { systemClock } from '../../../src/clock.js';
 import { isTunnelError } from '../../../src/errors.js';
 
@@ -49,7 +53,11 @@ t.test('explicit settings are kept and instance defaults filled', async (t) => {
 t.test('impossible options throw ERR_EMULATOR_CONFIG naming every problem', async (t) => {
   try {
     resolveEmulatorOptions({
-      instances: [{ instanceId: 'web-1' }, { instanceId: 'i-0123456789abcdef0' }, { instanceId: 'i-0123456789abcdef0' }],
+      instances: [
+        { instanceId: 'web-1' },
+        { instanceId: 'i-0123456789abcdef0' },
+        { instanceId: 'i-0123456789abcdef0' },
+      ],
       destinations: [{ port: 80, to: { host: '10.0.0.5', port: 80 } }],
     });
     t.fail('expected a throw');
@@ -94,7 +102,15 @@ t.test('loadEmulatorConfig reads YAML', async (t) => {
 
 t.test('loadEmulatorConfig reports file:line:col for each problem', async (t) => {
   const dir = t.testdir({
-    'bad.yaml': ['region: eu-west-1', 'instances:', '  - instanceId: i-0123456789abcdef0', '    pingStatus: Sleepy', 'pacing: fast', 'colour: blue', ''].join('\n'),
+    'bad.yaml': [
+      'region: eu-west-1',
+      'instances:',
+      '  - instanceId: i-0123456789abcdef0',
+      '    pingStatus: Sleepy',
+      'pacing: fast',
+      'colour: blue',
+      '',
+    ].join('\n'),
     'broken.yaml': 'instances: [\n  { instanceId: i-1\n',
   });
   const file = join(dir, 'bad.yaml');

@@ -18,7 +18,8 @@ function faultKinds(emu: Emulator): string[] {
   return kinds;
 }
 
-const isAckOf = (seq: number) => (m: ClientMessage) => m.messageType === MessageType.Acknowledge && decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber === seq;
+const isAckOf = (seq: number) => (m: ClientMessage) =>
+  m.messageType === MessageType.Acknowledge && decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber === seq;
 
 t.test('dropAfterMessages: the socket is cut without channel_closed; the client re-attaches', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none', faults: { dropAfterMessages: 3 } });
@@ -56,7 +57,12 @@ t.test('dropAfterBytes: the socket is cut once the byte count is reached', async
 
 t.test('dropEveryMs and byeAfterMs act on each attached socket, on the clock', async (t) => {
   const clock = new FakeClock();
-  const emu = await withEmulator(t, { clock, pacing: 'none', idleTimeoutMs: 0, faults: { byeAfterMs: 1000, dropEveryMs: 5000 } });
+  const emu = await withEmulator(t, {
+    clock,
+    pacing: 'none',
+    idleTimeoutMs: 0,
+    faults: { byeAfterMs: 1000, dropEveryMs: 5000 },
+  });
   const kinds = faultKinds(emu);
   const s = createRawSession(emu, { properties: portProperties(emu.port) });
   const a = await RawClient.connect(s.streamUrl, s.tokenValue);
@@ -65,7 +71,11 @@ t.test('dropEveryMs and byeAfterMs act on each attached socket, on the clock', a
   await once(a, 'closed');
   t.equal(a.closeCode, 1000);
   t.equal(a.closeReason, 'Bye', 'a clean close 1000 "Bye", as the service recycles sockets');
-  t.equal(a.received.filter((m) => m.messageType === MessageType.ChannelClosed).length, 0, 'no channel_closed: the session goes on');
+  t.equal(
+    a.received.filter((m) => m.messageType === MessageType.ChannelClosed).length,
+    0,
+    'no channel_closed: the session goes on',
+  );
 
   emu.faults = { dropEveryMs: 300 };
   const b = await RawClient.connect(s.streamUrl, emu.state.issueToken(s.sessionId));
@@ -98,7 +108,10 @@ t.test('duplicateRate delivers records twice; the client sees the same seq and i
   const client = await RawClient.connect(s.streamUrl, s.tokenValue, { autoAck: false });
   t.teardown(() => client.drop());
   const first = await client.waitForOutputSeq(0);
-  const second = await client.waitFor((m) => m.sequenceNumber === 0 && m.messageType === MessageType.OutputStreamData, client.received.indexOf(first) + 1);
+  const second = await client.waitFor(
+    (m) => m.sequenceNumber === 0 && m.messageType === MessageType.OutputStreamData,
+    client.received.indexOf(first) + 1,
+  );
   t.equal(second.messageId, first.messageId);
 });
 
@@ -153,7 +166,15 @@ t.test('an instance marked not connected refuses StartSession with TargetNotConn
   emu.setInstancePingStatus(id, 'ConnectionLost');
   const client = ssmClient(emu);
   t.teardown(() => client.destroy());
-  const err = await client.send(new StartSessionCommand({ Target: id, DocumentName: 'AWS-StartPortForwardingSession', Parameters: { portNumber: ['80'] } })).catch((e: unknown) => e);
+  const err = await client
+    .send(
+      new StartSessionCommand({
+        Target: id,
+        DocumentName: 'AWS-StartPortForwardingSession',
+        Parameters: { portNumber: ['80'] },
+      }),
+    )
+    .catch((e: unknown) => e);
   t.equal((err as { name?: string }).name, 'TargetNotConnected');
   emu.setInstancePingStatus(id, 'Online');
   t.ok((await startSession(emu)).sessionId, 'online again');

@@ -3,37 +3,50 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { MessageType, PayloadType, FlagCode } from '../../../src/protocol/ssm/message-type.js';
-import { decodeChannelClosed, decodeHandshakeComplete, encodeOpenDataChannel } from '../../../src/protocol/ssm/payloads.js';
+import {
+  decodeChannelClosed,
+  decodeHandshakeComplete,
+  encodeOpenDataChannel,
+} from '../../../src/protocol/ssm/payloads.js';
 import { withEmulator, startSession, createRawSession, portProperties } from '../../helpers/emulator.js';
 import { RawClient } from './raw-client.js';
 
-t.test('handshake: HandshakeRequest seq 0 Flags 1 with sorted properties, then HandshakeComplete in integer ns', async (t) => {
-  const emu = await withEmulator(t, { pacing: 'none', instances: [{ instanceId: 'i-0123456789abcdef0', name: 'demo', agentVersion: '3.3.1142.0' }] });
-  const s = await startSession(emu, { parameters: { portNumber: ['7777'] } });
-  const hs = once(emu.events, 'handshake-complete');
-  const client = await RawClient.connect(s.streamUrl, s.tokenValue);
-  t.teardown(() => client.drop());
-  const { agentVersion, properties, request, complete } = await client.handshake();
-  t.equal(client.received[0], request, 'the HandshakeRequest is the first record: nothing answers the open frame');
-  t.equal(request.sequenceNumber, 0);
-  t.equal(request.flags, 1);
-  t.equal(agentVersion, '3.3.1142.0');
-  t.same(properties, { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' });
-  t.equal(
-    request.payload.toString(),
-    '{"AgentVersion":"3.3.1142.0","RequestedClientActions":[{"ActionType":"SessionType","ActionParameters":{"SessionType":"Port","Properties":{"localPortNumber":"0","portNumber":"7777","type":"LocalPortForwarding"}}}]}',
-    'byte-identical to the real agent (keys sorted)',
-  );
-  t.equal(complete.sequenceNumber, 1);
-  t.equal(complete.flags, 0);
-  const hc = decodeHandshakeComplete(complete.payload);
-  t.ok(Number.isSafeInteger(hc.handshakeTimeToCompleteNs) && hc.handshakeTimeToCompleteNs > 0, 'integer nanoseconds');
-  t.equal(hc.customerMessage, '');
-  await client.waitForAck(0);
-  const [info] = (await hs) as [{ mode: string; keepAlive: boolean; clientVersion: string }];
-  t.same({ mode: info.mode, keepAlive: info.keepAlive, clientVersion: info.clientVersion }, { mode: 'mux', keepAlive: false, clientVersion: '1.2.677.0' });
-  t.equal(emu.state.sessions.get(s.sessionId)?.status, 'connected');
-});
+t.test(
+  'handshake: HandshakeRequest seq 0 Flags 1 with sorted properties, then HandshakeComplete in integer ns',
+  async (t) => {
+    const emu = await withEmulator(t, {
+      pacing: 'none',
+      instances: [{ instanceId: 'i-0123456789abcdef0', name: 'demo', agentVersion: '3.3.1142.0' }],
+    });
+    const s = await startSession(emu, { parameters: { portNumber: ['7777'] } });
+    const hs = once(emu.events, 'handshake-complete');
+    const client = await RawClient.connect(s.streamUrl, s.tokenValue);
+    t.teardown(() => client.drop());
+    const { agentVersion, properties, request, complete } = await client.handshake();
+    t.equal(client.received[0], request, 'the HandshakeRequest is the first record: nothing answers the open frame');
+    t.equal(request.sequenceNumber, 0);
+    t.equal(request.flags, 1);
+    t.equal(agentVersion, '3.3.1142.0');
+    t.same(properties, { localPortNumber: '0', portNumber: '7777', type: 'LocalPortForwarding' });
+    t.equal(
+      request.payload.toString(),
+      '{"AgentVersion":"3.3.1142.0","RequestedClientActions":[{"ActionType":"SessionType","ActionParameters":{"SessionType":"Port","Properties":{"localPortNumber":"0","portNumber":"7777","type":"LocalPortForwarding"}}}]}',
+      'byte-identical to the real agent (keys sorted)',
+    );
+    t.equal(complete.sequenceNumber, 1);
+    t.equal(complete.flags, 0);
+    const hc = decodeHandshakeComplete(complete.payload);
+    t.ok(Number.isSafeInteger(hc.handshakeTimeToCompleteNs) && hc.handshakeTimeToCompleteNs > 0, 'integer nanoseconds');
+    t.equal(hc.customerMessage, '');
+    await client.waitForAck(0);
+    const [info] = (await hs) as [{ mode: string; keepAlive: boolean; clientVersion: string }];
+    t.same(
+      { mode: info.mode, keepAlive: info.keepAlive, clientVersion: info.clientVersion },
+      { mode: 'mux', keepAlive: false, clientVersion: '1.2.677.0' },
+    );
+    t.equal(emu.state.sessions.get(s.sessionId)?.status, 'connected');
+  },
+);
 
 t.test('mux vs basic and smux keep-alive follow the agent version gates on ClientVersion', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });
@@ -56,7 +69,10 @@ t.test('mux vs basic and smux keep-alive follow the agent version gates on Clien
     client.drop();
   }
   // A non-forwarding type (AWS-StartSSHSession) is always basic.
-  const ssh = createRawSession(emu, { properties: { portNumber: String(emu.port) }, documentName: 'AWS-StartSSHSession' });
+  const ssh = createRawSession(emu, {
+    properties: { portNumber: String(emu.port) },
+    documentName: 'AWS-StartSSHSession',
+  });
   const hs = once(emu.events, 'handshake-complete');
   const c = await RawClient.connect(ssh.streamUrl, ssh.tokenValue);
   t.teardown(() => c.drop());
@@ -64,32 +80,39 @@ t.test('mux vs basic and smux keep-alive follow the agent version gates on Clien
   t.equal(((await hs) as [{ mode: string }])[0].mode, 'basic');
 });
 
-t.test('an emulated agent also follows its own release: no smux up to 3.0.196.0, keep-alive on up to 3.1.1511.0', async (t) => {
-  const emu = await withEmulator(t, {
-    pacing: 'none',
-    instances: [
-      { instanceId: 'i-000000000000000a1', agentVersion: '3.0.196.0' },
-      { instanceId: 'i-000000000000000a2', agentVersion: '3.0.197.0' },
-      { instanceId: 'i-000000000000000a3', agentVersion: '3.1.1511.0' },
-      { instanceId: 'i-000000000000000a4', agentVersion: '3.1.1512.0' },
-    ],
-  });
-  const cases: Array<[string, string, boolean]> = [
-    ['i-000000000000000a1', 'basic', false],
-    ['i-000000000000000a2', 'mux', true],
-    ['i-000000000000000a3', 'mux', true],
-    ['i-000000000000000a4', 'mux', false],
-  ];
-  for (const [instanceId, mode, keepAlive] of cases) {
-    const s = createRawSession(emu, { instanceId, properties: portProperties(emu.port) });
-    const hs = once(emu.events, 'handshake-complete');
-    const client = await RawClient.connect(s.streamUrl, s.tokenValue, { clientVersion: '1.2.677.0' });
-    await client.handshake('1.2.677.0');
-    const [info] = (await hs) as [{ mode: string; keepAlive: boolean }];
-    t.same([info.mode, info.keepAlive], [mode, keepAlive], `agent ${emu.state.instances.get(instanceId)?.agentVersion} with client 1.2.677.0`);
-    client.drop();
-  }
-});
+t.test(
+  'an emulated agent also follows its own release: no smux up to 3.0.196.0, keep-alive on up to 3.1.1511.0',
+  async (t) => {
+    const emu = await withEmulator(t, {
+      pacing: 'none',
+      instances: [
+        { instanceId: 'i-000000000000000a1', agentVersion: '3.0.196.0' },
+        { instanceId: 'i-000000000000000a2', agentVersion: '3.0.197.0' },
+        { instanceId: 'i-000000000000000a3', agentVersion: '3.1.1511.0' },
+        { instanceId: 'i-000000000000000a4', agentVersion: '3.1.1512.0' },
+      ],
+    });
+    const cases: Array<[string, string, boolean]> = [
+      ['i-000000000000000a1', 'basic', false],
+      ['i-000000000000000a2', 'mux', true],
+      ['i-000000000000000a3', 'mux', true],
+      ['i-000000000000000a4', 'mux', false],
+    ];
+    for (const [instanceId, mode, keepAlive] of cases) {
+      const s = createRawSession(emu, { instanceId, properties: portProperties(emu.port) });
+      const hs = once(emu.events, 'handshake-complete');
+      const client = await RawClient.connect(s.streamUrl, s.tokenValue, { clientVersion: '1.2.677.0' });
+      await client.handshake('1.2.677.0');
+      const [info] = (await hs) as [{ mode: string; keepAlive: boolean }];
+      t.same(
+        [info.mode, info.keepAlive],
+        [mode, keepAlive],
+        `agent ${emu.state.instances.get(instanceId)?.agentVersion} with client 1.2.677.0`,
+      );
+      client.drop();
+    }
+  },
+);
 
 t.test('a HandshakeResponse with a failed action ends the session with the agent text', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });
@@ -238,16 +261,23 @@ t.test('close() sends channel_closed to attached clients and frees the port', as
   t.ok(encodeOpenDataChannel);
 });
 
-t.test('the ack of the HandshakeResponse reaches the client before HandshakeComplete, with either pacing (as in every transcript)', async (t) => {
-  for (const pacing of ['none', 'agent'] as const) {
-    const emu = await withEmulator(t, { pacing });
-    const s = await startSession(emu);
-    const client = await RawClient.connect(s.streamUrl, s.tokenValue);
-    await client.handshake('1.2.677.0');
-    const order = client.received
-      .filter((m) => (m.messageType === 'acknowledge' && m.sequenceNumber === 0) || m.payloadType === PayloadType.HandshakeComplete)
-      .map((m) => (m.messageType === 'acknowledge' ? 'ack' : 'HandshakeComplete'));
-    t.same(order.slice(0, 2), ['ack', 'HandshakeComplete'], `pacing ${pacing}`);
-    client.drop();
-  }
-});
+t.test(
+  'the ack of the HandshakeResponse reaches the client before HandshakeComplete, with either pacing (as in every transcript)',
+  async (t) => {
+    for (const pacing of ['none', 'agent'] as const) {
+      const emu = await withEmulator(t, { pacing });
+      const s = await startSession(emu);
+      const client = await RawClient.connect(s.streamUrl, s.tokenValue);
+      await client.handshake('1.2.677.0');
+      const order = client.received
+        .filter(
+          (m) =>
+            (m.messageType === 'acknowledge' && m.sequenceNumber === 0) ||
+            m.payloadType === PayloadType.HandshakeComplete,
+        )
+        .map((m) => (m.messageType === 'acknowledge' ? 'ack' : 'HandshakeComplete'));
+      t.same(order.slice(0, 2), ['ack', 'HandshakeComplete'], `pacing ${pacing}`);
+      client.drop();
+    }
+  },
+);

@@ -7,7 +7,8 @@ export function muxOverRawClient(client: RawClient): MuxSession {
   const carrier = new Duplex({
     write(chunk: Buffer, _enc, cb) {
       // INTEROP: the client cuts its smux byte stream into ≤ 1024-byte Output messages.
-      for (let off = 0; off < chunk.length; off += 1024) client.sendOutput(chunk.subarray(off, Math.min(chunk.length, off + 1024)));
+      for (let off = 0; off < chunk.length; off += 1024)
+        client.sendOutput(chunk.subarray(off, Math.min(chunk.length, off + 1024)));
       cb();
     },
     read() {},

@@ -6,7 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import WebSocket from 'ws';
-import { decodeClientMessage, encodeClientMessage, type ClientMessage } from '../../../src/protocol/ssm/client-message.js';
+import {
+  decodeClientMessage,
+  encodeClientMessage,
+  type ClientMessage,
+} from '../../../src/protocol/ssm/client-message.js';
 import { FlagCode, MessageType, PayloadType } from '../../../src/protocol/ssm/message-type.js';
 import {
   decodeAcknowledge,
@@ -127,7 +131,11 @@ export class RawClient extends EventEmitter {
   }
 
   waitForAck(seq: number): Promise<ClientMessage> {
-    return this.waitFor((m) => m.messageType === MessageType.Acknowledge && decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber === seq);
+    return this.waitFor(
+      (m) =>
+        m.messageType === MessageType.Acknowledge &&
+        decodeAcknowledge(m.payload).acknowledgedMessageSequenceNumber === seq,
+    );
   }
 
   waitForChannelClosed(): Promise<ClientMessage> {
@@ -188,8 +196,18 @@ export class RawClient extends EventEmitter {
   }
 
   /** Wait for the HandshakeRequest, answer it, wait for HandshakeComplete. Returns the request properties. */
-  async handshake(clientVersion = '1.2.677.0', actionStatus = 1): Promise<{ agentVersion: string; properties: Record<string, string>; request: ClientMessage; complete: ClientMessage }> {
-    const request = await this.waitFor((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.HandshakeRequest);
+  async handshake(
+    clientVersion = '1.2.677.0',
+    actionStatus = 1,
+  ): Promise<{
+    agentVersion: string;
+    properties: Record<string, string>;
+    request: ClientMessage;
+    complete: ClientMessage;
+  }> {
+    const request = await this.waitFor(
+      (m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.HandshakeRequest,
+    );
     const hr = decodeHandshakeRequest(request.payload);
     const action = hr.requestedClientActions[0];
     const properties = action ? readSessionTypeParameters(action).properties : {};
@@ -197,11 +215,18 @@ export class RawClient extends EventEmitter {
       PayloadType.HandshakeResponse,
       encodeHandshakeResponse({
         clientVersion,
-        processedClientActions: hr.requestedClientActions.map((a) => ({ actionType: a.actionType, actionStatus, actionResult: null, error: actionStatus === 1 ? '' : 'refused by test' })),
+        processedClientActions: hr.requestedClientActions.map((a) => ({
+          actionType: a.actionType,
+          actionStatus,
+          actionResult: null,
+          error: actionStatus === 1 ? '' : 'refused by test',
+        })),
         errors: null,
       }),
     );
-    const complete = await this.waitFor((m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.HandshakeComplete);
+    const complete = await this.waitFor(
+      (m) => m.messageType === MessageType.OutputStreamData && m.payloadType === PayloadType.HandshakeComplete,
+    );
     return { agentVersion: hr.agentVersion, properties, request, complete };
   }
 
@@ -223,7 +248,11 @@ export class RawClient extends EventEmitter {
       if (this.autoAck) this.ack(m);
       if (m.sequenceNumber === this.expectedSeq) {
         this.#accept(m);
-        for (let next = this.#reorder.get(this.expectedSeq); next !== undefined; next = this.#reorder.get(this.expectedSeq)) {
+        for (
+          let next = this.#reorder.get(this.expectedSeq);
+          next !== undefined;
+          next = this.#reorder.get(this.expectedSeq)
+        ) {
           this.#reorder.delete(this.expectedSeq);
           this.#accept(next);
         }

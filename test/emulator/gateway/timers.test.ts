@@ -29,7 +29,12 @@ async function burstServer(t: Test, n: number): Promise<number> {
 function countOutputsSent(emu: Emulator): { count: number } {
   const c = { count: 0 };
   emu.events.on('message', (e) => {
-    if (e.dir === 's2c' && e.message.messageType === MessageType.OutputStreamData && e.message.payloadType === PayloadType.Output) c.count += 1;
+    if (
+      e.dir === 's2c' &&
+      e.message.messageType === MessageType.OutputStreamData &&
+      e.message.payloadType === PayloadType.Output
+    )
+      c.count += 1;
   });
   return c;
 }
@@ -79,7 +84,11 @@ t.test('mux: no Output before the client first sends Output, even with smux keep
   const client = await RawClient.connect(s.streamUrl, s.tokenValue, { clientVersion: '1.2.0.0' });
   t.teardown(() => client.drop());
   await client.handshake('1.2.0.0');
-  t.equal(((await hs) as [{ keepAlive: boolean }])[0].keepAlive, true, 'an unstamped plugin (1.2.0.0) gets agent keep-alive');
+  t.equal(
+    ((await hs) as [{ keepAlive: boolean }])[0].keepAlive,
+    true,
+    'an unstamped plugin (1.2.0.0) gets agent keep-alive',
+  );
   clock.advance(10_000); // the smux keep-alive NOP is due
   t.equal(sent.count, 0, 'the NOP is held back');
   client.sendOutput(Buffer.from([1, 3, 0, 0, 0, 0, 0, 0])); // the client's own NOP
@@ -98,7 +107,11 @@ t.test('idle timeout: channel_closed with the service text after idleTimeoutMs w
   client.sendOutput(Buffer.from([1, 3, 0, 0, 0, 0, 0, 0]));
   await client.waitForAck(1);
   clock.advance(999);
-  t.equal(client.received.filter((m) => m.messageType === MessageType.ChannelClosed).length, 0, 'activity at 600 ms pushed the deadline');
+  t.equal(
+    client.received.filter((m) => m.messageType === MessageType.ChannelClosed).length,
+    0,
+    'activity at 600 ms pushed the deadline',
+  );
   clock.advance(1);
   const cc = await client.waitForChannelClosed();
   t.equal(decodeChannelClosed(cc.payload).output, IDLE_TIMEOUT_TEXT);
@@ -130,24 +143,33 @@ t.test('the agent times out a handshake nobody answers', async (t) => {
   t.equal(decodeChannelClosed((await client.waitForChannelClosed()).payload).output, HANDSHAKE_TIMEOUT_TEXT);
 });
 
-t.test('restartAgent: the new agent starts over at seq 0, which the client ignores, and the session ends with the agent failure', async (t) => {
-  const clock = new FakeClock();
-  const emu = await withEmulator(t, { clock, pacing: 'none', idleTimeoutMs: 0 });
-  const s = createRawSession(emu, { properties: portProperties(emu.port) });
-  const client = await RawClient.connect(s.streamUrl, s.tokenValue);
-  const { request } = await client.handshake();
-  await client.waitForAck(0);
-  // Like the real client, do not ack what is below the expected sequence number.
-  client.autoAck = false;
-  const restarted = once(emu.events, 'agent-restarted');
-  emu.restartAgent(s.sessionId);
-  await restarted;
-  const second = await client.waitFor((m) => m.payloadType === PayloadType.HandshakeRequest && m.messageId !== request.messageId);
-  t.equal(second.sequenceNumber, 0, 'fresh sequence numbers');
-  t.equal(second.flags, 1);
-  t.equal(client.expectedSeq, 2, 'the client still expects seq 2: the new request is an old duplicate to it');
-  clock.advance(15_000);
-  t.equal(client.received.filter((m) => m.messageType === MessageType.ChannelClosed).length, 0, 'the unacked request holds the report up to 2 s');
-  clock.advance(AGENT_CLOSE_DRAIN_MS);
-  t.equal(decodeChannelClosed((await client.waitForChannelClosed()).payload).output, HANDSHAKE_TIMEOUT_TEXT);
-});
+t.test(
+  'restartAgent: the new agent starts over at seq 0, which the client ignores, and the session ends with the agent failure',
+  async (t) => {
+    const clock = new FakeClock();
+    const emu = await withEmulator(t, { clock, pacing: 'none', idleTimeoutMs: 0 });
+    const s = createRawSession(emu, { properties: portProperties(emu.port) });
+    const client = await RawClient.connect(s.streamUrl, s.tokenValue);
+    const { request } = await client.handshake();
+    await client.waitForAck(0);
+    // Like the real client, do not ack what is below the expected sequence number.
+    client.autoAck = false;
+    const restarted = once(emu.events, 'agent-restarted');
+    emu.restartAgent(s.sessionId);
+    await restarted;
+    const second = await client.waitFor(
+      (m) => m.payloadType === PayloadType.HandshakeRequest && m.messageId !== request.messageId,
+    );
+    t.equal(second.sequenceNumber, 0, 'fresh sequence numbers');
+    t.equal(second.flags, 1);
+    t.equal(client.expectedSeq, 2, 'the client still expects seq 2: the new request is an old duplicate to it');
+    clock.advance(15_000);
+    t.equal(
+      client.received.filter((m) => m.messageType === MessageType.ChannelClosed).length,
+      0,
+      'the unacked request holds the report up to 2 s',
+    );
+    clock.advance(AGENT_CLOSE_DRAIN_MS);
+    t.equal(decodeChannelClosed((await client.waitForChannelClosed()).payload).output, HANDSHAKE_TIMEOUT_TEXT);
+  },
+);

@@ -13,7 +13,14 @@ import { TunnelError } from '../../../src/errors.js';
 import { FlagCode, MessageType, PayloadType, encodeFlag } from '../../../src/protocol/ssm/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeConnector, flush } from '../../helpers/fake-transport.js';
-import { agentAck, agentFrame, channelClosed, handshakeComplete, handshakeRequest, mgsFrame } from '../../session/agent-script.js';
+import {
+  agentAck,
+  agentFrame,
+  channelClosed,
+  handshakeComplete,
+  handshakeRequest,
+  mgsFrame,
+} from '../../session/agent-script.js';
 import { type FuzzTarget, type Prng, check, mutate } from '../../helpers/fuzz.js';
 
 export const dataChannelTarget: FuzzTarget = {
@@ -45,7 +52,8 @@ export const dataChannelTarget: FuzzTarget = {
       if (!(e instanceof TunnelError)) problems.push(`untyped 'error': ${String(e)}`);
     });
     ch.on('protocol-error', (e: unknown) => {
-      if (!(e instanceof TunnelError && e.code.startsWith('ERR_SSM_'))) problems.push(`bad protocol-error: ${String(e)}`);
+      if (!(e instanceof TunnelError && e.code.startsWith('ERR_SSM_')))
+        problems.push(`bad protocol-error: ${String(e)}`);
     });
     // Output payloads by sequence number; delivered bytes must be their in-order concatenation.
     const outputs = new Map<number, Buffer>();
@@ -56,7 +64,8 @@ export const dataChannelTarget: FuzzTarget = {
       () => (settled = 'open'),
       (e: unknown) => {
         settled = 'rejected';
-        if (!(e instanceof TunnelError && e.code.startsWith('ERR_SESSION_'))) problems.push(`open() rejected untyped: ${String(e)}`);
+        if (!(e instanceof TunnelError && e.code.startsWith('ERR_SESSION_')))
+          problems.push(`open() rejected untyped: ${String(e)}`);
       },
     );
     await flush();
@@ -73,7 +82,11 @@ export const dataChannelTarget: FuzzTarget = {
       const seq = rng.chance(0.8) ? 2 + rng.int(6) : rng.int(8);
       switch (rng.int(10)) {
         case 0:
-          return handshakeRequest({ agentVersion: rng.pick(['3.3.1142.0', '3.0.222.0', '2.3.0.0', 'garbage']), sessionType: rng.pick(['Port', 'Port', 'Standard_Stream', 'InteractiveCommands']), seq: rng.int(2) });
+          return handshakeRequest({
+            agentVersion: rng.pick(['3.3.1142.0', '3.0.222.0', '2.3.0.0', 'garbage']),
+            sessionType: rng.pick(['Port', 'Port', 'Standard_Stream', 'InteractiveCommands']),
+            seq: rng.int(2),
+          });
         case 1:
           return handshakeComplete(rng.int(3));
         case 2:
@@ -88,9 +101,15 @@ export const dataChannelTarget: FuzzTarget = {
           return agentFrame(seq, PayloadType.Output, p);
         }
         case 5:
-          return agentFrame(seq, PayloadType.Flag, encodeFlag(rng.pick([FlagCode.DisconnectToPort, FlagCode.TerminateSession, FlagCode.ConnectToPortError])));
+          return agentFrame(
+            seq,
+            PayloadType.Flag,
+            encodeFlag(rng.pick([FlagCode.DisconnectToPort, FlagCode.TerminateSession, FlagCode.ConnectToPortError])),
+          );
         case 6:
-          return rng.chance(0.3) ? channelClosed(rng.pick(['', 'Session terminated', 'lookup x: no such host'])) : mgsFrame(rng.pick([MessageType.PausePublication, MessageType.StartPublication]));
+          return rng.chance(0.3)
+            ? channelClosed(rng.pick(['', 'Session terminated', 'lookup x: no such host']))
+            : mgsFrame(rng.pick([MessageType.PausePublication, MessageType.StartPublication]));
         case 7:
           return rng.bytes(rng.int(200));
         default:

@@ -60,7 +60,8 @@ export const muxSessionTarget: FuzzTarget = {
     const problems: string[] = [];
     session.on('close', (err?: unknown) => {
       closes++;
-      if (err !== undefined && !isTypedMuxError(err)) problems.push(`session closed with an untyped error: ${String(err)}`);
+      if (err !== undefined && !isTypedMuxError(err))
+        problems.push(`session closed with an untyped error: ${String(err)}`);
     });
     session.on('warning', (w: unknown) => {
       if (!isTypedMuxError(w)) problems.push('untyped warning');
@@ -82,8 +83,23 @@ export const muxSessionTarget: FuzzTarget = {
     const frame = (): Buffer => {
       const cmd = rng.pick([Cmd.SYN, Cmd.SYN, Cmd.PSH, Cmd.PSH, Cmd.PSH, Cmd.FIN, Cmd.UPD, Cmd.NOP]);
       const streamId = cmd === Cmd.NOP ? 0 : rng.pick(ids);
-      if (cmd === Cmd.PSH) return encodeFrame({ version, cmd, streamId, data: rng.bytes(rng.chance(0.03) ? MAX_DATA_BYTES : rng.int(1500)) });
-      if (cmd === Cmd.UPD) return encodeFrame({ version, cmd, streamId, data: encodeUpd({ consumed: rng.chance(0.5) ? rng.int(5000) : rng.u32(), window: rng.pick([0, 1, 65536, rng.u32()]) }) });
+      if (cmd === Cmd.PSH)
+        return encodeFrame({
+          version,
+          cmd,
+          streamId,
+          data: rng.bytes(rng.chance(0.03) ? MAX_DATA_BYTES : rng.int(1500)),
+        });
+      if (cmd === Cmd.UPD)
+        return encodeFrame({
+          version,
+          cmd,
+          streamId,
+          data: encodeUpd({
+            consumed: rng.chance(0.5) ? rng.int(5000) : rng.u32(),
+            window: rng.pick([0, 1, 65536, rng.u32()]),
+          }),
+        });
       return encodeFrame({ version, cmd, streamId });
     };
 
@@ -93,12 +109,20 @@ export const muxSessionTarget: FuzzTarget = {
         case 1:
         case 2:
         case 3: {
-          const bytes = rng.chance(0.15) ? mutate(rng, frame(), frame()) : Buffer.concat(Array.from({ length: 1 + rng.int(4) }, frame));
+          const bytes = rng.chance(0.15)
+            ? mutate(rng, frame(), frame())
+            : Buffer.concat(Array.from({ length: 1 + rng.int(4) }, frame));
           for (const chunk of randomSplit(rng, bytes, 1 + rng.int(1500))) {
             if (session.isClosed || carrier.isPaused()) break; // a paused socket delivers nothing
             carrier.emit('data', chunk);
-            check(session.receiveBufferedBytes <= maxReceiveBufferBytes + MAX_DATA_BYTES, `unread ${session.receiveBufferedBytes} bytes exceeds the budget`);
-            check(session.decoderBufferedBytes <= 2 * MAX_DATA_BYTES + 16 + chunk.length, `decoder holds ${session.decoderBufferedBytes} bytes`);
+            check(
+              session.receiveBufferedBytes <= maxReceiveBufferBytes + MAX_DATA_BYTES,
+              `unread ${session.receiveBufferedBytes} bytes exceeds the budget`,
+            );
+            check(
+              session.decoderBufferedBytes <= 2 * MAX_DATA_BYTES + 16 + chunk.length,
+              `decoder holds ${session.decoderBufferedBytes} bytes`,
+            );
           }
           break;
         }

@@ -26,18 +26,43 @@ import {
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { type FuzzTarget, type Prng, check, mutate } from '../../helpers/fuzz.js';
 
-const HANDSHAKE_TYPES = new Set<number>([PayloadType.HandshakeRequest, PayloadType.HandshakeComplete, PayloadType.EncChallengeRequest]);
+const HANDSHAKE_TYPES = new Set<number>([
+  PayloadType.HandshakeRequest,
+  PayloadType.HandshakeComplete,
+  PayloadType.EncChallengeRequest,
+]);
 
 function streamMessage(rng: Prng, type: string, seq: number, payload: Buffer, payloadType: number): ClientMessage {
   return decodeClientMessage(
-    encodeClientMessage({ messageType: type, createdDate: 1_700_000_000_000, sequenceNumber: seq, flags: MessageFlags.Data, messageId: rng.uuid(), payloadType, payload }),
+    encodeClientMessage({
+      messageType: type,
+      createdDate: 1_700_000_000_000,
+      sequenceNumber: seq,
+      flags: MessageFlags.Data,
+      messageId: rng.uuid(),
+      payloadType,
+      payload,
+    }),
   );
 }
 
 function ackMessage(rng: Prng, seq: number, ackedType: string): ClientMessage {
-  const payload = encodeAcknowledge({ acknowledgedMessageType: ackedType, acknowledgedMessageId: rng.uuid(), acknowledgedMessageSequenceNumber: seq, isSequentialMessage: true });
+  const payload = encodeAcknowledge({
+    acknowledgedMessageType: ackedType,
+    acknowledgedMessageId: rng.uuid(),
+    acknowledgedMessageSequenceNumber: seq,
+    isSequentialMessage: true,
+  });
   return decodeClientMessage(
-    encodeClientMessage({ messageType: MessageType.Acknowledge, createdDate: 1_700_000_000_000, sequenceNumber: 0, flags: MessageFlags.Ack, messageId: rng.uuid(), payloadType: 0, payload }),
+    encodeClientMessage({
+      messageType: MessageType.Acknowledge,
+      createdDate: 1_700_000_000_000,
+      sequenceNumber: 0,
+      flags: MessageFlags.Ack,
+      messageId: rng.uuid(),
+      payloadType: 0,
+      payload,
+    }),
   );
 }
 
@@ -83,7 +108,10 @@ export const reliableLinkOpsTarget: FuzzTarget = {
         deliverCalls++;
         check(msg.sequenceNumber === accepted, `delivered seq ${msg.sequenceNumber}, expected ${accepted}`);
         const sentAs = peerPayloads.get(msg.sequenceNumber);
-        check(sentAs !== undefined && sentAs.payload.equals(msg.payload), `seq ${msg.sequenceNumber} delivered with a different payload`);
+        check(
+          sentAs !== undefined && sentAs.payload.equals(msg.payload),
+          `seq ${msg.sequenceNumber} delivered with a different payload`,
+        );
         const ok = HANDSHAKE_TYPES.has(msg.payloadType) || rng.chance(readyProbability);
         if (ok) accepted++;
         return ok;
@@ -92,8 +120,12 @@ export const reliableLinkOpsTarget: FuzzTarget = {
     link.on('drain', () => {
       blocked = false;
     });
-    link.on('protocol-error', (e: unknown) => check(e instanceof TunnelError && e.code.startsWith('ERR_SSM_'), 'protocol-error is not a typed ERR_SSM_ error'));
-    link.on('resend-exhausted', (e: unknown) => check(e instanceof TunnelError && e.code === 'ERR_SESSION_RESEND_EXHAUSTED', 'resend-exhausted without its code'));
+    link.on('protocol-error', (e: unknown) =>
+      check(e instanceof TunnelError && e.code.startsWith('ERR_SSM_'), 'protocol-error is not a typed ERR_SSM_ error'),
+    );
+    link.on('resend-exhausted', (e: unknown) =>
+      check(e instanceof TunnelError && e.code === 'ERR_SESSION_RESEND_EXHAUSTED', 'resend-exhausted without its code'),
+    );
 
     for (let op = 0, n = 1 + rng.int(30); op < n; op++) {
       switch (rng.int(10)) {
@@ -104,7 +136,10 @@ export const reliableLinkOpsTarget: FuzzTarget = {
           const seq = Math.max(0, link.expectedSequenceNumber + rng.range(-3, capacity + 3));
           let p = peerPayloads.get(seq);
           if (p === undefined) {
-            p = { payload: rng.bytes(1 + rng.int(64)), payloadType: rng.chance(0.1) ? rng.pick([...HANDSHAKE_TYPES]) : PayloadType.Output };
+            p = {
+              payload: rng.bytes(1 + rng.int(64)),
+              payloadType: rng.chance(0.1) ? rng.pick([...HANDSHAKE_TYPES]) : PayloadType.Output,
+            };
             peerPayloads.set(seq, p);
           }
           receivedSeqs.add(seq);
@@ -119,7 +154,8 @@ export const reliableLinkOpsTarget: FuzzTarget = {
           break;
         case 4: {
           // An ack for something sent, something never sent, or a huge number.
-          const seq = rng.chance(0.7) && sent > 0 ? rng.int(sent) : rng.pick([sent, sent + 1, 2 ** 31, Number.MAX_SAFE_INTEGER]);
+          const seq =
+            rng.chance(0.7) && sent > 0 ? rng.int(sent) : rng.pick([sent, sent + 1, 2 ** 31, Number.MAX_SAFE_INTEGER]);
           link.handleMessage(ackMessage(rng, seq, outType));
           break;
         }
@@ -130,7 +166,20 @@ export const reliableLinkOpsTarget: FuzzTarget = {
           break;
         }
         case 6:
-          link.handleMessage(streamMessage(rng, rng.pick([MessageType.PausePublication, MessageType.StartPublication, MessageType.ChannelClosed, outType]), rng.int(4), Buffer.from('{}'), 0));
+          link.handleMessage(
+            streamMessage(
+              rng,
+              rng.pick([
+                MessageType.PausePublication,
+                MessageType.StartPublication,
+                MessageType.ChannelClosed,
+                outType,
+              ]),
+              rng.int(4),
+              Buffer.from('{}'),
+              0,
+            ),
+          );
           break;
         case 7:
           link.setConnected(rng.chance(0.5));
@@ -145,7 +194,10 @@ export const reliableLinkOpsTarget: FuzzTarget = {
       }
       check(link.reorderCount <= capacity, `reorder buffer holds ${link.reorderCount} > ${capacity}`);
       check(link.unackedCount <= sent, 'more unacked than sent');
-      check(link.expectedSequenceNumber === accepted, `link expects ${link.expectedSequenceNumber}, consumer accepted ${accepted}`);
+      check(
+        link.expectedSequenceNumber === accepted,
+        `link expects ${link.expectedSequenceNumber}, consumer accepted ${accepted}`,
+      );
     }
     link.close();
     check(clock.pending === 0, `${clock.pending} timers left after close()`);
@@ -222,14 +274,22 @@ export const reliableLinkPairTarget: FuzzTarget = {
       pump('agent', agent);
       arrive(toAgent, agent);
       arrive(toClient, client);
-      const done = todo.client === 0 && todo.agent === 0 && client.unackedCount === 0 && agent.unackedCount === 0 && toAgent.length === 0 && toClient.length === 0;
+      const done =
+        todo.client === 0 &&
+        todo.agent === 0 &&
+        client.unackedCount === 0 &&
+        agent.unackedCount === 0 &&
+        toAgent.length === 0 &&
+        toClient.length === 0;
       if (done) break;
       clock.advance(10);
     }
     check(steps < 20_000, `no progress after 20,000 steps (loss ${loss}, dup ${dup})`);
     for (const side of ['client', 'agent'] as const) {
       check(got[side].length === want[side].length, `${side} got ${got[side].length} of ${want[side].length} messages`);
-      got[side].forEach((b, i) => check(b.equals(want[side][i] as Buffer), `${side} message ${i} differs (lost, duplicated or reordered)`));
+      got[side].forEach((b, i) =>
+        check(b.equals(want[side][i] as Buffer), `${side} message ${i} differs (lost, duplicated or reordered)`),
+      );
     }
     client.close();
     agent.close();

@@ -2,13 +2,25 @@
  * Fuzz targets for the smux wire codec (src/protocol/smux): whole-frame decode, and the
  * incremental FrameDecoder fed valid and mutated frame streams in random splits.
  */
-import { Cmd, FrameDecoder, HEADER_SIZE, type SmuxFrame, decodeFrame, decodeUpd, encodeFrame, encodeUpd } from '../../../src/protocol/smux/index.js';
+import {
+  Cmd,
+  FrameDecoder,
+  HEADER_SIZE,
+  type SmuxFrame,
+  decodeFrame,
+  decodeUpd,
+  encodeFrame,
+  encodeUpd,
+} from '../../../src/protocol/smux/index.js';
 import { TunnelError } from '../../../src/errors.js';
 import { type FuzzTarget, type Prng, check, mutate, randomSplit } from '../../helpers/fuzz.js';
 
 /** A random valid frame for `version` (UPD only in version 2, as a v1 peer never sends one). */
 export function randomFrame(rng: Prng, version: 1 | 2): { version: number; cmd: Cmd; streamId: number; data: Buffer } {
-  const cmds = version === 2 ? [Cmd.SYN, Cmd.FIN, Cmd.PSH, Cmd.PSH, Cmd.PSH, Cmd.NOP, Cmd.UPD] : [Cmd.SYN, Cmd.FIN, Cmd.PSH, Cmd.PSH, Cmd.PSH, Cmd.NOP];
+  const cmds =
+    version === 2
+      ? [Cmd.SYN, Cmd.FIN, Cmd.PSH, Cmd.PSH, Cmd.PSH, Cmd.NOP, Cmd.UPD]
+      : [Cmd.SYN, Cmd.FIN, Cmd.PSH, Cmd.PSH, Cmd.PSH, Cmd.NOP];
   const cmd = rng.pick(cmds);
   const streamId = cmd === Cmd.NOP ? 0 : rng.chance(0.1) ? 0xffffffff - rng.int(4) : rng.int(64);
   let data: Buffer = Buffer.alloc(0);
@@ -82,7 +94,10 @@ export const smuxDecoderTarget: FuzzTarget = {
       // Nothing is held that is not an unfinished frame.
       // (a header already parsed for a frame whose data is incomplete is no longer counted).
       const open = pushed - consumed;
-      check(dec.bufferedBytes === open || dec.bufferedBytes === open - HEADER_SIZE, `decoder holds ${dec.bufferedBytes} of ${open} unconsumed bytes`);
+      check(
+        dec.bufferedBytes === open || dec.bufferedBytes === open - HEADER_SIZE,
+        `decoder holds ${dec.bufferedBytes} of ${open} unconsumed bytes`,
+      );
     }
     if (latched !== undefined) {
       // The first error is latched: every later call throws the very same error.

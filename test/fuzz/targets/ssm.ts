@@ -59,7 +59,12 @@ export function randomPayload(rng: Prng, messageType: string, payloadType: numbe
     case PayloadType.HandshakeRequest:
       return encodeHandshakeRequest({
         agentVersion: `3.${rng.int(4)}.${rng.int(2000)}.0`,
-        requestedClientActions: [{ actionType: 'SessionType', actionParameters: { SessionType: 'Port', Properties: { portNumber: String(rng.int(65536)) } } }],
+        requestedClientActions: [
+          {
+            actionType: 'SessionType',
+            actionParameters: { SessionType: 'Port', Properties: { portNumber: String(rng.int(65536)) } },
+          },
+        ],
       });
     case PayloadType.HandshakeResponse:
       return encodeHandshakeResponse({
@@ -68,7 +73,10 @@ export function randomPayload(rng: Prng, messageType: string, payloadType: numbe
         errors: null,
       });
     case PayloadType.HandshakeComplete:
-      return encodeHandshakeComplete({ handshakeTimeToCompleteNs: rng.int(1e9), customerMessage: rng.chance(0.5) ? '' : 'hello' });
+      return encodeHandshakeComplete({
+        handshakeTimeToCompleteNs: rng.int(1e9),
+        customerMessage: rng.chance(0.5) ? '' : 'hello',
+      });
     case PayloadType.Flag:
       return encodeFlag(rng.pick([FlagCode.DisconnectToPort, FlagCode.TerminateSession, FlagCode.ConnectToPortError]));
     default:
@@ -130,7 +138,36 @@ export function decodePayloadOf(m: ClientMessage): void {
 }
 
 /** JSON fragments that reach the payload validators' deeper branches when spliced together. */
-const JSON_BITS = ['{', '}', '[', ']', ',', ':', '"AgentVersion"', '"RequestedClientActions"', '"ActionType"', '"ActionParameters"', '"AcknowledgedMessageSequenceNumber"', '"Output"', '"ClientVersion"', '"ProcessedClientActions"', '"ActionStatus"', '"TokenValue"', '"RequestId"', '"MessageSchemaVersion"', '"x"', '1', '-1', '1e400', '9007199254740993', '0.5', 'null', 'true', '"\\u0000"', '""'];
+const JSON_BITS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"AgentVersion"',
+  '"RequestedClientActions"',
+  '"ActionType"',
+  '"ActionParameters"',
+  '"AcknowledgedMessageSequenceNumber"',
+  '"Output"',
+  '"ClientVersion"',
+  '"ProcessedClientActions"',
+  '"ActionStatus"',
+  '"TokenValue"',
+  '"RequestId"',
+  '"MessageSchemaVersion"',
+  '"x"',
+  '1',
+  '-1',
+  '1e400',
+  '9007199254740993',
+  '0.5',
+  'null',
+  'true',
+  '"\\u0000"',
+  '""',
+];
 
 export const ssmFrameTarget: FuzzTarget = {
   name: 'ssm-frame',
@@ -141,7 +178,12 @@ export const ssmFrameTarget: FuzzTarget = {
     if (rng.chance(0.15)) {
       // Round trip: a valid frame decodes to exactly what was encoded.
       const m = decodeClientMessage(frame);
-      check(m.messageType === init.messageType && m.sequenceNumber === init.sequenceNumber && m.messageId === init.messageId, 'round trip changed a header field');
+      check(
+        m.messageType === init.messageType &&
+          m.sequenceNumber === init.sequenceNumber &&
+          m.messageId === init.messageId,
+        'round trip changed a header field',
+      );
       check(m.payload.equals(init.payload) && verifyPayloadDigest(m), 'round trip changed the payload');
       decodePayloadOf(m);
       return 'round-trip';
@@ -166,7 +208,18 @@ export const ssmPayloadTarget: FuzzTarget = {
   run(rng) {
     const text = rng.chance(0.5)
       ? Array.from({ length: rng.int(16) }, () => rng.pick(JSON_BITS)).join('')
-      : mutate(rng, Buffer.from(encodeOpenDataChannel({ messageSchemaVersion: '1.0', requestId: rng.uuid(), tokenValue: rng.bytes(24).toString('base64'), clientId: rng.uuid(), clientVersion: '1.2.677.0' }))).toString('latin1');
+      : mutate(
+          rng,
+          Buffer.from(
+            encodeOpenDataChannel({
+              messageSchemaVersion: '1.0',
+              requestId: rng.uuid(),
+              tokenValue: rng.bytes(24).toString('base64'),
+              clientId: rng.uuid(),
+              clientVersion: '1.2.677.0',
+            }),
+          ),
+        ).toString('latin1');
     const buf = Buffer.from(text, 'latin1');
     switch (rng.int(8)) {
       case 0:
@@ -213,12 +266,23 @@ export const ssmStreamTarget: FuzzTarget = {
     for (const chunk of randomSplit(rng, stream, 1 + rng.int(600))) {
       for (const m of dec.push(chunk)) {
         got++;
-        if (!corrupt) check(m.messageId === decodeClientMessage(frames[got - 1] as Buffer).messageId, 'stream decoder reordered or lost a message');
+        if (!corrupt)
+          check(
+            m.messageId === decodeClientMessage(frames[got - 1] as Buffer).messageId,
+            'stream decoder reordered or lost a message',
+          );
       }
       // Memory bound: at most one header plus one maximal payload is ever held.
-      check(dec.bufferedBytes <= 120 + maxPayloadBytes + chunk.length, `stream decoder holds ${dec.bufferedBytes} bytes`);
+      check(
+        dec.bufferedBytes <= 120 + maxPayloadBytes + chunk.length,
+        `stream decoder holds ${dec.bufferedBytes} bytes`,
+      );
     }
-    if (!corrupt) check(got === frames.length && dec.bufferedBytes === 0, `stream decoder gave ${got} of ${frames.length} messages`);
+    if (!corrupt)
+      check(
+        got === frames.length && dec.bufferedBytes === 0,
+        `stream decoder gave ${got} of ${frames.length} messages`,
+      );
     return corrupt ? 'corrupt-accepted' : 'clean';
   },
 };

@@ -33,7 +33,12 @@ const allFrames: FrameVector[] = [...file.frame_examples, ...file.scenarios.flat
 /** Naive oracle (yamux style): a slow DataView reading, independent of the codec under test. */
 function naiveHeader(buf: Buffer): { version: number; cmd: number; length: number; streamId: number } {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return { version: dv.getUint8(0), cmd: dv.getUint8(1), length: dv.getUint16(2, true), streamId: dv.getUint32(4, true) };
+  return {
+    version: dv.getUint8(0),
+    cmd: dv.getUint8(1),
+    length: dv.getUint16(2, true),
+    streamId: dv.getUint32(4, true),
+  };
 }
 
 function label(v: FrameVector): string {
@@ -72,14 +77,23 @@ t.test('codec quartet for every frame vector', async (t) => {
     const name = label(v);
     t.equal(bytes.length, HEADER_SIZE + v.length, `${name}: vector length`);
     if (v.header_hex !== undefined) t.equal(bytes.subarray(0, 8).toString('hex'), v.header_hex, `${name}: header_hex`);
-    t.same(naiveHeader(bytes), { version: v.version, cmd: Cmd[v.cmd], length: v.length, streamId: v.stream_id }, `${name}: naive oracle`);
+    t.same(
+      naiveHeader(bytes),
+      { version: v.version, cmd: Cmd[v.cmd], length: v.length, streamId: v.stream_id },
+      `${name}: naive oracle`,
+    );
     // 1. decode(vector) equals the described frame
     const decoded = decodeFrame(bytes, v.version);
     expectFrame(t, decoded, v, data, `${name} decode`);
     // 2. encode(described frame) equals the vector
     const encoded = encodeFrame({ version: v.version, cmd: Cmd[v.cmd], streamId: v.stream_id, data });
     t.equal(encoded.toString('hex'), bytes.toString('hex'), `${name}: encode gives the vector bytes`);
-    if (v.length === 0) t.equal(encodeHeader({ version: v.version, cmd: Cmd[v.cmd], length: 0, streamId: v.stream_id }).toString('hex'), bytes.toString('hex'), `${name}: encodeHeader`);
+    if (v.length === 0)
+      t.equal(
+        encodeHeader({ version: v.version, cmd: Cmd[v.cmd], length: 0, streamId: v.stream_id }).toString('hex'),
+        bytes.toString('hex'),
+        `${name}: encodeHeader`,
+      );
     // 3. decode(encode(x)) equals x
     expectFrame(t, decodeFrame(encoded, v.version), v, data, `${name} round trip`);
     if (v.upd !== undefined) {
@@ -176,18 +190,32 @@ for (const s of file.scenarios) {
         const frames: SmuxFrame[] = [];
         for (const c of randomChunks(stream, rnd, max)) frames.push(...d.decode(c));
         t.equal(frames.length, vs.length, `${dir}: chunks ≤ ${max}: frame count`);
-        t.equal(sha256(Buffer.concat(frames.map((f) => encodeFrame(f)))), s.byte_streams[dir].sha256, `${dir}: chunks ≤ ${max}: re-encoded stream sha256`);
+        t.equal(
+          sha256(Buffer.concat(frames.map((f) => encodeFrame(f)))),
+          s.byte_streams[dir].sha256,
+          `${dir}: chunks ≤ ${max}: re-encoded stream sha256`,
+        );
       }
     }
   });
 }
 
 t.test('frame data views stay valid: input chunks are never written into', async (t) => {
-  const input = Buffer.concat([encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.from('abc') }), encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.from('defg') })]);
+  const input = Buffer.concat([
+    encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.from('abc') }),
+    encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.from('defg') }),
+  ]);
   const copy = Buffer.from(input);
   const d = new FrameDecoder(1);
-  const frames = [...d.decode(input.subarray(0, 5)), ...d.decode(input.subarray(5, 13)), ...d.decode(input.subarray(13))];
-  t.same(frames.map((f) => f.data.toString()), ['abc', 'defg']);
+  const frames = [
+    ...d.decode(input.subarray(0, 5)),
+    ...d.decode(input.subarray(5, 13)),
+    ...d.decode(input.subarray(13)),
+  ];
+  t.same(
+    frames.map((f) => f.data.toString()),
+    ['abc', 'defg'],
+  );
   t.ok(input.equals(copy), 'input unchanged');
 });
 
@@ -207,9 +235,15 @@ t.test('header codec agrees with the naive oracle on edge values', async (t) => 
 });
 
 t.test('encoders refuse what the wire cannot carry', async (t) => {
-  t.throws(() => encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.alloc(65_536) }), { code: 'ERR_SMUX_FRAME_TOO_LARGE' });
-  t.throws(() => encodeHeader({ version: 1, cmd: Cmd.PSH, length: 70_000, streamId: 3 }), { code: 'ERR_SMUX_FRAME_TOO_LARGE' });
-  t.throws(() => encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 2 ** 32, data: Buffer.alloc(1) }), { code: 'ERR_SMUX_BAD_LENGTH' });
+  t.throws(() => encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.alloc(65_536) }), {
+    code: 'ERR_SMUX_FRAME_TOO_LARGE',
+  });
+  t.throws(() => encodeHeader({ version: 1, cmd: Cmd.PSH, length: 70_000, streamId: 3 }), {
+    code: 'ERR_SMUX_FRAME_TOO_LARGE',
+  });
+  t.throws(() => encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 2 ** 32, data: Buffer.alloc(1) }), {
+    code: 'ERR_SMUX_BAD_LENGTH',
+  });
   t.doesNotThrow(() => encodeFrame({ version: 1, cmd: Cmd.PSH, streamId: 3, data: Buffer.alloc(65_535) }));
   t.throws(() => decodeUpd(Buffer.alloc(4)), { code: 'ERR_SMUX_BAD_LENGTH' });
   t.throws(() => decodeHeader(Buffer.alloc(7)), { code: 'ERR_SMUX_BAD_LENGTH' });

@@ -78,7 +78,8 @@ export function frameData(v: FrameVector): Buffer {
   const m = /bytes (\d+)\.\.(\d+) of the 70000-byte pattern/.exec(v.data_ref ?? '');
   if (m === null) throw new Error(`frame vector without data: ${JSON.stringify(v).slice(0, 120)}`);
   const data = BIG_PATTERN.subarray(Number(m[1]), Number(m[2]) + 1);
-  if (v.data_sha256 !== undefined && sha256(data) !== v.data_sha256) throw new Error(`data_ref ${v.data_ref} does not match data_sha256`);
+  if (v.data_sha256 !== undefined && sha256(data) !== v.data_sha256)
+    throw new Error(`data_ref ${v.data_ref} does not match data_sha256`);
   return data;
 }
 

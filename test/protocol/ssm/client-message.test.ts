@@ -114,13 +114,15 @@ for (const v of binary) {
     }
     // The independent reference decoder agrees.
     const ref = referenceDecode(bytes);
-    if (expectedError !== undefined) t.same(ref, { ok: false, code: expectedError }, 'reference decoder rejects the same way');
+    if (expectedError !== undefined)
+      t.same(ref, { ok: false, code: expectedError }, 'reference decoder rejects the same way');
     else t.ok(ref.ok, 'reference decoder accepts');
 
     if (v.input === undefined || !('MessageType' in v.input)) return; // the truncated frames have no fields
 
     // Lenient decode (upstream's parser behaviour) still gives every field for the deliberately odd ones.
-    if (v.name === 'payload_length_field_ignored') expectFields(t, decodeClientMessage(bytes, { strictPayloadLength: false }), v);
+    if (v.name === 'payload_length_field_ignored')
+      expectFields(t, decodeClientMessage(bytes, { strictPayloadLength: false }), v);
     if (v.name === 'negative_wrong_digest') expectFields(t, decodeClientMessage(bytes, { verifyDigest: false }), v);
 
     // Encode gives the exact bytes (except CreatedDate 0, which we refuse to emit, and NUL padding, which we never write).
@@ -181,7 +183,9 @@ t.test('1024-byte vector has payload byte i = i mod 251', async (t) => {
 });
 
 t.test('random multi-chunk feeding of all accepted vectors gives the same messages in order', async (t) => {
-  const frames = binary.filter((v) => EXPECTED_ERROR[v.name] === undefined && inNum(v, 'CreatedDate') !== 0).map((v) => encodeClientMessage(initOf(v)));
+  const frames = binary
+    .filter((v) => EXPECTED_ERROR[v.name] === undefined && inNum(v, 'CreatedDate') !== 0)
+    .map((v) => encodeClientMessage(initOf(v)));
   const expected = frames.map((f) => decodeClientMessage(f));
   const all = Buffer.concat(frames);
   for (let seed = 1; seed <= 50; seed++) {
@@ -191,7 +195,9 @@ t.test('random multi-chunk feeding of all accepted vectors gives the same messag
     for (const c of randomChunks(all, rnd, 1 + (seed % 7) * 50)) got.push(...dec.push(c));
     t.equal(got.length, expected.length, `seed ${seed}: count`);
     t.ok(
-      got.every((m, i) => m.messageId === expected[i]?.messageId && m.payload.equals(expected[i]?.payload ?? Buffer.alloc(0))),
+      got.every(
+        (m, i) => m.messageId === expected[i]?.messageId && m.payload.equals(expected[i]?.payload ?? Buffer.alloc(0)),
+      ),
       `seed ${seed}: same messages`,
     );
     t.equal(dec.bufferedBytes, 0, `seed ${seed}: nothing left over`);
@@ -217,7 +223,13 @@ t.test('encoder validation', async (t) => {
   t.throws(() => encodeClientMessage({ ...base, createdDate: 0 }), { code: 'ERR_SSM_BAD_FIELD' });
   t.throws(() => encodeClientMessage({ ...base, payloadType: 2 ** 32 }), { code: 'ERR_SSM_BAD_FIELD' });
   t.throws(() => encodeClientMessage({ ...base, payloadDigest: Buffer.alloc(31) }), { code: 'ERR_SSM_BAD_FIELD' });
-  const m = decodeClientMessage(encodeClientMessage({ ...base, sequenceNumber: -5, messageType: 'x'.repeat(32).replace(/x+/, 'output_stream_data') }));
+  const m = decodeClientMessage(
+    encodeClientMessage({
+      ...base,
+      sequenceNumber: -5,
+      messageType: 'x'.repeat(32).replace(/x+/, 'output_stream_data'),
+    }),
+  );
   t.equal(m.sequenceNumber, -5, 'negative int64 round-trips');
 });
 
@@ -240,10 +252,18 @@ t.test('decoder: precise codes for each header rule', async (t) => {
   t.throws(() => decodeClientMessage(mut((b) => b.writeUInt32BE(0, 0))), { code: 'ERR_SSM_BAD_HEADER_LENGTH' });
   t.throws(() => decodeClientMessage(mut((b) => b.writeUInt32BE(120, 0))), { code: 'ERR_SSM_BAD_HEADER_LENGTH' });
   t.throws(() => decodeClientMessage(mut((b) => b.fill(0x20, 4, 36))), { code: 'ERR_SSM_UNKNOWN_MESSAGE_TYPE' });
-  t.throws(() => decodeClientMessage(mut((b) => b.write('banana', 4, 'latin1'))), { code: 'ERR_SSM_UNKNOWN_MESSAGE_TYPE' });
-  t.throws(() => decodeClientMessage(mut((b) => b.writeBigUInt64BE(2n ** 53n, 40))), { code: 'ERR_SSM_UNSAFE_INTEGER' });
-  t.throws(() => decodeClientMessage(mut((b) => b.writeBigInt64BE(-(2n ** 60n), 48))), { code: 'ERR_SSM_UNSAFE_INTEGER' });
-  t.throws(() => decodeClientMessage(mut((b) => b.writeBigUInt64BE(2n ** 64n - 1n, 56))), { code: 'ERR_SSM_UNSAFE_INTEGER' });
+  t.throws(() => decodeClientMessage(mut((b) => b.write('banana', 4, 'latin1'))), {
+    code: 'ERR_SSM_UNKNOWN_MESSAGE_TYPE',
+  });
+  t.throws(() => decodeClientMessage(mut((b) => b.writeBigUInt64BE(2n ** 53n, 40))), {
+    code: 'ERR_SSM_UNSAFE_INTEGER',
+  });
+  t.throws(() => decodeClientMessage(mut((b) => b.writeBigInt64BE(-(2n ** 60n), 48))), {
+    code: 'ERR_SSM_UNSAFE_INTEGER',
+  });
+  t.throws(() => decodeClientMessage(mut((b) => b.writeBigUInt64BE(2n ** 64n - 1n, 56))), {
+    code: 'ERR_SSM_UNSAFE_INTEGER',
+  });
   t.throws(() => decodeClientMessage(mut((b) => b.writeUInt32BE(13, 112))), { code: 'ERR_SSM_UNKNOWN_PAYLOAD_TYPE' });
   t.throws(() => decodeClientMessage(mut((b) => b.writeUInt32BE(4, 116))), { code: 'ERR_SSM_LENGTH_MISMATCH' });
   t.throws(() => decodeClientMessage(mut((b) => (b[120] = 0x48))), { code: 'ERR_SSM_DIGEST_MISMATCH' });
@@ -294,6 +314,8 @@ t.test("each vector's upstream verdicts: client and agent parsers", async (t) =>
       else t.equal(accepted, upstreamAccepts, `${v.name} (${side}): ${verdict}`);
     }
   }
-  const start = decodeClientMessage(Buffer.from(binary.find((v) => v.name === 'mgs_start_publication')?.hex ?? '', 'hex'));
+  const start = decodeClientMessage(
+    Buffer.from(binary.find((v) => v.name === 'mgs_start_publication')?.hex ?? '', 'hex'),
+  );
   t.doesNotThrow(() => validateIncoming(start, 'agent'), 'a well-formed start_publication passes the agent checks too');
 });

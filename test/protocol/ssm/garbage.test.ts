@@ -27,7 +27,11 @@ function check(frame: Buffer): string | undefined {
     const m = decodeClientMessage(frame);
     const ref = referenceDecode(frame);
     if (!ref.ok) return `fast accepted, reference rejected with ${ref.code}`;
-    if (ref.msg.messageId !== m.messageId || ref.msg.payloadHex !== m.payload.toString('hex') || BigInt(m.sequenceNumber) !== ref.msg.sequenceNumber) {
+    if (
+      ref.msg.messageId !== m.messageId ||
+      ref.msg.payloadHex !== m.payload.toString('hex') ||
+      BigInt(m.sequenceNumber) !== ref.msg.sequenceNumber
+    ) {
       return 'fast and reference decoders disagree on fields';
     }
     return undefined;
@@ -95,71 +99,118 @@ t.test('100,000 seeded random and mutated frames: only typed errors, and the ref
   }
   t.same(problems, [], 'no untyped errors, no disagreement');
   // The corpus must actually reach the deeper rules, or the test proves little.
-  for (const c of ['accepted', 'ERR_SSM_SHORT_MESSAGE', 'ERR_SSM_BAD_HEADER_LENGTH', 'ERR_SSM_UNKNOWN_MESSAGE_TYPE', 'ERR_SSM_UNSAFE_INTEGER', 'ERR_SSM_LENGTH_MISMATCH', 'ERR_SSM_DIGEST_MISMATCH', 'ERR_SSM_BAD_FIELD', 'ERR_SSM_UNKNOWN_PAYLOAD_TYPE']) {
+  for (const c of [
+    'accepted',
+    'ERR_SSM_SHORT_MESSAGE',
+    'ERR_SSM_BAD_HEADER_LENGTH',
+    'ERR_SSM_UNKNOWN_MESSAGE_TYPE',
+    'ERR_SSM_UNSAFE_INTEGER',
+    'ERR_SSM_LENGTH_MISMATCH',
+    'ERR_SSM_DIGEST_MISMATCH',
+    'ERR_SSM_BAD_FIELD',
+    'ERR_SSM_UNKNOWN_PAYLOAD_TYPE',
+  ]) {
     t.ok((codes.get(c) ?? 0) > 0, `corpus reaches ${c} (${codes.get(c) ?? 0})`);
   }
 });
 
-t.test('the stream decoder on garbage and on corrupted valid streams: typed errors, bounded memory, no hang', async (t) => {
-  const rnd = seededRandom(7);
-  const valid = seeds.filter((f) => {
-    try {
-      decodeClientMessage(f);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  let typed = 0;
-  let clean = 0;
-  let maxBuffered = 0;
-  const bad: string[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const dec = new ClientMessageStreamDecoder({ maxPayloadBytes: 4096 });
-    // Half pure noise, half a run of valid frames with (sometimes) one corrupted byte.
-    let stream: Buffer;
-    let corrupted = true;
-    if (i % 2 === 0) {
-      stream = randomBytesFrom(rnd, randInt(rnd, 4000));
-    } else {
-      stream = Buffer.concat(Array.from({ length: 1 + randInt(rnd, 6) }, () => valid[randInt(rnd, valid.length)] ?? Buffer.alloc(0)));
-      corrupted = rnd() < 0.5;
-      if (corrupted) {
-        const k = randInt(rnd, stream.length);
-        stream[k] = (stream[k] ?? 0) ^ (1 + randInt(rnd, 255));
+t.test(
+  'the stream decoder on garbage and on corrupted valid streams: typed errors, bounded memory, no hang',
+  async (t) => {
+    const rnd = seededRandom(7);
+    const valid = seeds.filter((f) => {
+      try {
+        decodeClientMessage(f);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    let typed = 0;
+    let clean = 0;
+    let maxBuffered = 0;
+    const bad: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const dec = new ClientMessageStreamDecoder({ maxPayloadBytes: 4096 });
+      // Half pure noise, half a run of valid frames with (sometimes) one corrupted byte.
+      let stream: Buffer;
+      let corrupted = true;
+      if (i % 2 === 0) {
+        stream = randomBytesFrom(rnd, randInt(rnd, 4000));
+      } else {
+        stream = Buffer.concat(
+          Array.from({ length: 1 + randInt(rnd, 6) }, () => valid[randInt(rnd, valid.length)] ?? Buffer.alloc(0)),
+        );
+        corrupted = rnd() < 0.5;
+        if (corrupted) {
+          const k = randInt(rnd, stream.length);
+          stream[k] = (stream[k] ?? 0) ^ (1 + randInt(rnd, 255));
+        }
+      }
+      let got = 0;
+      try {
+        for (let off = 0; off < stream.length;) {
+          const n = 1 + randInt(rnd, 300);
+          for (const m of dec.push(stream.subarray(off, off + n))) got += m.payload.length >= 0 ? 1 : 0;
+          off += n;
+          maxBuffered = Math.max(maxBuffered, dec.bufferedBytes);
+        }
+        if (!corrupted) {
+          clean++;
+          if (dec.bufferedBytes !== 0 || got === 0)
+            bad.push(`#${i}: clean stream left ${dec.bufferedBytes} bytes, ${got} messages`);
+        }
+      } catch (e) {
+        if (e instanceof TunnelError && SSM_CODES.has(e.code)) typed++;
+        else bad.push(`#${i} untyped: ${String(e)}`);
+        if (!corrupted) bad.push(`#${i}: a clean stream was rejected: ${String(e)}`);
       }
     }
-    let got = 0;
-    try {
-      for (let off = 0; off < stream.length; ) {
-        const n = 1 + randInt(rnd, 300);
-        for (const m of dec.push(stream.subarray(off, off + n))) got += m.payload.length >= 0 ? 1 : 0;
-        off += n;
-        maxBuffered = Math.max(maxBuffered, dec.bufferedBytes);
-      }
-      if (!corrupted) {
-        clean++;
-        if (dec.bufferedBytes !== 0 || got === 0) bad.push(`#${i}: clean stream left ${dec.bufferedBytes} bytes, ${got} messages`);
-      }
-    } catch (e) {
-      if (e instanceof TunnelError && SSM_CODES.has(e.code)) typed++;
-      else bad.push(`#${i} untyped: ${String(e)}`);
-      if (!corrupted) bad.push(`#${i}: a clean stream was rejected: ${String(e)}`);
-    }
-  }
-  t.same(bad.slice(0, 5), []);
-  t.ok(typed > 500, `${typed} streams rejected with typed errors`);
-  t.ok(clean > 300, `${clean} clean streams decoded completely`);
-  t.ok(maxBuffered <= 120 + 4096 + 300, `buffer stays bounded (max ${maxBuffered} bytes)`);
-});
+    t.same(bad.slice(0, 5), []);
+    t.ok(typed > 500, `${typed} streams rejected with typed errors`);
+    t.ok(clean > 300, `${clean} clean streams decoded completely`);
+    t.ok(maxBuffered <= 120 + 4096 + 300, `buffer stays bounded (max ${maxBuffered} bytes)`);
+  },
+);
 
 t.test('payload decoders on garbage: only ERR_SSM_BAD_JSON / ERR_SSM_BAD_FLAG', async (t) => {
   const rnd = seededRandom(99);
-  const decoders = [decodeAcknowledge, decodeChannelClosed, decodeHandshakeComplete, decodeHandshakeRequest, decodeHandshakeResponse, decodeFlag, (b: Buffer) => decodeOpenDataChannel(b)];
-  const fragments = ['{', '}', '"', ':', ',', '[', ']', 'null', '1', '"AgentVersion"', '"RequestedClientActions"', '"ActionType"', '"Output"', '"ClientVersion"', '"ProcessedClientActions"', '"AcknowledgedMessageSequenceNumber"', 'true', '1e400', '"x"'];
+  const decoders = [
+    decodeAcknowledge,
+    decodeChannelClosed,
+    decodeHandshakeComplete,
+    decodeHandshakeRequest,
+    decodeHandshakeResponse,
+    decodeFlag,
+    (b: Buffer) => decodeOpenDataChannel(b),
+  ];
+  const fragments = [
+    '{',
+    '}',
+    '"',
+    ':',
+    ',',
+    '[',
+    ']',
+    'null',
+    '1',
+    '"AgentVersion"',
+    '"RequestedClientActions"',
+    '"ActionType"',
+    '"Output"',
+    '"ClientVersion"',
+    '"ProcessedClientActions"',
+    '"AcknowledgedMessageSequenceNumber"',
+    'true',
+    '1e400',
+    '"x"',
+  ];
   const bad: string[] = [];
   for (let i = 0; i < 20_000; i++) {
-    const text = i % 2 === 0 ? Array.from({ length: randInt(rnd, 12) }, () => fragments[randInt(rnd, fragments.length)]).join('') : randomBytesFrom(rnd, randInt(rnd, 16)).toString('latin1');
+    const text =
+      i % 2 === 0
+        ? Array.from({ length: randInt(rnd, 12) }, () => fragments[randInt(rnd, fragments.length)]).join('')
+        : randomBytesFrom(rnd, randInt(rnd, 16)).toString('latin1');
     for (const d of decoders) {
       try {
         d(Buffer.from(text, 'latin1'));

@@ -25,7 +25,16 @@ export interface VectorFile {
 }
 
 export const VECTOR_PATH = join(dirname(fileURLToPath(import.meta.url)), 'vectors', 'ssm-messages.json');
-export const SHARED_VECTOR_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'vectors', 'ssm-messages.json');
+export const SHARED_VECTOR_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'vectors',
+  'ssm-messages.json',
+);
 
 export function loadVectors(): VectorFile {
   return JSON.parse(readFileSync(VECTOR_PATH, 'utf8')) as VectorFile;

@@ -92,16 +92,27 @@ t.test('HandshakeRequest: decode, typed parameters, re-encode', async (t) => {
   const built = encodeHandshakeRequest({
     agentVersion: '3.3.1142.0',
     requestedClientActions: [
-      sessionTypeAction({ sessionType: 'Port', properties: { type: 'LocalPortForwarding', portNumber: '5432', localPortNumber: '15432', host: 'db.internal' } }),
+      sessionTypeAction({
+        sessionType: 'Port',
+        properties: { type: 'LocalPortForwarding', portNumber: '5432', localPortNumber: '15432', host: 'db.internal' },
+      }),
     ],
   });
   t.equal(built.toString('utf8'), p.toString('utf8'), 'built from parameters equals the vector');
   const kms = kmsEncryptionAction({ kmsKeyId: 'arn:k', challenge: 'Y2g=' });
   t.same(readKmsEncryptionParameters(kms), { kmsKeyId: 'arn:k', challenge: 'Y2g=' });
   t.same(readKmsEncryptionParameters(kmsEncryptionAction({ kmsKeyId: 'arn:k' })), { kmsKeyId: 'arn:k' });
-  for (const name of ['client_handshake_response_unknown_action', 'client_handshake_response_unknown_session_type', 'client_handshake_response_kms_refused_legacy_cli']) {
+  for (const name of [
+    'client_handshake_response_unknown_action',
+    'client_handshake_response_unknown_session_type',
+    'client_handshake_response_kms_refused_legacy_cli',
+  ]) {
     const req = inStr(vectorByName(file, name), 'in_reply_to_HandshakeRequest_payload');
-    t.equal(encodeHandshakeRequest(decodeHandshakeRequest(Buffer.from(req))).toString('utf8'), req, `${name} request re-encodes`);
+    t.equal(
+      encodeHandshakeRequest(decodeHandshakeRequest(Buffer.from(req))).toString('utf8'),
+      req,
+      `${name} request re-encodes`,
+    );
   }
 });
 
@@ -118,7 +129,10 @@ t.test('HandshakeResponse vectors: decode and re-encode byte for byte', async (t
     t.equal(encodeHandshakeResponse(h).toString('utf8'), p.toString('utf8'), name);
   }
   t.same(decodeHandshakeResponse(payloadOf('client_handshake_response_port')).errors, null, 'Errors null');
-  t.equal(encodeHandshakeResponse({ clientVersion: 'v', processedClientActions: [], errors: [] }).toString(), '{"ClientVersion":"v","ProcessedClientActions":[],"Errors":null}');
+  t.equal(
+    encodeHandshakeResponse({ clientVersion: 'v', processedClientActions: [], errors: [] }).toString(),
+    '{"ClientVersion":"v","ProcessedClientActions":[],"Errors":null}',
+  );
 });
 
 t.test('HandshakeComplete: integer nanoseconds', async (t) => {
@@ -126,7 +140,9 @@ t.test('HandshakeComplete: integer nanoseconds', async (t) => {
   const h = decodeHandshakeComplete(p);
   t.same(h, { handshakeTimeToCompleteNs: 23712345, customerMessage: '' });
   t.equal(encodeHandshakeComplete(h).toString(), p.toString());
-  t.throws(() => encodeHandshakeComplete({ handshakeTimeToCompleteNs: 1.5, customerMessage: '' }), { code: 'ERR_SSM_BAD_FIELD' });
+  t.throws(() => encodeHandshakeComplete({ handshakeTimeToCompleteNs: 1.5, customerMessage: '' }), {
+    code: 'ERR_SSM_BAD_FIELD',
+  });
   t.throws(() => decodeHandshakeComplete(Buffer.from('{"HandshakeTimeToComplete":"1"}')), { code: 'ERR_SSM_BAD_JSON' });
 });
 
@@ -189,7 +205,10 @@ t.test('MessageId byte order vector', async (t) => {
   const v = vectorByName(file, 'messageid_byte_order');
   const term = decodeClientMessage(Buffer.from(vectorByName(file, 'client_flag_terminate_session').hex, 'hex'));
   t.equal(term.messageId, inStr(v, 'uuid'));
-  t.equal(Buffer.from(vectorByName(file, 'client_flag_terminate_session').hex, 'hex').subarray(64, 80).toString('hex'), v.hex);
+  t.equal(
+    Buffer.from(vectorByName(file, 'client_flag_terminate_session').hex, 'hex').subarray(64, 80).toString('hex'),
+    v.hex,
+  );
 });
 
 t.test('EncChallenge', async (t) => {
@@ -198,13 +217,37 @@ t.test('EncChallenge', async (t) => {
 });
 
 t.test('malformed JSON payloads give ERR_SSM_BAD_JSON', async (t) => {
-  const bad = ['', 'nul', '[]', '42', '{"AcknowledgedMessageSequenceNumber":"1"}', '{"AcknowledgedMessageSequenceNumber":1.5}'];
-  for (const b of bad) t.throws(() => decodeAcknowledge(Buffer.from(b)), { code: 'ERR_SSM_BAD_JSON' }, JSON.stringify(b));
+  const bad = [
+    '',
+    'nul',
+    '[]',
+    '42',
+    '{"AcknowledgedMessageSequenceNumber":"1"}',
+    '{"AcknowledgedMessageSequenceNumber":1.5}',
+  ];
+  for (const b of bad)
+    t.throws(() => decodeAcknowledge(Buffer.from(b)), { code: 'ERR_SSM_BAD_JSON' }, JSON.stringify(b));
   t.throws(() => decodeHandshakeRequest(Buffer.from('{"AgentVersion":1}')), { code: 'ERR_SSM_BAD_JSON' });
-  t.throws(() => decodeHandshakeRequest(Buffer.from('{"AgentVersion":"1","RequestedClientActions":{}}')), { code: 'ERR_SSM_BAD_JSON' });
-  t.throws(() => decodeHandshakeRequest(Buffer.from('{"AgentVersion":"1","RequestedClientActions":[1]}')), { code: 'ERR_SSM_BAD_JSON' });
-  t.throws(() => readSessionTypeParameters({ actionType: 'SessionType', actionParameters: 3 }), { code: 'ERR_SSM_BAD_JSON' });
-  t.throws(() => readSessionTypeParameters({ actionType: 'SessionType', actionParameters: { SessionType: 'Port', Properties: 'x' } }), { code: 'ERR_SSM_BAD_JSON' });
-  t.throws(() => decodeHandshakeResponse(Buffer.from('{"ClientVersion":"1","ProcessedClientActions":[{"ActionType":"x"}]}')), { code: 'ERR_SSM_BAD_JSON' });
+  t.throws(() => decodeHandshakeRequest(Buffer.from('{"AgentVersion":"1","RequestedClientActions":{}}')), {
+    code: 'ERR_SSM_BAD_JSON',
+  });
+  t.throws(() => decodeHandshakeRequest(Buffer.from('{"AgentVersion":"1","RequestedClientActions":[1]}')), {
+    code: 'ERR_SSM_BAD_JSON',
+  });
+  t.throws(() => readSessionTypeParameters({ actionType: 'SessionType', actionParameters: 3 }), {
+    code: 'ERR_SSM_BAD_JSON',
+  });
+  t.throws(
+    () =>
+      readSessionTypeParameters({
+        actionType: 'SessionType',
+        actionParameters: { SessionType: 'Port', Properties: 'x' },
+      }),
+    { code: 'ERR_SSM_BAD_JSON' },
+  );
+  t.throws(
+    () => decodeHandshakeResponse(Buffer.from('{"ClientVersion":"1","ProcessedClientActions":[{"ActionType":"x"}]}')),
+    { code: 'ERR_SSM_BAD_JSON' },
+  );
   t.throws(() => decodeChannelClosed(Buffer.from('{"Output":5}')), { code: 'ERR_SSM_BAD_JSON' });
 });
