@@ -6,7 +6,8 @@ import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { runCommand } from '../run-command.js';
 
-export function forwardCommand(io: CliIo) {
+/** `commands`: the registered command words, for "did you mean `tunnel status`?". */
+export function forwardCommand(io: CliIo, commands: () => readonly string[]) {
   return defineCommand({
     command: '$0 [spec..]',
     describe: 'Forward ports: SPEC is NAME, TARGET:REMOTE_PORT[:LOCAL_PORT] or TARGET:HOST:REMOTE_PORT[:LOCAL_PORT]',
@@ -23,7 +24,7 @@ export function forwardCommand(io: CliIo) {
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { forwardSpecs } = await import('./forward-impl.js');
-        return forwardSpecs(io, args, args.spec ?? []);
+        return forwardSpecs(io, args, args.spec ?? [], commands());
       });
     },
   });
