@@ -3,12 +3,13 @@
 // quick start (`npm ci && npm run demo`, then `npm test`) compiles once. `--force` always compiles.
 // tsc itself is incremental (tsconfig.build.json), so a stale build recompiles only what changed.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const stamp = join(root, 'dist', '.tsbuildinfo');
+// Written only here, after a successful compile (a `tsc --noEmit` run touches tsc's own build info).
+const stamp = join(root, 'dist', '.build-stamp');
 
 /** Newest modification time of a .ts file under `dir`, 0 when there is none. */
 function newest(dir) {
@@ -51,9 +52,5 @@ if (fresh && !process.argv.includes('--force')) {
 }
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-// tsc leaves its build info alone when nothing needed emitting: mark this build as done.
-if (r.status === 0 && mtime(stamp) > 0) {
-  const now = new Date();
-  utimesSync(stamp, now, now);
-}
+if (r.status === 0) writeFileSync(stamp, `${new Date().toISOString()}\n`);
 process.exit(r.status ?? 1);
