@@ -98,3 +98,28 @@ t.test(
     );
   },
 );
+
+t.test('ad-hoc SPECs take --sessions, --reason and --lazy like config forwards', async (t) => {
+  const emu = await emulator(t);
+  const port = (await startEchoServer(t)).port;
+  const p = tunnel(t, [`demo:${port}:auto`, '--sessions', '2', '--reason', 'issue 12 check'], {
+    cwd: t.testdir({}),
+    env: emulatorAwsEnv(emu),
+  });
+  await p.waitOut(/^demo\s+127\.0\.0\.1:\d+/m);
+  p.child.kill('SIGINT');
+  t.equal((await p.exit).code, 0, p.stderr());
+  const starts = emu.state.calls.filter((c) => c.operation === 'StartSession');
+  t.equal(starts.length, 2, 'two sessions');
+  for (const c of starts) t.match(c.request, { Reason: 'issue 12 check' });
+
+  const lazy = tunnel(t, [`demo:${port}:auto`, '--lazy'], { cwd: t.testdir({}), env: emulatorAwsEnv(emu) });
+  await lazy.waitOut(/\(idle: connects on first use\)/);
+  t.equal(emu.state.calls.filter((c) => c.operation === 'StartSession').length, 2, 'no session until used');
+  lazy.child.kill('SIGINT');
+  t.equal((await lazy.exit).code, 0);
+
+  const bad = tunnel(t, [`demo:${port}:auto`, '--sessions', 'many'], { cwd: t.testdir({}), env: emulatorAwsEnv(emu) });
+  t.equal((await bad.exit).code, 2);
+  t.match(bad.stderr(), /--sessions: "many" is not a valid session count/);
+});

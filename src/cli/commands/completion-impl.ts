@@ -45,6 +45,8 @@ const VALUE_FLAGS = new Set([
   '--port',
   '--bytes',
   '--index',
+  '--sessions',
+  '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
 const NAME_COMMANDS = new Set(['up', 'run', 'ls']);

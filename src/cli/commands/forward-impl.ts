@@ -4,6 +4,8 @@ import { selectForwards, specsFromWords } from '../../config/resolve.js';
 import { awsSettingsFor } from '../aws-settings.js';
 import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
+import { withOverrides } from '../spec-flags.js';
+import type { SpecOverrides } from '../spec-flags.js';
 import { suggestCommand } from '../suggest.js';
 import type { CliIo } from '../io.js';
 import type { GlobalArgs } from '../options.js';
@@ -15,6 +17,7 @@ export async function forwardSpecs(
   args: GlobalArgs,
   words: readonly string[],
   commands: readonly string[] = [],
+  overrides: SpecOverrides = {},
 ): Promise<number> {
   if (words.length === 0) {
     throw new UsageError(
@@ -32,7 +35,7 @@ export async function forwardSpecs(
       );
     }
   }
-  return forwardUntilStopped(io, args, config, specsFromWords(config, words));
+  return forwardUntilStopped(io, args, config, withOverrides(specsFromWords(config, words), overrides));
 }
 
 export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
