@@ -123,3 +123,15 @@ t.test('ad-hoc SPECs take --sessions, --reason and --lazy like config forwards',
   t.equal((await bad.exit).code, 2);
   t.match(bad.stderr(), /--sessions: "many" is not a valid session count/);
 });
+
+t.test('the demo says in one line why download and upload rates differ', async (t) => {
+  const p = tunnel(t, ['demo', '--once'], { cwd: t.testdir({}) });
+  t.equal((await p.exit).code, 0, p.stderr());
+  const lines = p
+    .stderr()
+    .split('\n')
+    .filter((l) => /paced/.test(l));
+  t.equal(lines.length, 1);
+  t.match(lines[0], /downloads are paced like the real agent \(1024 B\/1 ms, ~1 MB\/s\); uploads are not/);
+  t.ok((lines[0] ?? '').length <= 80, 'fits a terminal line');
+});

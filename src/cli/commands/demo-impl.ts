@@ -51,7 +51,7 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
           // real one does (reads of at most 1 KiB, a 1 ms pause per read: about 1 MB/s per
           // session), while what the client sends is limited only by its window.
           renderer.info(
-            `note: downloads run at the agent's pace (${STREAM_DATA_PAYLOAD_BYTES} B reads, ${AGENT_READ_PAUSE_MS} ms apart: ≈1 MB/s per session, as on AWS); uploads are not paced`,
+            `downloads are paced like the real agent (${STREAM_DATA_PAYLOAD_BYTES} B/${AGENT_READ_PAUSE_MS} ms, ~1 MB/s); uploads are not`,
           );
           const passed = results.every((r) => r.ok);
           renderer.cliEvent(

@@ -56,7 +56,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 /** `text` cut to `width` characters, the cut marked with `…`. */
 export function truncate(text: string, width: number): string {
   if (text.length <= width) return text;
-  return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
+  return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1).trimEnd()}…`;
 }
 
 /**
