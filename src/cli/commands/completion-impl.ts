@@ -3,10 +3,9 @@
  * `tunnel __complete` for candidates, so forward and group names come from the project's
  * `.tunnel.yaml`, and profile names from the AWS config files, at the moment of completing.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, readTextFile } from '../../config/load.js';
 import type { CliIo } from '../io.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -107,7 +106,7 @@ export async function profileNames(io: CliIo): Promise<string[]> {
   for (const [file, isConfig] of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readTextFile(file);
     } catch {
       continue;
     }
