@@ -87,13 +87,14 @@ export interface AcknowledgeContent {
 
 /** `{"AcknowledgedMessageType","AcknowledgedMessageId","AcknowledgedMessageSequenceNumber","IsSequentialMessage"}` */
 export function encodeAcknowledge(a: AcknowledgeContent): Buffer {
+  // PERF: one of these per received message. The same bytes JSON.stringify gives for an object
+  // with these four keys in this order (checked against the vectors), without the object.
+  const seq = a.acknowledgedMessageSequenceNumber;
+  if (!Number.isFinite(seq)) throw badJson('acknowledge.AcknowledgedMessageSequenceNumber must be a number');
   return toBuf(
-    JSON.stringify({
-      AcknowledgedMessageType: a.acknowledgedMessageType,
-      AcknowledgedMessageId: a.acknowledgedMessageId,
-      AcknowledgedMessageSequenceNumber: a.acknowledgedMessageSequenceNumber,
-      IsSequentialMessage: a.isSequentialMessage,
-    }),
+    `{"AcknowledgedMessageType":${JSON.stringify(a.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(
+      a.acknowledgedMessageId,
+    )},"AcknowledgedMessageSequenceNumber":${seq},"IsSequentialMessage":${a.isSequentialMessage}}`,
   );
 }
 
