@@ -198,6 +198,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   /** Sends bytes as Output messages of at most 1024 bytes. False = wait for 'drain'. Never drops. */
   sendData(buf: Buffer): boolean {
     this.#assertUsable();
+    if (buf.length > 0 && buf.length <= STREAM_DATA_PAYLOAD_SIZE && !this.#encrypting) {
+      // One message (what DataChannelDuplex._writev hands us): no list to build.
+      let ok = this.#link.send(PayloadType.Output, buf);
+      if (this.#transport?.isFull === true) ok = false;
+      if (!ok) this.#needDrain = true;
+      return ok;
+    }
     // Cut (and, with KMS, seal) every chunk before sending any: a refusal sends nothing.
     const chunks: Buffer[] = [];
     for (let i = 0; i < buf.length; i += STREAM_DATA_PAYLOAD_SIZE) {
