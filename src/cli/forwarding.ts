@@ -3,7 +3,7 @@
  * then stop them (TerminateSession for every session). Shared by `tunnel SPEC…`, `up`, `run`
  * and `demo`.
  */
-import { ERROR_CODES, ForwardError, TunnelError } from '../errors.js';
+import { ForwardError, TunnelError } from '../errors.js';
 import type { AwsSettings } from '../aws/settings.js';
 import type { ForwardStatus, TunnelEvent } from '../tunnel/events.js';
 import type { ForwardSpec } from '../tunnel/forward-spec.js';
@@ -32,15 +32,13 @@ export interface ForwardingOptions {
 /** Conventional statuses of a process ended by a signal before it was up. */
 const SIGNAL_EXIT: Record<SignalName, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-function errorCodeOf(code: string | undefined): (typeof ERROR_CODES)[number] {
-  return ERROR_CODES.find((c) => c === code) ?? 'ERR_TUNNEL_SESSION_LOST';
-}
-
-/** The forward's failure as a typed error, so the exit status follows its code. */
-export function errorOfStatus(s: ForwardStatus): TunnelError {
-  return new ForwardError(errorCodeOf(s.error?.code), `${s.name}: ${s.error?.message ?? 'failed'}`, {
-    details: { forward: s.name },
-  });
+/**
+ * The forward's failure: its own typed error (so the exit status follows its code), under a
+ * message that names the forward.
+ */
+export function errorOfForward(name: string, error: TunnelError | undefined): TunnelError {
+  const e = error ?? new ForwardError('ERR_TUNNEL_SESSION_LOST', 'failed');
+  return new TunnelError(e.code, `${name}: ${e.message}`, { cause: e, details: { ...e.details, forward: name } });
 }
 
 /** `db  127.0.0.1:5432 [::1]:5432 -> i-0abc localhost:5432`. */
@@ -140,7 +138,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     const first = failed[0];
     if (first !== undefined && (options.requireAll || failed.length === statuses.length)) {
       await stopAll();
-      throw errorOfStatus(first);
+      throw errorOfForward(first.name, manager.get(first.name)?.error);
     }
     upOnce = true;
     const up = statuses.filter(isUp);
@@ -155,7 +153,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
       if (why === 'failed') {
         const last = manager.status()[0];
         await stopAll();
-        if (last !== undefined) throw errorOfStatus(last);
+        if (last !== undefined) throw errorOfForward(last.name, manager.get(last.name)?.error);
         return 1;
       }
     }

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
-import { MuxError, TunnelError, type ErrorCode } from '../errors.js';
+import { isCodeOf, MuxError, TunnelError } from '../errors.js';
 import {
   Cmd,
   HEADER_SIZE,
@@ -282,7 +282,6 @@ export class MuxSession extends EventEmitter implements StreamHost {
         if (!stream.handleUpdate(consumed, window) && this.config.version === 2) {
           this.#shutdown(
             new MuxError('ERR_SMUX_WINDOW_VIOLATION', `stream ${f.streamId}: peer consumed more than was sent`, {
-              wireAction: { kind: 'close-mux-session' },
               details: { streamId: f.streamId, consumed },
             }),
             false,
@@ -434,10 +433,10 @@ export class MuxSession extends EventEmitter implements StreamHost {
 }
 
 /** Wrap any error as a MuxError, keeping an smux code when it already has one. */
-function toMuxError(e: unknown, fallback: ErrorCode): MuxError {
+function toMuxError(e: unknown, fallback: MuxError['code']): MuxError {
   if (e instanceof MuxError) return e;
-  if (e instanceof TunnelError && e.code.startsWith('ERR_SMUX_')) {
-    return new MuxError(e.code, e.message, { cause: e, wireAction: e.wireAction, details: e.details });
+  if (e instanceof TunnelError && isCodeOf(e.code, 'SMUX')) {
+    return new MuxError(e.code, e.message, { cause: e, details: e.details });
   }
   const message = e instanceof Error ? e.message : String(e);
   return new MuxError(fallback, `mux session closed: ${message}`, { cause: e });

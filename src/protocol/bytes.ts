@@ -5,7 +5,7 @@
  * safe-integer check (the ws `getPayloadLength64` habit), so a hostile frame can never make us
  * compute with silently rounded values.
  */
-import { ProtocolError, type ErrorCode } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 
 const TWO_32 = 2 ** 32;
 /** The high 32-bit word of 2^53 - 1: a safe value's high word is at most this. */
@@ -129,7 +129,11 @@ export function bytesToUuid(buf: Buffer, offset = 0): string {
 }
 
 /** A ProtocolError for a field with an invalid value. */
-export function badField(field: string, what: string, code: ErrorCode = 'ERR_SSM_BAD_FIELD'): ProtocolError {
+export function badField(
+  field: string,
+  what: string,
+  code: ProtocolError['code'] = 'ERR_SSM_BAD_FIELD',
+): ProtocolError {
   return new ProtocolError(code, `${field} ${what}`, { details: { field } });
 }
 

@@ -577,9 +577,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     const err = new SessionError(
       'ERR_SESSION_CHANNEL_CLOSED',
       output === '' ? 'the session was closed by the service' : output,
-      {
-        wireAction: { kind: 'channel-closed', output },
-      },
+      {},
     );
     this.#rejectOpen(err);
     this.emit('closed', { output });

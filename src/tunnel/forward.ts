@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SsmApi } from '../aws/ssm-api.js';
-import { ForwardError, isTunnelError } from '../errors.js';
+import { ForwardError, isTunnelError, type TunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
 import {
@@ -50,7 +50,7 @@ export class Forward extends EventEmitter {
   readonly spec: ForwardSpec;
   readonly #d: ForwardDeps;
   #state: ForwardState = 'idle';
-  #error: { code: string; message: string } | undefined;
+  #error: TunnelError | undefined;
   #target: ResolvedTarget | undefined;
   readonly #listener: TunnelListener;
   #sessions: TunnelSession[] = [];
@@ -92,7 +92,8 @@ export class Forward extends EventEmitter {
   get state(): ForwardState {
     return this.#state;
   }
-  get error(): { code: string; message: string } | undefined {
+  /** Why the forward failed: the typed error itself (its code, message and cause). */
+  get error(): TunnelError | undefined {
     return this.#error;
   }
   get addresses(): Array<{ address: string; port: number }> {
@@ -191,7 +192,7 @@ export class Forward extends EventEmitter {
       reconnects: this.#reconnects,
     };
     if (this.#target !== undefined) st.target = this.#target.instanceId;
-    if (this.#error !== undefined) st.error = { ...this.#error };
+    if (this.#error !== undefined) st.error = { code: this.#error.code, message: this.#error.message };
     return st;
   }
 
@@ -529,9 +530,9 @@ export class Forward extends EventEmitter {
 
   #fail(err: unknown): void {
     if (this.#isDone()) return;
-    const code = isTunnelError(err) ? err.code : 'ERR_TUNNEL_SESSION_LOST';
-    const message = err instanceof Error ? err.message : String(err);
-    this.#error = { code, message };
+    this.#error = isTunnelError(err)
+      ? err
+      : new ForwardError('ERR_TUNNEL_SESSION_LOST', err instanceof Error ? err.message : String(err), { cause: err });
     this.#clearTimers();
     this.#setState('failed');
     void this.#listener.close();

@@ -136,20 +136,17 @@ export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
 export function validateHeader(h: FrameHeader, expectedVersion: number): void {
   if (h.version !== expectedVersion) {
     throw new ProtocolError('ERR_SMUX_BAD_VERSION', `smux version ${h.version}, expected ${expectedVersion}`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { version: h.version, expected: expectedVersion },
     });
   }
   if (h.cmd > MAX_CMD) {
     throw new ProtocolError('ERR_SMUX_UNKNOWN_COMMAND', `smux command ${h.cmd} is unknown`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { cmd: h.cmd },
     });
   }
   const ok = h.cmd === Cmd.PSH ? true : h.cmd === Cmd.UPD ? h.length === UPD_SIZE : h.length === 0;
   if (!ok) {
     throw new ProtocolError('ERR_SMUX_BAD_LENGTH', `smux ${Cmd[h.cmd] ?? h.cmd} frame with length ${h.length}`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { cmd: h.cmd, length: h.length },
     });
   }
