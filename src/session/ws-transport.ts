@@ -16,10 +16,10 @@
  * - close() ends the TCP connection without a close frame, as both upstream peers do.
  */
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import WebSocket from 'ws';
 import { SessionError } from '../errors.js';
 import type { MessageTransport } from './message-transport.js';
+import { isLoopbackIp } from '../loopback.js';
 
 export interface ConnectWebSocketOptions {
   /** Allow plain ws:// to a non-loopback host (tests against a remote emulator only). */
@@ -47,20 +47,6 @@ function socketOf(ws: WebSocket): CorkableSocket | undefined {
 /** Default websocket send-buffer mark: a transport holding this much is full. */
 export const DEFAULT_TRANSPORT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
-/** True when `host` (URL hostname form) is a loopback IP literal. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const kind = isIP(h);
-  if (kind === 4) return h.split('.')[0] === '127';
-  if (kind === 6) {
-    const lower = h.toLowerCase();
-    if (lower === '::1' || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(lower)) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    return mapped !== null && mapped[1]?.split('.')[0] === '127';
-  }
-  return false;
-}
-
 /** Throws ERR_SESSION_INSECURE_URL unless `url` may be used. Returns the parsed URL. */
 export function checkStreamUrl(url: string, allowInsecure = false): URL {
   let u: URL;
@@ -70,7 +56,7 @@ export function checkStreamUrl(url: string, allowInsecure = false): URL {
     throw new SessionError('ERR_SESSION_INSECURE_URL', `StreamUrl is not a valid URL`, { cause: e });
   }
   if (u.protocol === 'wss:') return u;
-  if (u.protocol === 'ws:' && (allowInsecure || isLoopbackHost(u.hostname))) return u;
+  if (u.protocol === 'ws:' && (allowInsecure || isLoopbackIp(u.hostname))) return u;
   throw new SessionError(
     'ERR_SESSION_INSECURE_URL',
     `refusing ${u.protocol}//${u.host}: use wss://, plain ws:// is allowed only to 127.0.0.0/8 or ::1`,

@@ -20,7 +20,7 @@ import {
   type TunnelEvent,
   type TunnelEventType,
 } from './events.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
+import { DEFAULT_SESSION_IDLE_CLOSE_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
@@ -499,7 +499,7 @@ export class Forward extends EventEmitter {
   #armIdle(): void {
     if (this.spec.lazy !== true || this.#active > 0 || this.#isDone() || this.#idleTimer !== undefined) return;
     if (this.#sessions.length === 0 && this.#starting.size === 0) return;
-    const idleMs = this.spec.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const idleMs = this.spec.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_CLOSE_MS;
     this.#idleTimer = this.#d.clock.setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#active > 0 || this.#isDone()) return;

@@ -12,15 +12,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   errors: [],
   clock: [],
   random: [],
+  loopback: [],
   protocol: ['errors'],
-  session: ['protocol', 'errors', 'clock', 'random'],
+  session: ['protocol', 'errors', 'clock', 'random', 'loopback'],
   mux: ['protocol', 'errors', 'clock', 'random'],
-  aws: ['errors'],
-  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random'],
-  config: ['tunnel', 'errors'],
-  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
-  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
+  aws: ['errors', 'loopback'],
+  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
+  config: ['tunnel', 'errors', 'loopback'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback'],
 };
 
 function layerOf(file: string): string {
