@@ -8,7 +8,7 @@
  * recorded on each resend. Unlike upstream, nothing is ever evicted: when `windowMessages`
  * messages are unacked, `send` returns false and 'drain' follows once the window has room.
  *
- * Receive path (ssm-client-protocol.md §5.3, with its Recommendations):
+ * Receive path (docs/protocol.md §W5; our deviations in its "Reliable delivery" section):
  *
  * ```
  *  s == E  deliver(msg) → true: ack, E++, deliver buffered E, E+1, … in order

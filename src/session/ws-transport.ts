@@ -5,7 +5,7 @@
  *   with `allowInsecure` (ERR_SESSION_INSECURE_URL otherwise). A host *name* such as
  *   `localhost` is not trusted to be loopback.
  * - No permessage-deflate, no subprotocol, no extra headers: the token travels in the first
- *   text frame, never in the upgrade (ssm-client-protocol.md §3.1).
+ *   text frame, never in the upgrade (docs/protocol.md §W1).
  * - Backpressure, one watermark: `isFull` is true while `bufferedAmount` ≥ `highWaterBytes`;
  *   once it was, 'drain' is emitted from the first send callback that sees it below the mark
  *   again (every send passes the same bound callback), so the DataChannel can stop producing

@@ -1,7 +1,7 @@
 /**
  * The emulated SSM agent running the `Port` session plugin for one session.
  *
- * Behaviour follows amazon-ssm-agent 3.3.1142.0 (ssm-agent-and-gateway.md §4.2, §6):
+ * Behaviour follows amazon-ssm-agent 3.3.1142.0 (docs/protocol.md §W6, §W8):
  *
  * ```
  *  start() ─▶ HandshakeRequest (seq 0, Flags 1) ─▶ awaiting response ──(15 s)──▶ fail "Handshake timed out…"

@@ -10,8 +10,8 @@
  *  8       len   data      (PSH payload; UPD: consumed u32 LE ‖ window u32 LE; else empty)
  * ```
  *
- * Source: ../shared/docs/ssm-agent-and-gateway.md §7.1, checked against the bytes in
- * ../shared/vectors/smux-frames.json (recorded from xtaci/smux v1.5.15 and v1.5.16).
+ * Source: docs/mux.md "Wire format", checked against the bytes in
+ * test/protocol/smux/vectors/smux-frames.json (recorded from xtaci/smux v1.5.15 and v1.5.16).
  * Note the byte order: little-endian, unlike the SSM ClientMessage header (big-endian).
  */
 import { ProtocolError } from '../../errors.js';

@@ -18,9 +18,9 @@
  *     120    n Payload          everything from HeaderLength + 4 to the end of the frame
  * ```
  *
- * Source: ssm-client-protocol.md §4 (session-manager-plugin 1.2.677.0 `src/message/messageparser.go`,
+ * Source: docs/protocol.md §W2 (session-manager-plugin 1.2.677.0 `src/message/messageparser.go`,
  * amazon-ssm-agent 3.3.1142.0 `agent/session/contracts/agentmessage.go`), checked against every
- * binary vector in `shared/vectors/ssm-messages.json`.
+ * binary vector in `test/protocol/ssm/vectors/ssm-messages.json`.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../../errors.js';
@@ -259,7 +259,7 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
 export type ReceiverSide = 'client' | 'agent';
 
 /**
- * The semantic checks each upstream receiver applies after parsing (ssm-client-protocol.md §4.4,
+ * The semantic checks each upstream receiver applies after parsing (docs/protocol.md §W4,
  * agent §2), with our precise codes:
  *
  * | check                               | client                  | agent |

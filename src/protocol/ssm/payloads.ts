@@ -7,7 +7,7 @@
  * accept any key order). Decoders take `unknown` JSON and narrow it by hand, throwing
  * ERR_SSM_BAD_JSON for malformed bodies or missing required keys.
  *
- * Source: ssm-client-protocol.md §3.3, §5.2, §6, §8.5, §10.2 (plugin `src/message/clientmessage.go`,
+ * Source: docs/protocol.md §W1, §W3, §W5, §W6, §W10 (plugin `src/message/clientmessage.go`,
  * `handshakemessage.go`; agent `agent/session/contracts/model.go`).
  */
 import { ProtocolError } from '../../errors.js';
