@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
+import { isLoopbackName } from '../loopback.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type PlatformType = 'Linux' | 'Windows' | 'MacOS';
@@ -139,7 +140,8 @@ export interface ResolvedEmulatorOptions {
 export const DEFAULT_AGENT_VERSION = '3.3.1142.0';
 export const DEFAULT_INSTANCE_ID = 'i-0123456789abcdef0';
 export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_IDLE_TIMEOUT_MS = 20 * 60_000;
+/** Session Manager's default idle session timeout (the service ends a quiet session). */
+export const SERVICE_IDLE_SESSION_TIMEOUT_MS = 20 * 60_000;
 
 /** The account and IAM user the emulator pretends the caller is. */
 export const EMULATOR_ACCOUNT_ID = '123456789012';
@@ -163,11 +165,6 @@ export const DEFAULT_REMOTE_HOST_DENY_LIST: readonly string[] = [
 ];
 
 const INSTANCE_ID_RE = /^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/;
-
-/** True for addresses that stay on this machine: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 function randomAlnum(n: number, alphabet: string): string {
   const bytes = randomBytes(n);
@@ -244,7 +241,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     seed: o.seed ?? randomBytes(4).readUInt32BE(0),
     remoteHostDenyList: [...(o.remoteHostDenyList ?? DEFAULT_REMOTE_HOST_DENY_LIST)],
     accessDeny: (o.accessDeny ?? []).map((r) => ({ action: r.action, resource: r.resource ?? '*' })),
-    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    idleTimeoutMs: o.idleTimeoutMs ?? SERVICE_IDLE_SESSION_TIMEOUT_MS,
     maxSessionDurationMs: o.maxSessionDurationMs ?? 0,
     clock: o.clock ?? systemClock,
   };
@@ -417,7 +414,7 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         checkPort(d['port'], [...at, 'port'], out, false);
         const to = d['to'];
         if (!isRecord(to)) return void out.push(issue([...at, 'to'], 'must be a mapping with host and port'));
-        if (typeof to['host'] !== 'string' || !isLoopbackHost(to['host']))
+        if (typeof to['host'] !== 'string' || !isLoopbackName(to['host']))
           out.push(issue([...at, 'to', 'host'], 'must be a loopback address (127.x.x.x, ::1 or localhost)'));
         checkPort(to['port'], [...at, 'to', 'port'], out, false);
       });

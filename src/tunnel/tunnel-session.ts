@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
-import { ERROR_CODES, ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
+import { ForwardError, isCodeOf, isTunnelError, type ErrorCode } from '../errors.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import {
   FLAG_CONNECT_TO_PORT_ERROR,
@@ -21,7 +21,7 @@ export type SessionEndReason = 'channel-closed' | 'channel-error' | 'mux-closed'
 export interface SessionEnd {
   reason: SessionEndReason;
   message: string;
-  code?: string;
+  code?: ErrorCode;
   /** Retrying cannot help (forbidden host, access denied, bad parameters). */
   permanent: boolean;
 }
@@ -69,12 +69,10 @@ const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
  * any other end is a lost session.
  */
 export function sessionEndError(end: SessionEnd, cause?: unknown): ForwardError {
-  const code = end.permanent && isErrorCode(end.code) ? end.code : 'ERR_TUNNEL_SESSION_LOST';
+  // Permanent ends are classified here (classifyChannelClosed) and carry a forward code.
+  const code =
+    end.permanent && end.code !== undefined && isCodeOf(end.code, 'TUNNEL') ? end.code : 'ERR_TUNNEL_SESSION_LOST';
   return new ForwardError(code, end.message, cause === undefined ? {} : { cause });
-}
-
-function isErrorCode(code: string | undefined): code is ErrorCode {
-  return code !== undefined && (ERROR_CODES as readonly string[]).includes(code);
 }
 
 export function isPermanentCode(code: string | undefined): boolean {

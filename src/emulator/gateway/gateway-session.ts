@@ -2,7 +2,7 @@
  * One session as the emulated message gateway (MGS) sees it: the client's current websocket, the
  * emulated agent, the faults on the path between them, and the service-side timers.
  *
- * Relay rules (ssm-agent-and-gateway.md §9): records pass unchanged in both directions; there is
+ * Relay rules (docs/protocol.md §W9–§W11): records pass unchanged in both directions; there is
  * no queue in the gateway. What the agent sends while no client socket is attached is lost and
  * the agent's reliable link retransmits it after re-attachment (the agent also pauses its output
  * while detached, as it does on `pause_publication`). A session ends for the client only through
