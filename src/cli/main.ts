@@ -8,6 +8,7 @@ import type { Argv } from 'yargs';
 import { UsageError, isTunnelError } from '../errors.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
 import { initCommand } from './commands/init.js';
@@ -55,6 +56,7 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     // The emulator's whole point is to print its own throwaway credentials: unmasked io.
     .command(emulatorCommand(io))
     .command(demoCommand(safe))
+    .command(doctorCommand(safe))
     .command(completionCommand(safe))
     .command(completeCommand(safe))
     .version(VERSION)
