@@ -12,7 +12,9 @@ import { doctor, emulator } from './doctor-helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/doctor.schema.json', import.meta.url), 'utf8')) as object;
 // ajv-formats is CommonJS: its default export arrives as the module object under ESM.
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv,
+) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv);
 const validate = ajv.compile(schema);
@@ -36,7 +38,15 @@ t.test('--json: passing and failing checks all validate against docs/doctor.sche
     faults: { unresolvableHosts: ['db.internal'] },
   });
   const dest = (await startLoopbackServer(t, (s) => s.end('hi\n'))).port;
-  const r = await doctor(t, emu, [`demo:${dest}:auto`, 'lost:22:auto', 'demo:db.internal:5432:auto', '--json']);
+  // --timeout 60s: the destination's quiet window (20 s) never races the unresolvable host's refusal.
+  const r = await doctor(t, emu, [
+    `demo:${dest}:auto`,
+    'lost:22:auto',
+    'demo:db.internal:5432:auto',
+    '--json',
+    '--timeout',
+    '60s',
+  ]);
   t.equal(r.code, 1, 'a failed check makes the exit status 1');
   const lines = parseLines(r.stdout);
   for (const [i, obj] of lines.entries()) {

@@ -102,6 +102,35 @@ t.test('runtime: a malformed proxy and an unreadable CA bundle fail with their f
   t.equal(line(r.stdout, 'identity').status, 'PASS', 'a failing check does not stop the others');
 });
 
+t.test('runtime: a proxy tunnel does not use yet is a warning, and its password is never printed', async (t) => {
+  const emu = await emulator(t);
+  const r = await doctor(t, emu, [], { env: { HTTPS_PROXY: 'http://alice:PROXYPASSWORDxyz@proxy.example:3128' } });
+  const l = line(r.stdout, 'runtime');
+  t.equal(l.status, 'WARN');
+  t.match(l.finding, 'proxy http://proxy.example:3128 (HTTPS_PROXY) is set, but tunnel connects directly');
+  t.match(l.fix, 'allow direct HTTPS (443) to ssm.REGION.amazonaws.com and ssmmessages.REGION.amazonaws.com');
+  t.notMatch(r.stdout + r.stderr, 'PROXYPASSWORDxyz');
+});
+
+t.test('every check has a timeout: an endpoint that accepts and never answers', async (t) => {
+  const emu = await emulator(t);
+  const hole = await startLoopbackServer(t, () => undefined);
+  const r = await doctor(t, emu, ['demo:22:auto', '--timeout', '1s'], {
+    env: { AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${hole.port}` },
+  });
+  t.equal(r.code, 1);
+  t.match(line(r.stdout, 'identity'), {
+    status: 'FAIL',
+    finding: 'no answer within 1 s',
+    fix: /check the network path to STS/,
+  });
+  t.match(line(r.stdout, 'clock'), { status: 'FAIL', finding: 'no answer within 1 s' });
+  t.match(line(r.stdout, 'endpoints'), { status: 'PASS', finding: `SSM API 127.0.0.1:${hole.port} ok (loopback)` });
+  t.match(line(r.stdout, 'demo/target'), { status: 'FAIL', finding: 'no answer within 1 s', fix: /network path/ });
+  t.equal(line(r.stdout, 'demo/permission').status, 'SKIP');
+  t.equal(line(r.stdout, 'demo/local').status, 'PASS');
+});
+
 t.test('identity: the service says the token expired (emulator expiredToken)', async (t) => {
   const emu = await emulator(t, { faults: { expiredToken: true } });
   const r = await doctor(t, emu, [`demo:22:auto`], { env: { AWS_SESSION_TOKEN: 'SESSIONTOKENdoctor123' } });
@@ -255,7 +284,14 @@ t.test('destination: refused, unresolvable on the instance, forbidden by the age
     faults: { unresolvableHosts: ['db.internal'] },
   });
   const port = await closedPort();
-  const r = await doctor(t, emu, [`demo:${port}:auto`, 'demo:db.internal:5432:auto', 'demo:10.9.9.9:5432:auto']);
+  // --timeout 60s: the quiet window is 20 s, so a refusal never races it on a loaded machine.
+  const r = await doctor(t, emu, [
+    `demo:${port}:auto`,
+    'demo:db.internal:5432:auto',
+    'demo:10.9.9.9:5432:auto',
+    '--timeout',
+    '60s',
+  ]);
   t.equal(r.code, 1);
   const refused = line(r.stdout, `demo-${port}/destination`);
   t.equal(refused.status, 'FAIL');
@@ -279,6 +315,23 @@ t.test('destination: refused, unresolvable on the instance, forbidden by the age
     [...emu.state.sessions.values()].every((s) => s.status === 'terminated'),
     'no session left open',
   );
+});
+
+t.test('destination: a basic-mode agent (no smux) reports a refused port through channel_closed', async (t) => {
+  const emu = await emulator(t, { instances: [{ instanceId: INSTANCE, name: 'demo', agentVersion: '3.0.161.0' }] });
+  const port = await closedPort();
+  const r = await doctor(t, emu, [`demo:${port}:auto`, '--timeout', '60s']);
+  const target = line(r.stdout, 'demo/target');
+  t.equal(target.status, 'WARN');
+  t.match(target.finding, 'agent 3.0.161.0 (basic mode (one connection per session))');
+  t.match(target.fix, 'update the agent for smux');
+  const l = line(r.stdout, 'demo/destination');
+  t.equal(l.status, 'FAIL');
+  t.match(
+    l.finding,
+    `the agent could not connect to localhost:${port}: Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`,
+  );
+  t.match(l.fix, `start the service on localhost:${port}`);
 });
 
 t.test('local: a port held by another process fails; one held by tunnel itself passes', async (t) => {

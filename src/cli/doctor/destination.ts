@@ -17,7 +17,10 @@ import { adviceFor } from '../report.js';
 import { resolvedInstance } from './permission.js';
 import { errorText, fail, pass, type Check, type Finding } from './types.js';
 
-/** How long a stream must stay free of ConnectToPortError to count as connected. */
+/**
+ * How long a stream must stay free of ConnectToPortError to count as connected: 3 s, or a third
+ * of `--timeout` when one is given (a slow network path gets a longer window).
+ */
 export const DESTINATION_QUIET_MS = 3_000;
 
 function classify(dest: string, code: string | undefined, message: string, details: Record<string, unknown>): Finding {
@@ -93,12 +96,13 @@ export const destinationCheck: Check = {
       }
       details['mode'] = hs.portMode;
       details['sessionId'] = session.sessionId;
+      const quietMs = ctx.userTimeoutMs === undefined ? DESTINATION_QUIET_MS : Math.round(ctx.userTimeoutMs / 3);
       let timer: ReturnType<typeof ctx.clock.setTimeout> | undefined;
       const probe =
         hs.portMode === 'mux'
-          ? session.probe(DESTINATION_QUIET_MS)
+          ? session.probe(quietMs)
           : new Promise<{ reason: 'quiet' }>((resolve) => {
-              timer = ctx.clock.setTimeout(() => resolve({ reason: 'quiet' }), DESTINATION_QUIET_MS);
+              timer = ctx.clock.setTimeout(() => resolve({ reason: 'quiet' }), quietMs);
             });
       const outcome = await Promise.race([probe, ended.then((end) => ({ end }))]);
       if (timer !== undefined) ctx.clock.clearTimeout(timer);
@@ -118,7 +122,7 @@ export const destinationCheck: Check = {
           ? 'the destination sent data first'
           : reason === 'closed'
             ? 'the destination closed the connection at once'
-            : `no refusal within ${DESTINATION_QUIET_MS / 1000} s`;
+            : `no refusal within ${Math.round(quietMs / 100) / 10} s`;
       return pass(`${instanceId} reached ${dest} (${hs.portMode} mode; ${how})`, details);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);

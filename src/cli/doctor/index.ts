@@ -36,10 +36,12 @@ export const CHECKS: readonly Check[] = [
 
 const LABEL = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
 
-function textLine(r: CheckResult): string {
+function textLine(r: CheckResult, verbose: boolean): string {
   const name = r.forward === undefined ? r.check : `${r.forward}/${r.check}`;
   const fix = r.fix === undefined ? '' : `\n      fix: ${r.fix}`;
-  return `${LABEL[r.status]}  ${name}: ${r.finding}${fix}\n`;
+  const more =
+    verbose && r.details !== undefined ? `\n      details: ${JSON.stringify(r.details)} (${r.durationMs} ms)` : '';
+  return `${LABEL[r.status]}  ${name}: ${r.finding}${fix}${more}\n`;
 }
 
 export function summarize(results: readonly CheckResult[]): {
@@ -99,7 +101,7 @@ export async function doctor(io: CliIo, args: GlobalArgs, words: readonly string
               details: r.details ?? {},
             })}\n`,
           );
-        } else if (!args.quiet || r.status === 'fail') io.stdout.write(textLine(r));
+        } else if (!args.quiet || r.status === 'fail') io.stdout.write(textLine(r, args.verbose));
       },
     },
   );

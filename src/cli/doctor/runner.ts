@@ -16,14 +16,21 @@ export interface RunOptions {
 }
 
 export async function runChecks(
-  base: Omit<DoctorContext, 'signal' | 'results'>,
+  base: Omit<DoctorContext, 'signal' | 'results' | 'timeoutMs' | 'userTimeoutMs'>,
   options: RunOptions,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const one = async (check: Check, forward: ForwardSpec | undefined): Promise<void> => {
     const started = base.clock.now();
     const abort = new AbortController();
-    const ctx: DoctorContext = { ...base, results, signal: abort.signal };
+    const timeoutMs = options.timeoutMs ?? check.timeoutMs;
+    const ctx: DoctorContext = {
+      ...base,
+      results,
+      signal: abort.signal,
+      timeoutMs,
+      ...(options.timeoutMs === undefined ? {} : { userTimeoutMs: options.timeoutMs }),
+    };
     const blocked = check.needs
       .map((n) => resultOf(ctx, n, check.scope === 'forward' ? forward?.name : undefined) ?? resultOf(ctx, n))
       .find((r) => r !== undefined && (r.status === 'fail' || r.status === 'skip'));
@@ -31,7 +38,6 @@ export async function runChecks(
     if (blocked !== undefined) {
       finding = { status: 'skip', finding: `not run: the ${blocked.check} check did not pass` };
     } else {
-      const timeoutMs = options.timeoutMs ?? check.timeoutMs;
       let timer: ReturnType<DoctorContext['clock']['setTimeout']> | undefined;
       const timedOut = new Promise<Finding>((resolve) => {
         timer = base.clock.setTimeout(() => {

@@ -45,6 +45,10 @@ export interface DoctorContext {
   results: CheckResult[];
   /** Fires when the check's timeout expires: release sessions and sockets. */
   signal: AbortSignal;
+  /** This check's timeout (its own, or the one `--timeout` set for all). */
+  timeoutMs: number;
+  /** Set when `--timeout` overrides every check's own timeout. */
+  userTimeoutMs?: number;
 }
 
 export interface Check {
