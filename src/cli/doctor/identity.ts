@@ -96,9 +96,12 @@ export const identityCheck: Check = {
       details['code'] = code;
       if (code === 'ERR_AWS_EXPIRED_TOKEN')
         return fail(`STS says the credentials from ${source} have expired: ${errorText(err)}`, refreshFix, details);
+      const region = ctx.region ?? 'REGION';
       return fail(
         `STS GetCallerIdentity failed with credentials from ${source}: ${errorText(err)}`,
-        adviceFor(err, named) ?? 'check the credentials and the network path to STS',
+        code === 'ERR_AWS_ENDPOINT_UNREACHABLE'
+          ? `allow HTTPS to sts.${region}.amazonaws.com; in a VPC without internet access create the interface endpoint com.amazonaws.${region}.sts (or set AWS_ENDPOINT_URL_STS)`
+          : (adviceFor(err, named) ?? 'check the credentials and the network path to STS'),
         details,
       );
     }
