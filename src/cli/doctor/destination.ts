@@ -23,8 +23,10 @@ import { errorText, fail, pass, type Check, type Finding } from './types.js';
  */
 export const DESTINATION_QUIET_MS = 3_000;
 
-function classify(dest: string, code: string | undefined, message: string, details: Record<string, unknown>): Finding {
+function classify(dest: string, code: string | undefined, text: string, details: Record<string, unknown>): Finding {
   details['outcome'] = 'failed';
+  // The agent's own words, without the engine's "where it happened" prefix (the finding says it).
+  const message = text.replace(/^(refused on the instance|the instance could not resolve the host): /, '');
   if (code === 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN') {
     details['outcome'] = 'forbidden';
     return fail(
