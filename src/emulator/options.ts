@@ -81,6 +81,15 @@ export interface FaultSettings {
   ackDelayMs?: number;
   /** The next ResumeSession call fails once with AccessDeniedException (HTTP 400). */
   failResumeOnce?: boolean;
+  /**
+   * The service's clock runs this many ms ahead (negative: behind) of the emulator's: the `Date`
+   * header and the SigV4 15-minute window follow it, as when the caller's clock is off.
+   */
+  clockSkewMs?: number;
+  /** Every signed API call (SSM, KMS, STS) fails with ExpiredToken, as with expired session credentials. */
+  expiredToken?: boolean;
+  /** Remote host names the agent's resolver cannot find (`lookup HOST: no such host`). */
+  unresolvableHosts?: string[];
 }
 
 /** An emulated IAM deny: calls of `action` (e.g. `ssm:StartSession`) on `resource` are refused. */
@@ -425,7 +434,14 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   if (faults !== undefined) {
     if (!isRecord(faults)) out.push(issue([...root, 'faults'], 'must be a mapping'));
     else {
-      const known = new Set([...FAULT_NUMBER_KEYS, ...FAULT_RATE_KEYS, 'failResumeOnce']);
+      const known = new Set([
+        ...FAULT_NUMBER_KEYS,
+        ...FAULT_RATE_KEYS,
+        'failResumeOnce',
+        'clockSkewMs',
+        'expiredToken',
+        'unresolvableHosts',
+      ]);
       for (const k of Object.keys(faults)) if (!known.has(k)) out.push(issue([...root, 'faults', k], 'unknown fault'));
       for (const k of FAULT_NUMBER_KEYS) checkNonNegative(faults, k, [...root, 'faults'], out);
       for (const k of FAULT_RATE_KEYS) {
@@ -433,8 +449,16 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1)))
           out.push(issue([...root, 'faults', k], 'must be a rate between 0 and 1'));
       }
-      if (faults['failResumeOnce'] !== undefined && typeof faults['failResumeOnce'] !== 'boolean')
-        out.push(issue([...root, 'faults', 'failResumeOnce'], 'must be true or false'));
+      for (const k of ['failResumeOnce', 'expiredToken']) {
+        if (faults[k] !== undefined && typeof faults[k] !== 'boolean')
+          out.push(issue([...root, 'faults', k], 'must be true or false'));
+      }
+      const skew = faults['clockSkewMs'];
+      if (skew !== undefined && (typeof skew !== 'number' || !Number.isFinite(skew)))
+        out.push(issue([...root, 'faults', 'clockSkewMs'], 'must be a number of milliseconds (negative: behind)'));
+      const hosts = faults['unresolvableHosts'];
+      if (hosts !== undefined && (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string')))
+        out.push(issue([...root, 'faults', 'unresolvableHosts'], 'must be a list of host names'));
     }
   }
 

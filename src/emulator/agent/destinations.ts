@@ -101,7 +101,8 @@ export interface PlanInput {
   resolve?: (host: string) => Promise<string[]>;
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
+/** The agent's resolver: every A/AAAA record of `host`, in resolver order. */
+export async function defaultResolve(host: string): Promise<string[]> {
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }
