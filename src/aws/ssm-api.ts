@@ -174,9 +174,10 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
         const res = await client.send(
           new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: resourceId }),
         );
-        const tags: Record<string, string> = {};
-        for (const t of res.TagList ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
-        return tags;
+        // fromEntries defines own properties: a tag key `__proto__` stays a tag.
+        return Object.fromEntries(
+          (res.TagList ?? []).flatMap((t) => (t.Key === undefined ? [] : [[t.Key, t.Value ?? '']])),
+        );
       }),
   };
 }

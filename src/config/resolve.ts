@@ -14,6 +14,8 @@ import { parseTargetRef } from '../tunnel/forward-spec.js';
 import type { ForwardSpec, TargetRef } from '../tunnel/forward-spec.js';
 import { envName } from './check.js';
 import { didYouMean } from './closest.js';
+import { expandGroup } from './groups.js';
+import { own } from './own.js';
 import { FIRST_UNPRIVILEGED_PORT, isValidPort } from './schema.js';
 import type { ForwardConfig, TunnelConfig } from './schema.js';
 
@@ -25,7 +27,7 @@ export function impliedLocalPort(remotePort: number): number {
 /** Alias from `targets`, else id / `tag:` / Name tag text. */
 export function resolveTarget(config: TunnelConfig, target: string | TargetRef): TargetRef {
   if (typeof target !== 'string') return target;
-  const alias = config.targets[target];
+  const alias = own(config.targets, target);
   if (alias !== undefined) return alias;
   const ref = parseTargetRef(target);
   if (ref === undefined)
@@ -54,26 +56,21 @@ export function forwardSpecOf(config: TunnelConfig, name: string, f: ForwardConf
   return spec;
 }
 
-/** Forward names of `name` (a forward, or a group expanded recursively), in config order. */
-export function expandName(config: TunnelConfig, name: string, seen: Set<string> = new Set()): string[] {
-  if (config.forwards[name] !== undefined) return [name];
-  const members = config.groups[name];
-  if (members === undefined) {
-    const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
-    const hint = didYouMean(
-      name,
-      all,
-      all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`,
-    );
-    throw new ConfigError(
-      'ERR_CONFIG_UNKNOWN_FORWARD',
-      `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`,
-      [{ path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) }],
-    );
-  }
-  if (seen.has(name)) return [];
-  seen.add(name);
-  return members.flatMap((m) => expandName(config, m, seen));
+/** Forward names of `name` (a forward, or a group expanded once, without duplicates), in config order. */
+export function expandName(config: TunnelConfig, name: string): string[] {
+  const names = expandGroup(config.forwards, config.groups, name);
+  if (names !== undefined) return names;
+  const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
+  const hint = didYouMean(
+    name,
+    all,
+    all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`,
+  );
+  throw new ConfigError(
+    'ERR_CONFIG_UNKNOWN_FORWARD',
+    `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`,
+    [{ path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) }],
+  );
 }
 
 /** Specs for the named forwards/groups (all forwards when `names` is empty), without duplicates. */
@@ -81,7 +78,7 @@ export function selectForwards(config: TunnelConfig, names: readonly string[]): 
   const wanted = names.length === 0 ? Object.keys(config.forwards) : names.flatMap((n) => expandName(config, n));
   const unique = [...new Set(wanted)];
   return unique.map((n) => {
-    const f = config.forwards[n];
+    const f = own(config.forwards, n);
     if (f === undefined) throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward named "${n}"`);
     return forwardSpecOf(config, n, f);
   });
@@ -148,7 +145,7 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
   const names = new Set<string>();
   for (const { word, spec } of parsed) {
     if (spec === undefined) {
-      if (config.forwards[word] === undefined && config.groups[word] === undefined) {
+      if (own(config.forwards, word) === undefined && own(config.groups, word) === undefined) {
         const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
         const hint = didYouMean(word, all) ?? `to forward a port of target "${word}", write ${word}:PORT`;
         throw new ConfigError(

@@ -11,6 +11,7 @@ import type { ConfigIssue } from '../errors.js';
 import { DEFAULT_BIND, parseTargetRef } from '../tunnel/forward-spec.js';
 import type { TargetRef } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
+import { setOwn } from './own.js';
 import { formatPath } from './source.js';
 import type { ConfigPath, ConfigSource } from './source.js';
 
@@ -285,7 +286,7 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
   const result: Record<string, string> = {};
   let ok = true;
   for (const [k, tv] of Object.entries(tags)) {
-    if (typeof tv === 'string' || typeof tv === 'number' || typeof tv === 'boolean') result[k] = String(tv);
+    if (typeof tv === 'string' || typeof tv === 'number' || typeof tv === 'boolean') setOwn(result, k, String(tv));
     else {
       out.add([...path, 'tags', k], `tag value must be text, got ${typeName(tv)}`);
       ok = false;
@@ -413,7 +414,7 @@ function readNamed<T>(
       continue;
     }
     const r = read(entry, [section, name]);
-    if (r !== undefined) result[name] = r;
+    if (r !== undefined) setOwn(result, name, r);
   }
   return result;
 }
