@@ -174,7 +174,8 @@ export class Forward extends EventEmitter {
       name: this.spec.name,
       state: this.#state,
       addresses: this.#listener.addresses,
-      remote: `${this.spec.remoteHost ?? 'localhost'}:${this.spec.remotePort}`,
+      // IPv6 literals in brackets, as in a URL: `[fd00::5]:5432`, not `fd00::5:5432`.
+      remote: `${hostForDisplay(this.spec.remoteHost ?? 'localhost')}:${this.spec.remotePort}`,
       connections: { active: this.#active, total: this.#total, failed: this.#failed },
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
@@ -585,4 +586,9 @@ export class Forward extends EventEmitter {
     this.emit('event', clean);
     this.#d.emit(clean);
   }
+}
+
+/** A host as written before `:port`: IPv6 literals (with or without a zone id) in brackets. */
+export function hostForDisplay(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

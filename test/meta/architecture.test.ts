@@ -12,15 +12,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   errors: [],
   clock: [],
   random: [],
+  files: [],
   protocol: ['errors'],
   session: ['protocol', 'errors', 'clock', 'random'],
   mux: ['protocol', 'errors', 'clock', 'random'],
   aws: ['errors'],
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random'],
-  config: ['tunnel', 'errors'],
-  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
-  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
+  config: ['tunnel', 'errors', 'files'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'files'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'files'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'files'],
 };
 
 function layerOf(file: string): string {
