@@ -84,6 +84,8 @@ export const ERROR_CODES = [
   // --- emulator --------------------------------------------------------------------------
   'ERR_EMULATOR_CONFIG',
   'ERR_EMULATOR_BAD_TOKEN',
+  'ERR_EMULATOR_PORT_IN_USE',
+  'ERR_EMULATOR_LISTEN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

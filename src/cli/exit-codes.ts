@@ -52,6 +52,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_TUNNEL_NOT_READY: EXIT.TEMPFAIL,
   ERR_CLI_TIMEOUT: EXIT.TEMPFAIL,
   ERR_TUNNEL_BIND_FAILED: EXIT.OSERR,
+  ERR_EMULATOR_PORT_IN_USE: EXIT.TEMPFAIL,
+  ERR_EMULATOR_LISTEN: EXIT.OSERR,
 };
 
 /** The exit status for an error thrown by a command. */

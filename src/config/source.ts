@@ -65,12 +65,16 @@ export function parseConfigText(text: string, file?: string): ConfigSource {
     const lines = text.split('\n');
     // A file that is not YAML at all can yield thousands of errors: the first few say enough.
     const shown = doc.errors.slice(0, MAX_PARSE_ISSUES);
+    const excerpt = (line: number | undefined): string => {
+      const l = line === undefined ? '' : (lines[line - 1] ?? '');
+      return l.trim() === '' ? '' : `; line ${line ?? '?'} starts ${maskedExcerpt(l)}`;
+    };
     const issues: ConfigIssue[] = shown.map((e) => ({
       ...at(e.pos[0]),
       path: '',
       // The yaml message plus a short masked excerpt of the line: the file may be the wrong one
       // (credentials, .env) and its values must not be printed.
-      message: `${shortText(firstLine(e.message), 160)}; line ${at(e.pos[0]).line ?? '?'} starts ${maskedExcerpt(lines[(at(e.pos[0]).line ?? 1) - 1] ?? '')}`,
+      message: `${shortText(firstLine(e.message), 160)}${excerpt(at(e.pos[0]).line)}`,
       hint:
         e.code === 'DUPLICATE_KEY'
           ? 'each key may appear once in a mapping'
@@ -95,7 +99,7 @@ export function parseConfigText(text: string, file?: string): ConfigSource {
       {
         ...(file === undefined ? {} : { file }),
         path: '',
-        message: `aliases (*name) expand to too many nodes (yaml: ${shortText(firstLine(e.message), 80)})`,
+        message: `too many alias expansions: aliases (*name) expand to too many nodes (yaml: ${shortText(firstLine(e.message), 80)})`,
         hint: `a config needs few anchors and aliases; at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
       },
     ]);

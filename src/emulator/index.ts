@@ -11,6 +11,7 @@ export type { PacingProfile } from './pacing.js';
 export {
   resolveEmulatorOptions,
   loadEmulatorConfig,
+  isLoopbackHost,
   DEFAULT_REMOTE_HOST_DENY_LIST,
   DEFAULT_AGENT_VERSION,
   DEFAULT_INSTANCE_ID,
