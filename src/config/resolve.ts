@@ -113,7 +113,7 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   if (open >= 0 && close < open)
     throw new UsageError(`"${shown}" has an unclosed "["; write IPv6 hosts in brackets, e.g. demo:[fd00::5]:5432`);
   if (open < 0 && close >= 0) throw new UsageError(`"${shown}" has a "]" without "["`);
-  const v6 = /\[([0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?)\]/.exec(spec);
+  const v6 = /\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?)\]/.exec(spec);
   if (open >= 0 && (v6 === null || v6.index !== open))
     throw new UsageError(
       `"${shown}" has "[…]" that is not an IPv6 address; write IPv6 hosts in brackets, e.g. demo:[fd00::5]:5432`,

@@ -93,7 +93,14 @@ t.test('reports every problem at once, each with line, column and a hint', async
     message: /unknown forward or group "apii"/,
     hint: /did you mean "api"/,
   });
-  t.equal(issues.length, 6, 'exactly the six problems, no cascades');
+  // A forward with a bad remote port is still checked for its other problems (its target).
+  t.match(find(issues, 'forwards.db.target'), { line: 7, message: /unknown target alias "bastoin"/ });
+  t.equal(issues.length, 7, 'exactly the seven problems, no cascades');
+  t.same(
+    issues.map((i) => i.line),
+    [2, 7, 8, 9, 14, 18, 20],
+    'in reading order',
+  );
 });
 
 t.test('an unknown target alias gets the closest alias and the Name tag spelling', async (t) => {
