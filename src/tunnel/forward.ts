@@ -51,6 +51,23 @@ export class Forward extends EventEmitter {
   readonly #d: ForwardDeps;
   #state: ForwardState = 'idle';
   #error: { code: string; message: string } | undefined;
+  /** The last session start failure, kept for progress() (not an error of the forward). */
+  #lastStartFailure: string | undefined;
+
+  /**
+   * Why the forward is not ready yet, in words: what its starting sessions wait for (StartSession,
+   * the handshake, with malformed records dropped) and the last start failure. Undefined when
+   * there is nothing to say. Shown when the readiness deadline passes, so that a gateway sending
+   * garbage or no handshake is named even without --verbose.
+   */
+  progress(): string | undefined {
+    const waiting = [...this.#starting].map((s) => s.progress()).find((p) => p !== undefined);
+    const parts = [
+      ...(waiting === undefined ? [] : [waiting]),
+      ...(this.#lastStartFailure === undefined ? [] : [`last attempt failed: ${this.#lastStartFailure}`]),
+    ];
+    return parts.length === 0 ? undefined : parts.join('; ');
+  }
   #target: ResolvedTarget | undefined;
   readonly #listener: TunnelListener;
   #sessions: TunnelSession[] = [];
@@ -300,6 +317,7 @@ export class Forward extends EventEmitter {
   #onStartFailure(err: unknown): void {
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
+    this.#lastStartFailure = `${code === undefined ? '' : `${code}: `}${message}`;
     // Before the first ready, an unknown/offline target or unusable credentials will not fix
     // themselves while the user waits; after it, they may (agent restart, `aws sso login`).
     const permanent =
