@@ -60,6 +60,8 @@ export const ERROR_CODES = [
   'ERR_AWS_INSECURE_ENDPOINT',
   'ERR_AWS_API',
   'ERR_AWS_KMS',
+  'ERR_AWS_RESPONSE_TOO_LARGE',
+  'ERR_AWS_BAD_RESPONSE',
   // --- tunnel: forwards and listeners ----------------------------------------------------
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',
@@ -84,6 +86,8 @@ export const ERROR_CODES = [
   // --- emulator --------------------------------------------------------------------------
   'ERR_EMULATOR_CONFIG',
   'ERR_EMULATOR_BAD_TOKEN',
+  'ERR_EMULATOR_PORT_IN_USE',
+  'ERR_EMULATOR_LISTEN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -4,6 +4,7 @@
  * its `__type` goes into `details.awsCode`.
  */
 import { AwsError, type ErrorCode } from '../errors.js';
+import { ResponseTooLargeError } from './response-cap.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -46,6 +47,25 @@ function prop(e: object, key: string): unknown {
 /** Map anything the SDK (or its HTTP layer, or a credential provider) threw to an `AwsError`. */
 export function mapAwsError(err: unknown, operation: string): AwsError {
   if (err instanceof AwsError) return err;
+  // The SDK appends "Deserialization error: … inspect the hidden field {error}.$response" to
+  // errors raised while reading or parsing a body: say plainly what was wrong instead.
+  if (err instanceof ResponseTooLargeError) {
+    return new AwsError(
+      'ERR_AWS_RESPONSE_TOO_LARGE',
+      `${operation}: the response is larger than ${err.limit} bytes (the limit for an API response); is the endpoint really SSM?`,
+      { cause: err, details: { operation, limit: err.limit } },
+    );
+  }
+  if (typeof err === 'object' && err !== null && '$response' in err && err instanceof SyntaxError) {
+    return new AwsError(
+      'ERR_AWS_BAD_RESPONSE',
+      `${operation}: the response is not valid JSON; is the endpoint really SSM?`,
+      {
+        cause: err,
+        details: { operation },
+      },
+    );
+  }
   if (typeof err !== 'object' || err === null) {
     return new AwsError('ERR_AWS_API', `${operation} failed: ${String(err)}`, { cause: err });
   }

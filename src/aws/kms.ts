@@ -12,6 +12,8 @@
  * codes `error-map.ts` gives them.
  */
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { capResponseSize } from './response-cap.js';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
@@ -97,6 +99,7 @@ export function createKmsApi(settings: AwsSettings): KmsApi {
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),
     credentials: creds.provider,
     maxAttempts: settings.maxAttempts ?? 3,
+    requestHandler: capResponseSize(new NodeHttpHandler()),
   });
   return {
     async generateDataKey(input) {

@@ -13,7 +13,10 @@ import {
 } from '@aws-sdk/client-ssm';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mapAwsError } from './error-map.js';
+import { capResponseSize } from './response-cap.js';
+import { checkGrant, checkInstanceList, checkNextToken, checkTagList } from './response-check.js';
 import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
 export const DOCUMENT_PORT_FORWARDING = 'AWS-StartPortForwardingSession';
@@ -81,13 +84,8 @@ export function portForwardingRequest(opts: {
   };
 }
 
-function grant(op: string, out: { SessionId?: string; StreamUrl?: string; TokenValue?: string }): SessionGrant {
-  if (out.SessionId === undefined || out.StreamUrl === undefined || out.TokenValue === undefined) {
-    throw new AwsError('ERR_AWS_API', `${op} returned no SessionId/StreamUrl/TokenValue`, {
-      details: { operation: op },
-    });
-  }
-  return { sessionId: out.SessionId, streamUrl: out.StreamUrl, tokenValue: out.TokenValue };
+function grant(op: string, out: { SessionId?: unknown; StreamUrl?: unknown; TokenValue?: unknown }): SessionGrant {
+  return checkGrant(op, out);
 }
 
 /** Build the SDK-backed `SsmApi`. Throws `ERR_AWS_INSECURE_ENDPOINT` at once for a bad endpoint. */
@@ -100,6 +98,8 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),
     credentials: creds.provider,
     maxAttempts: settings.maxAttempts ?? 3,
+    // Every response body is read up to MAX_API_RESPONSE_BYTES, no further.
+    requestHandler: capResponseSize(new NodeHttpHandler()),
   });
 
   async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -152,7 +152,7 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
               ...(next === undefined ? {} : { NextToken: next }),
             }),
           );
-          for (const i of res.InstanceInformationList ?? []) {
+          for (const i of checkInstanceList('DescribeInstanceInformation', res.InstanceInformationList)) {
             if (i.InstanceId === undefined) continue;
             const info: InstanceInfo = { instanceId: i.InstanceId };
             if (i.PingStatus !== undefined) info.pingStatus = i.PingStatus;
@@ -164,7 +164,7 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
             if (i.ResourceType !== undefined) info.resourceType = i.ResourceType;
             out.push(info);
           }
-          next = res.NextToken;
+          next = checkNextToken('DescribeInstanceInformation', res.NextToken);
           if (next === undefined || next === '') break;
         }
         return out;
@@ -174,9 +174,8 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
         const res = await client.send(
           new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: resourceId }),
         );
-        const tags: Record<string, string> = {};
-        for (const t of res.TagList ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
-        return tags;
+        // fromEntries defines own properties: a tag key `__proto__` stays a tag.
+        return Object.fromEntries(checkTagList('ListTagsForResource', res.TagList));
       }),
   };
 }

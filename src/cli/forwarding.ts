@@ -146,10 +146,16 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     const statuses = manager.status();
     if (outcome === 'timeout') {
       const pending = statuses.filter((s) => !isUp(s)).map((s) => s.name);
+      // Say what each forward was waiting for (no handshake, garbage records, the last failure):
+      // the readiness deadline usually passes before the session's own timeouts would say so.
+      const why = pending.map((n) => {
+        const p = manager.progress(n);
+        return p === undefined ? n : `${n} (${p})`;
+      });
       await stopAll();
       throw new TunnelError(
         'ERR_CLI_TIMEOUT',
-        `not ready within ${formatDuration(options.timeoutMs)}: ${pending.join(', ')}`,
+        `not ready within ${formatDuration(options.timeoutMs)}: ${why.join(', ')}`,
         {
           details: { forwards: pending.join(',') },
         },

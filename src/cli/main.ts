@@ -23,6 +23,7 @@ import { withGlobalOptions } from './options.js';
 import type { GlobalOptions } from './options.js';
 import { maskingStream, secretsFromEnv } from './output/redact.js';
 import { VERSION } from './version.js';
+import { shortText } from '../config/text.js';
 
 /**
  * The io commands write through: every line is masked against the secret values in the
@@ -31,6 +32,20 @@ import { VERSION } from './version.js';
 export function guardedIo(io: CliIo): CliIo {
   const secrets = secretsFromEnv(io.env);
   return deriveIo(io, { stdout: maskingStream(io.stdout, secrets), stderr: maskingStream(io.stderr, secrets) });
+}
+
+/**
+ * yargs reads `-demo:5432` as the short flags -d -e -m -o ("Unknown arguments: d, e, m, o"): say
+ * instead that a word starting with "-" is taken as an option.
+ */
+function explainUsage(msg: string, argv: readonly string[]): string {
+  if (msg.length > 300) return `${msg.slice(0, 300)}…`;
+  if (!/^Unknown arguments?:/.test(msg)) return msg;
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  const dashed = words.find((w) => /^-[^-]/.test(w) && w.length > 2 && /[:A-Za-z]/.test(w.slice(1)) && w.includes(':'));
+  if (dashed === undefined) return msg;
+  return `"${shortText(dashed)}" starts with "-" and is read as options; SPECs start with the target (TARGET:PORT), e.g. ${shortText(dashed.replace(/^-+/, ''))}`;
 }
 
 /** The first word of a command module's `command` (`up [names..]` → `up`); undefined for `$0`. */
@@ -85,7 +100,7 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .fail((msg, err) => {
       // yargs calls this for parse/validation problems (msg) and rethrows handler errors (err).
       if (err !== undefined && err !== null) throw err;
-      throw new UsageError(msg);
+      throw new UsageError(explainUsage(msg, argv));
     });
   for (const m of commandModules(io)) y = y.command(m);
   return y

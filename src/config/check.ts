@@ -6,6 +6,7 @@
 import type { ConfigIssue } from '../errors.js';
 import { parseTargetRef } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
+import { findGroupCycles } from './groups.js';
 import { formatPath } from './source.js';
 import type { ConfigPath } from './source.js';
 import type { TunnelConfig } from './schema.js';
@@ -15,10 +16,10 @@ export function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 
-function declared(config: TunnelConfig, section: 'targets' | 'forwards' | 'groups'): string[] {
+function declared(config: TunnelConfig, section: 'targets' | 'forwards' | 'groups'): Set<string> {
   const names = new Set(Object.keys(config[section]));
   for (const k of config.origins.keys()) if (k.startsWith(`${section}.`)) names.add(k.slice(section.length + 1));
-  return [...names];
+  return names;
 }
 
 function bindsOverlap(a: readonly string[], b: readonly string[]): boolean {
@@ -57,12 +58,12 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
   const groupNames = declared(config, 'groups');
 
   for (const [name, f] of Object.entries(config.forwards)) {
-    if (typeof f.target !== 'string' || targetNames.includes(f.target)) continue;
+    if (typeof f.target !== 'string' || targetNames.has(f.target)) continue;
     const ref = parseTargetRef(f.target);
     if (ref !== undefined && ref.kind !== 'name') continue;
     const hint =
-      didYouMean(f.target, targetNames) ??
-      (targetNames.length > 0 ? `aliases: ${targetNames.join(', ')}` : 'define it under `targets:`');
+      didYouMean(f.target, [...targetNames]) ??
+      (targetNames.size > 0 ? `aliases: ${[...targetNames].join(', ')}` : 'define it under `targets:`');
     add(
       'forwards',
       name,
@@ -73,30 +74,31 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
   }
 
   for (const name of groupNames) {
-    if (forwardNames.includes(name))
+    if (forwardNames.has(name))
       add('groups', name, [], `"${name}" is both a group and a forward`, 'rename one of them', 'key');
   }
   for (const [name, members] of Object.entries(config.groups)) {
     members.forEach((m, i) => {
-      if (forwardNames.includes(m) || groupNames.includes(m)) return;
+      if (forwardNames.has(m) || groupNames.has(m)) return;
       add(
         'groups',
         name,
         [i],
         `unknown forward or group "${m}"`,
-        didYouMean(m, [...forwardNames, ...groupNames], `forwards: ${forwardNames.join(', ') || '(none)'}`),
+        didYouMean(m, [...forwardNames, ...groupNames], `forwards: ${[...forwardNames].join(', ') || '(none)'}`),
       );
     });
-    const cycle = findCycle(config.groups, name, []);
-    if (cycle !== undefined)
-      add(
-        'groups',
-        name,
-        [],
-        `group "${name}" contains itself (${cycle.join(' → ')})`,
-        'remove one of the nested groups',
-        'key',
-      );
+  }
+  for (const cycle of findGroupCycles(config.groups)) {
+    const name = cycle[0] ?? '';
+    add(
+      'groups',
+      name,
+      [],
+      `group "${name}" contains itself (${cycle.join(' → ')})`,
+      'remove one of the nested groups',
+      'key',
+    );
   }
 
   const seenPorts: Array<{ name: string; port: number; bind: string[] }> = [];
@@ -133,14 +135,4 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
     else byEnv.set(e, name);
   }
   return issues;
-}
-
-function findCycle(groups: Record<string, string[]>, start: string, stack: string[]): string[] | undefined {
-  if (stack.includes(start)) return stack[0] === start ? [...stack, start] : undefined;
-  for (const m of groups[start] ?? []) {
-    if (groups[m] === undefined) continue;
-    const c = findCycle(groups, m, [...stack, start]);
-    if (c !== undefined) return c;
-  }
-  return undefined;
 }

@@ -37,6 +37,7 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 
 /** `did you mean "x"?` or a fallback text. */
 export function didYouMean(word: string, candidates: Iterable<string>, fallback?: string): string | undefined {
-  const c = closest(word, candidates);
+  // A very long word is no typo of a name; comparing it would cost length × candidates.
+  const c = word.length > 100 ? undefined : closest(word, candidates);
   return c !== undefined ? `did you mean "${c}"?` : fallback;
 }

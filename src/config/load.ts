@@ -7,16 +7,17 @@
  * Precedence, lowest first: AWS_* env, user file, project file, TUNNEL_* env, flags.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, isTunnelError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { readSmallTextFile } from '../files.js';
 import type { ConfigIssue } from '../errors.js';
 import { awsEnvLayer, flagsLayer, tunnelEnvLayer } from './env.js';
 import type { ConfigFlags, Env } from './env.js';
 import { validateLayer } from './schema.js';
 import type { TunnelConfig } from './schema.js';
 import { parseConfigText } from './source.js';
-import { finishConfig } from './validate.js';
+import { finishConfig, sortIssues } from './validate.js';
 import type { LayerResult } from './validate.js';
 
 export const PROJECT_CONFIG_NAMES = ['.tunnel.yaml', '.tunnel.yml', '.tunnel.json'] as const;
@@ -71,17 +72,27 @@ export function userConfigPath(env: Env, homedir: string): string {
   return join(base, 'tunnel', 'config.yaml');
 }
 
+/** Config files larger than this are refused (docs/config.md): no config needs more. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+function readIssue(file: string, reason: string, errno: string | undefined): ConfigIssue {
+  const hint =
+    errno === 'EACCES' || errno === 'EPERM'
+      ? 'check its permissions'
+      : errno === undefined
+        ? 'name the .tunnel.yaml (or .json) file itself'
+        : 'check the path';
+  return { file, path: '', message: `the file ${reason}`, hint };
+}
+
 async function readLayer(file: string, issues: ConfigIssue[]): Promise<LayerResult | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = e instanceof Error && 'code' in e ? String(e.code) : 'EIO';
-    issues.push({ file, path: '', message: `cannot read the file (${code})`, hint: 'check its permissions' });
+  const read = readSmallTextFile(file, MAX_CONFIG_BYTES);
+  if (!read.ok) {
+    issues.push(readIssue(file, read.reason, read.errno));
     return undefined;
   }
   try {
-    return validateLayer(parseConfigText(text, file));
+    return validateLayer(parseConfigText(read.text, file));
   } catch (e) {
     if (e instanceof ConfigError) {
       issues.push(...e.issues);
@@ -117,10 +128,11 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   layers.push(tunnelEnvLayer(env), flagsLayer(options.flags ?? {}));
   if (parseIssues.length > 0) {
     const others = layers.flatMap((l) => l.issues);
-    throw new ConfigError('ERR_CONFIG_PARSE', `cannot parse the configuration: ${parseIssues.length} problem(s)`, [
-      ...parseIssues,
-      ...others,
-    ]);
+    throw new ConfigError(
+      'ERR_CONFIG_PARSE',
+      `cannot parse the configuration: ${parseIssues.length} problem${parseIssues.length === 1 ? '' : 's'}`,
+      sortIssues([...parseIssues, ...others]),
+    );
   }
   const config = finishConfig(layers);
   return {
@@ -143,15 +155,11 @@ export async function writeConfigFile(path: string, text: string, options: { for
 
 /** Read a file the caller named explicitly (e.g. the emulator's `--config`). */
 export async function readTextFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if (isTunnelError(e)) throw e;
-    throw new ConfigError(
-      'ERR_CONFIG_NOT_FOUND',
-      `cannot read ${path}`,
-      [{ file: path, path: '', message: 'cannot read the file', hint: 'check the path' }],
-      { cause: e },
-    );
-  }
+  const read = readSmallTextFile(path, MAX_CONFIG_BYTES);
+  if (read.ok) return read.text;
+  throw new ConfigError(
+    read.errno === 'ENOENT' ? 'ERR_CONFIG_NOT_FOUND' : 'ERR_CONFIG_PARSE',
+    `cannot read ${path}: the file ${read.reason}`,
+    [readIssue(path, read.reason, read.errno)],
+  );
 }

@@ -5,6 +5,7 @@
  *
  * The usual order is `mergeConfig(awsEnv, user, project, tunnelEnv, flags)`.
  */
+import { setOwn } from './own.js';
 import { DEFAULT_CONFIG } from './schema.js';
 import type { ConfigLayer, TunnelConfig } from './schema.js';
 
@@ -20,9 +21,10 @@ export function mergeConfig(...layers: readonly ConfigLayer[]): TunnelConfig {
     for (const [k, v] of Object.entries(layer.defaults)) {
       if (v !== undefined) Object.assign(merged.defaults, { [k]: v });
     }
-    Object.assign(merged.targets, layer.targets);
-    Object.assign(merged.forwards, layer.forwards);
-    Object.assign(merged.groups, layer.groups);
+    // setOwn, not Object.assign: an entry named `__proto__` must stay an entry.
+    for (const [k, v] of Object.entries(layer.targets)) setOwn(merged.targets, k, v);
+    for (const [k, v] of Object.entries(layer.forwards)) setOwn(merged.forwards, k, v);
+    for (const [k, v] of Object.entries(layer.groups)) setOwn(merged.groups, k, v);
     for (const [k, v] of layer.origins) merged.origins.set(k, v);
   }
   return merged;

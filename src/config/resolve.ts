@@ -14,6 +14,9 @@ import { parseTargetRef } from '../tunnel/forward-spec.js';
 import type { ForwardSpec, TargetRef } from '../tunnel/forward-spec.js';
 import { envName } from './check.js';
 import { didYouMean } from './closest.js';
+import { expandGroup } from './groups.js';
+import { own } from './own.js';
+import { shortText } from './text.js';
 import { FIRST_UNPRIVILEGED_PORT, isValidPort } from './schema.js';
 import type { ForwardConfig, TunnelConfig } from './schema.js';
 
@@ -25,12 +28,12 @@ export function impliedLocalPort(remotePort: number): number {
 /** Alias from `targets`, else id / `tag:` / Name tag text. */
 export function resolveTarget(config: TunnelConfig, target: string | TargetRef): TargetRef {
   if (typeof target !== 'string') return target;
-  const alias = config.targets[target];
+  const alias = own(config.targets, target);
   if (alias !== undefined) return alias;
   const ref = parseTargetRef(target);
   if (ref === undefined)
     throw new UsageError(
-      `"${target}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`,
+      `"${shortText(target)}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`,
     );
   return ref;
 }
@@ -54,26 +57,21 @@ export function forwardSpecOf(config: TunnelConfig, name: string, f: ForwardConf
   return spec;
 }
 
-/** Forward names of `name` (a forward, or a group expanded recursively), in config order. */
-export function expandName(config: TunnelConfig, name: string, seen: Set<string> = new Set()): string[] {
-  if (config.forwards[name] !== undefined) return [name];
-  const members = config.groups[name];
-  if (members === undefined) {
-    const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
-    const hint = didYouMean(
-      name,
-      all,
-      all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`,
-    );
-    throw new ConfigError(
-      'ERR_CONFIG_UNKNOWN_FORWARD',
-      `no forward or group named "${name}"${hint === undefined ? '' : `; ${hint}`}`,
-      [{ path: `forwards.${name}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) }],
-    );
-  }
-  if (seen.has(name)) return [];
-  seen.add(name);
-  return members.flatMap((m) => expandName(config, m, seen));
+/** Forward names of `name` (a forward, or a group expanded once, without duplicates), in config order. */
+export function expandName(config: TunnelConfig, name: string): string[] {
+  const names = expandGroup(config.forwards, config.groups, name);
+  if (names !== undefined) return names;
+  const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
+  const hint = didYouMean(
+    name,
+    all,
+    all.length === 0 ? 'the config defines no forwards; run `tunnel init`' : `known: ${all.join(', ')}`,
+  );
+  throw new ConfigError(
+    'ERR_CONFIG_UNKNOWN_FORWARD',
+    `no forward or group named "${shortText(name)}"${hint === undefined ? '' : `; ${hint}`}`,
+    [{ path: `forwards.${shortText(name)}`, message: 'not defined', ...(hint === undefined ? {} : { hint }) }],
+  );
 }
 
 /** Specs for the named forwards/groups (all forwards when `names` is empty), without duplicates. */
@@ -81,7 +79,7 @@ export function selectForwards(config: TunnelConfig, names: readonly string[]): 
   const wanted = names.length === 0 ? Object.keys(config.forwards) : names.flatMap((n) => expandName(config, n));
   const unique = [...new Set(wanted)];
   return unique.map((n) => {
-    const f = config.forwards[n];
+    const f = own(config.forwards, n);
     if (f === undefined) throw new ConfigError('ERR_CONFIG_UNKNOWN_FORWARD', `no forward named "${n}"`);
     return forwardSpecOf(config, n, f);
   });
@@ -96,26 +94,43 @@ export interface ParsedSpec {
 
 function parsePortText(text: string, what: string, spec: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!isValidPort(n)) throw new UsageError(`${what} "${text}" in "${spec}" is not a port (1-65535)`);
+  if (!isValidPort(n))
+    throw new UsageError(
+      `${what} "${shortText(text)}" in "${shortText(spec)}" is not a port (1-65535)${
+        what === 'local port' ? '; write auto for any free port' : ''
+      }`,
+    );
   return n;
 }
 
 /** Split a `TARGET:[HOST:]REMOTE[:LOCAL]` word; undefined when it has no colon (a config name). */
 export function parseSpecText(spec: string): ParsedSpec | undefined {
-  // Pull out a bracketed IPv6 host first so its colons do not count as separators.
-  const v6 = /\[([0-9A-Fa-f:.]+)\]/.exec(spec);
+  const shown = shortText(spec);
+  // Pull out a bracketed IPv6 host first so its colons do not count as separators. A zone id
+  // (`fe80::1%eth0`) is kept: it names an interface on the target, where the agent dials.
+  const open = spec.indexOf('[');
+  const close = spec.indexOf(']');
+  if (open >= 0 && close < open)
+    throw new UsageError(`"${shown}" has an unclosed "["; write IPv6 hosts in brackets, e.g. demo:[fd00::5]:5432`);
+  if (open < 0 && close >= 0) throw new UsageError(`"${shown}" has a "]" without "["`);
+  const v6 = /\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?)\]/.exec(spec);
+  if (open >= 0 && (v6 === null || v6.index !== open))
+    throw new UsageError(
+      `"${shown}" has "[…]" that is not an IPv6 address; write IPv6 hosts in brackets, e.g. demo:[fd00::5]:5432`,
+    );
   const masked = v6 === null ? spec : spec.replace(v6[0], '\u0000');
+  if (masked.includes('[') || masked.includes(']')) throw new UsageError(`"${shown}" has more than one "[…]"`);
   if (!masked.includes(':')) return undefined;
   const parts = masked.split(':').map((p) => (p === '\u0000' && v6 !== null ? (v6[1] ?? '') : p));
   // `tag:K=V` targets carry their own colon: glue it back on.
   if (parts[0] === 'tag' && parts.length > 2) parts.splice(0, 2, `tag:${parts[1] ?? ''}`);
   const [target, ...rest] = parts;
-  if (target === undefined || target === '') throw new UsageError(`"${spec}" has no target before the first ":"`);
+  if (target === undefined || target === '') throw new UsageError(`"${shown}" has no target before the first ":"`);
   if (rest.some((p) => p === ''))
-    throw new UsageError(`"${spec}" has an empty field; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]`);
+    throw new UsageError(`"${shown}" has an empty field; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT]`);
   const isNum = (s: string | undefined): boolean => s !== undefined && /^\d+$/.test(s);
-  const local = (s: string): number | 'auto' =>
-    s === 'auto' || s === '0' ? 'auto' : parsePortText(s, 'local port', spec);
+  // `0` is refused as in the config (`localPort: 0`): `auto` says what it means.
+  const local = (s: string): number | 'auto' => (s === 'auto' ? 'auto' : parsePortText(s, 'local port', spec));
   let host: string | undefined;
   let remote: string | undefined;
   let localText: string | undefined;
@@ -125,9 +140,9 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   else if (rest.length === 3) [host, remote, localText] = rest;
   else
     throw new UsageError(
-      `"${spec}" has too many ":" fields; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT] (bracket IPv6 hosts)`,
+      `"${shown}" has too many ":" fields; expected TARGET:[HOST:]REMOTE_PORT[:LOCAL_PORT] (bracket IPv6 hosts)`,
     );
-  if (remote === undefined) throw new UsageError(`"${spec}" has no remote port`);
+  if (remote === undefined) throw new UsageError(`"${shown}" has no remote port`);
   const parsed: ParsedSpec = { target, remotePort: parsePortText(remote, 'remote port', spec) };
   if (host !== undefined) parsed.host = host;
   if (localText !== undefined) parsed.localPort = local(localText);
@@ -148,13 +163,17 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
   const names = new Set<string>();
   for (const { word, spec } of parsed) {
     if (spec === undefined) {
-      if (config.forwards[word] === undefined && config.groups[word] === undefined) {
+      if (own(config.forwards, word) === undefined && own(config.groups, word) === undefined) {
         const all = [...Object.keys(config.forwards), ...Object.keys(config.groups)];
-        const hint = didYouMean(word, all) ?? `to forward a port of target "${word}", write ${word}:PORT`;
+        // The word is echoed once, shortened: it may be 5,000 characters of anything.
+        const w = shortText(word);
+        const hint =
+          didYouMean(word, all) ??
+          (w === word ? `to forward a port of target "${w}", write ${w}:PORT` : 'to forward a port, write TARGET:PORT');
         throw new ConfigError(
           'ERR_CONFIG_UNKNOWN_FORWARD',
-          `no forward or group named "${word}" in the configuration; ${hint}`,
-          [{ path: `forwards.${word}`, message: 'not defined', hint }],
+          `no forward or group named "${w}" in the configuration; ${hint}`,
+          [{ path: `forwards.${w}`, message: 'not defined', hint }],
         );
       }
       for (const s of selectForwards(config, [word])) {

@@ -11,6 +11,8 @@ import type { ConfigIssue } from '../errors.js';
 import { DEFAULT_BIND, parseTargetRef } from '../tunnel/forward-spec.js';
 import type { TargetRef } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
+import { setOwn } from './own.js';
+import { maskedExcerpt, shortText } from './text.js';
 import { formatPath } from './source.js';
 import type { ConfigPath, ConfigSource } from './source.js';
 
@@ -110,6 +112,8 @@ function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (isRecord(v)) return 'a mapping';
+  // Strings are masked and shortened: the value may come from the wrong file (a .env, credentials).
+  if (typeof v === 'string') return `string ${maskedExcerpt(v)}`;
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
@@ -149,10 +153,21 @@ function readBool(v: unknown, path: ConfigPath, out: IssueList): boolean | undef
   return undefined;
 }
 
+/** The longest timer Node can arm (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
 function readDuration(v: unknown, path: ConfigPath, out: IssueList): number | undefined {
   const ms = parseDuration(v);
   if (ms === undefined)
     out.add(path, `expected a duration, got ${typeName(v)}`, 'seconds as a number, or text like "500ms", "30s", "5m"');
+  else if (ms > MAX_DURATION_MS) {
+    out.add(
+      path,
+      `duration ${typeName(v)} is too long: the longest is 596h (2147483647 ms, about 24.8 days)`,
+      'timers cannot be armed for longer; use a shorter duration',
+    );
+    return undefined;
+  }
   return ms;
 }
 
@@ -179,7 +194,23 @@ function readBind(v: unknown, path: ConfigPath, out: IssueList): string[] | unde
       );
     } else result.push(a);
   });
-  return result.length === list.length ? result : undefined;
+  if (result.length !== list.length) return undefined;
+  // Two listeners on the same address and port cannot both exist: a repeated address (or a
+  // wildcard next to an address it already covers) would fail later as "port already in use".
+  const seen = new Set<string>();
+  for (const a of result) {
+    const wildcard = isIP(a) === 4 ? '0.0.0.0' : '::';
+    if (seen.has(a)) {
+      out.add(path, `address ${a} is listed twice`, 'list each address once');
+      return undefined;
+    }
+    if (a !== wildcard && result.includes(wildcard)) {
+      out.add(path, `${wildcard} already covers ${a}`, `list either ${wildcard} or specific addresses`);
+      return undefined;
+    }
+    seen.add(a);
+  }
+  return result;
 }
 
 function readEndpoint(v: unknown, path: ConfigPath, out: IssueList): string | undefined {
@@ -213,7 +244,7 @@ function readPort(v: unknown, path: ConfigPath, out: IssueList): number | undefi
   return undefined;
 }
 
-/** Privileged ports need root on Linux; refuse them early with a better message than EACCES. */
+/** Ports below this need root on Linux: an implied local port (no LOCAL_PORT given) moves above it. */
 export const FIRST_UNPRIVILEGED_PORT = 1024;
 
 function readLocalPort(v: unknown, path: ConfigPath, out: IssueList): number | 'auto' | undefined {
@@ -222,16 +253,9 @@ function readLocalPort(v: unknown, path: ConfigPath, out: IssueList): number | '
     out.add(path, 'local port 0 is not allowed', 'write `auto` to let tunnel pick a free port');
     return undefined;
   }
-  const port = readPort(v, path, out);
-  if (port !== undefined && port < FIRST_UNPRIVILEGED_PORT) {
-    out.add(
-      path,
-      `local port ${port} is privileged (below 1024)`,
-      `binding it needs root; use ${10000 + port} or \`auto\``,
-    );
-    return undefined;
-  }
-  return port;
+  // Privileged ports (below 1024) are allowed, as in a SPEC: macOS and root may bind them; where
+  // the OS refuses, the forward fails with ERR_TUNNEL_BIND_FAILED and says why.
+  return readPort(v, path, out);
 }
 
 /** `targets.x` value or inline `forwards.y.target` object. */
@@ -285,7 +309,7 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
   const result: Record<string, string> = {};
   let ok = true;
   for (const [k, tv] of Object.entries(tags)) {
-    if (typeof tv === 'string' || typeof tv === 'number' || typeof tv === 'boolean') result[k] = String(tv);
+    if (typeof tv === 'string' || typeof tv === 'number' || typeof tv === 'boolean') setOwn(result, k, String(tv));
     else {
       out.add([...path, 'tags', k], `tag value must be text, got ${typeName(tv)}`);
       ok = false;
@@ -351,10 +375,10 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
     const r = readString(v['reason'], at('reason'), out);
     if (r !== undefined) f.reason = r;
   }
-  // Entries with other problems are kept (the config is rejected anyway) so that cross-entry
-  // checks such as duplicate local ports still see them.
-  if (target === undefined || remotePort === undefined) return undefined;
-  return { ...f, target, remotePort };
+  // Entries with problems are kept, with placeholders for a broken target or remote port (the
+  // config is rejected anyway: every issue fails it), so that the cross-entry checks such as
+  // duplicate local ports still report the forward's other problems.
+  return { ...f, target: target ?? { kind: 'id', id: '' }, remotePort: remotePort ?? 0 };
 }
 
 function readDefaults(v: unknown, path: ConfigPath, out: IssueList): Partial<ConfigDefaults> {
@@ -413,7 +437,7 @@ function readNamed<T>(
       continue;
     }
     const r = read(entry, [section, name]);
-    if (r !== undefined) result[name] = r;
+    if (r !== undefined) setOwn(result, name, r);
   }
   return result;
 }

@@ -9,6 +9,12 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml
 import type { Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import type { ConfigIssue } from '../errors.js';
+import { maskedExcerpt, shortText } from './text.js';
+
+/** Alias expansions allowed while building the value (guards against "billion laughs"). */
+export const MAX_ALIAS_COUNT = 100;
+/** Syntax errors listed before "… and N more". */
+const MAX_PARSE_ISSUES = 10;
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -56,18 +62,48 @@ export function parseConfigText(text: string, file?: string): ConfigSource {
     return { ...(file === undefined ? {} : { file }), line, column: col };
   };
   if (doc.errors.length > 0) {
-    const issues: ConfigIssue[] = doc.errors.map((e) => ({
+    const lines = text.split('\n');
+    // A file that is not YAML at all can yield thousands of errors: the first few say enough.
+    const shown = doc.errors.slice(0, MAX_PARSE_ISSUES);
+    const excerpt = (line: number | undefined): string => {
+      const l = line === undefined ? '' : (lines[line - 1] ?? '');
+      return l.trim() === '' ? '' : `; line ${line ?? '?'} starts ${maskedExcerpt(l)}`;
+    };
+    const issues: ConfigIssue[] = shown.map((e) => ({
       ...at(e.pos[0]),
       path: '',
-      message: firstLine(e.message),
+      // The yaml message plus a short masked excerpt of the line: the file may be the wrong one
+      // (credentials, .env) and its values must not be printed.
+      message: `${shortText(firstLine(e.message), 160)}${excerpt(at(e.pos[0]).line)}`,
       hint:
         e.code === 'DUPLICATE_KEY'
           ? 'each key may appear once in a mapping'
           : 'check the indentation and quoting on this line',
     }));
+    if (doc.errors.length > shown.length)
+      issues.push({
+        ...(file === undefined ? {} : { file }),
+        path: '',
+        message: `… and ${doc.errors.length - shown.length} more syntax errors`,
+        hint: 'is this the right file?',
+      });
     throw new ConfigError('ERR_CONFIG_PARSE', `${file ?? 'config'}: not valid YAML/JSON`, issues);
   }
-  const value: unknown = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.contents === null ? {} : doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount ("billion laughs").
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new ConfigError('ERR_CONFIG_PARSE', `${file ?? 'config'}: too many alias expansions`, [
+      {
+        ...(file === undefined ? {} : { file }),
+        path: '',
+        message: `too many alias expansions: aliases (*name) expand to too many nodes (yaml: ${shortText(firstLine(e.message), 80)})`,
+        hint: `a config needs few anchors and aliases; at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
+      },
+    ]);
+  }
 
   const locate = (path: ConfigPath, part: 'key' | 'value' = 'value'): Location => {
     let node: unknown = doc.contents;

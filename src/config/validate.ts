@@ -31,7 +31,31 @@ export function validateConfig(value: unknown, source: ConfigSource = plainSourc
 
 export function invalidConfig(issues: readonly ConfigIssue[]): ConfigError {
   const n = issues.length;
-  return new ConfigError('ERR_CONFIG_INVALID', `invalid configuration: ${n} problem${n === 1 ? '' : 's'}`, issues);
+  return new ConfigError(
+    'ERR_CONFIG_INVALID',
+    `invalid configuration: ${n} problem${n === 1 ? '' : 's'}`,
+    sortIssues(issues),
+  );
+}
+
+/**
+ * Issues in reading order: grouped by file (in the order files first appear), then by line and
+ * column; issues without a position (flags, environment) keep their order after those with one.
+ */
+export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const fileRank = new Map<string, number>();
+  for (const i of issues) if (!fileRank.has(i.file ?? '')) fileRank.set(i.file ?? '', fileRank.size);
+  const key = (i: ConfigIssue): [number, number, number] => [
+    fileRank.get(i.file ?? '') ?? 0,
+    i.line ?? Number.MAX_SAFE_INTEGER,
+    i.column ?? 0,
+  ];
+  // Array.prototype.sort is stable: equal keys keep their order.
+  return [...issues].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka[0] - kb[0] || ka[1] - kb[1] || ka[2] - kb[2];
+  });
 }
 
 /** `file:line:col: path: message (hint)`, one line per issue. */

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { EmulatorError } from '../errors.js';
+import { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
 import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
@@ -91,14 +91,28 @@ export async function startEmulator(
   server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const where = `port ${resolved.port} on ${resolved.host}`;
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new EmulatorError(
+              'ERR_EMULATOR_PORT_IN_USE',
+              `${where} is already in use (pick another, or 0 for any free port)`,
+              { cause: e },
+            )
+          : new EmulatorError('ERR_EMULATOR_LISTEN', `cannot listen on ${where}: ${e.code ?? e.message}`, { cause: e }),
+      );
+    });
     server.listen(resolved.port, resolved.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const hostInUrl = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
+  // Bound to a wildcard (0.0.0.0, ::): clients on this machine reach it on loopback, and
+  // loopback is the only place tunnel speaks plain http/ws to, so that is the URL to hand out.
+  const urlHost = resolved.host === '0.0.0.0' ? '127.0.0.1' : resolved.host === '::' ? '::1' : resolved.host;
+  const hostInUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost;
   state.setDataChannelBaseUrl(`ws://${hostInUrl}:${port}`);
 
   let closing: Promise<void> | undefined;

@@ -6,10 +6,10 @@
  * gateway and the agent all read the same resolved values.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
+import { readSmallTextFile } from '../files.js';
 import { isLoopbackName } from '../loopback.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
@@ -507,15 +507,13 @@ function positionOf(
  * `file:line:col: path: message`.
  */
 export function loadEmulatorConfig(path: string): EmulatorOptions {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new EmulatorError('ERR_EMULATOR_CONFIG', `${path}: cannot read emulator config: ${(e as Error).message}`, {
-      cause: e,
+  // Same rules as the project config: a regular text file of at most 1 MiB.
+  const read = readSmallTextFile(path, 1024 * 1024);
+  if (!read.ok)
+    throw new EmulatorError('ERR_EMULATOR_CONFIG', `${path}: cannot read emulator config: the file ${read.reason}`, {
       details: { file: path },
     });
-  }
+  const text = read.text;
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -527,7 +525,18 @@ export function loadEmulatorConfig(path: string): EmulatorOptions {
       details: { file: path },
     });
   }
-  const value: unknown = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    // maxAliasCount: a "billion laughs" file must not expand into gigabytes.
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new EmulatorError(
+      'ERR_EMULATOR_CONFIG',
+      `invalid emulator config:\n${path}: too many alias expansions (at most 100 aliases may be expanded)`,
+      { details: { file: path } },
+    );
+  }
   const issues = collectIssues(value, []);
   if (isRecord(value) && value['clock'] !== undefined) issues.push(issue(['clock'], 'cannot be set in a config file'));
   if (issues.length > 0) {

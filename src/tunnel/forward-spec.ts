@@ -59,7 +59,13 @@ export function parseTargetRef(text: string): TargetRef | undefined {
     for (const part of s.slice(4).split(',')) {
       const eq = part.indexOf('=');
       if (eq <= 0) return undefined;
-      tags[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      // defineProperty: a tag key such as `__proto__` must stay an own entry.
+      Object.defineProperty(tags, part.slice(0, eq).trim(), {
+        value: part.slice(eq + 1).trim(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return Object.keys(tags).length > 0 ? { kind: 'tags', tags } : undefined;
   }

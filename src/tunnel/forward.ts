@@ -51,8 +51,24 @@ export class Forward extends EventEmitter {
   readonly #d: ForwardDeps;
   #state: ForwardState = 'idle';
   #error: TunnelError | undefined;
-  /** The last start failure while the forward keeps retrying (cleared when it is ready again). */
+  /** The last session start failure while the forward retries (cleared when it is ready again). */
   #lastFailure: TunnelError | undefined;
+
+  /**
+   * Why the forward is not ready yet, in words: what its starting sessions wait for (StartSession,
+   * the handshake, with malformed records dropped) and the last start failure. Undefined when
+   * there is nothing to say. Shown when the readiness deadline passes, so that a gateway sending
+   * garbage or no handshake is named even without --verbose.
+   */
+  progress(): string | undefined {
+    const waiting = [...this.#starting].map((s) => s.progress()).find((p) => p !== undefined);
+    const last = this.#lastFailure;
+    const parts = [
+      ...(waiting === undefined ? [] : [waiting]),
+      ...(last === undefined ? [] : [`last attempt failed: ${last.code}: ${last.message}`]),
+    ];
+    return parts.length === 0 ? undefined : parts.join('; ');
+  }
   #target: ResolvedTarget | undefined;
   readonly #listener: TunnelListener;
   #sessions: TunnelSession[] = [];
@@ -182,7 +198,8 @@ export class Forward extends EventEmitter {
       name: this.spec.name,
       state: this.#state,
       addresses: this.#listener.addresses,
-      remote: `${this.spec.remoteHost ?? 'localhost'}:${this.spec.remotePort}`,
+      // IPv6 literals in brackets, as in a URL: `[fd00::5]:5432`, not `fd00::5:5432`.
+      remote: `${hostForDisplay(this.spec.remoteHost ?? 'localhost')}:${this.spec.remotePort}`,
       connections: { active: this.#active, total: this.#total, failed: this.#failed },
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
@@ -308,6 +325,7 @@ export class Forward extends EventEmitter {
   #onStartFailure(err: unknown): void {
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
+    this.#lastFailure = isTunnelError(err) ? err : new ForwardError('ERR_TUNNEL_SESSION_LOST', message, { cause: err });
     // Before the first ready, an unknown/offline target or unusable credentials will not fix
     // themselves while the user waits; after it, they may (agent restart, `aws sso login`).
     const permanent =
@@ -325,7 +343,6 @@ export class Forward extends EventEmitter {
       this.#fail(err);
       return;
     }
-    this.#lastFailure = isTunnelError(err) ? err : new ForwardError('ERR_TUNNEL_SESSION_LOST', message, { cause: err });
     this.#scheduleRetry(code, message);
   }
 
@@ -598,4 +615,9 @@ export class Forward extends EventEmitter {
     this.emit('event', clean);
     this.#d.emit(clean);
   }
+}
+
+/** A host as written before `:port`: IPv6 literals (with or without a zone id) in brackets. */
+export function hostForDisplay(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -113,6 +113,11 @@ export class TunnelManager extends EventEmitter {
     await Promise.all(this.forwards.map((f) => f.stop(this.#opts.stopDeadlineMs ?? 1800)));
   }
 
+  /** Why forward `name` is not ready yet, in words (see Forward.progress). */
+  progress(name: string): string | undefined {
+    return this.forwards.find((f) => f.spec.name === name)?.progress();
+  }
+
   status(): ForwardStatus[] {
     return this.forwards.map((f) => f.status());
   }

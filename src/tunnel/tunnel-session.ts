@@ -127,6 +127,20 @@ export class TunnelSession extends EventEmitter {
   startedAt = 0;
   readonly connections = new Set<Connection>();
   #channel: ChannelPort | undefined;
+  #phase: 'new' | 'StartSession' | 'handshake' | 'started' = 'new';
+  #dropped = 0;
+  #lastDropped: string | undefined;
+
+  /** What a session that is still starting waits for, in words (for "not ready within …"). */
+  progress(): string | undefined {
+    if (this.#phase === 'StartSession') return 'waiting for the StartSession answer';
+    if (this.#phase !== 'handshake') return undefined;
+    const dropped =
+      this.#dropped === 0
+        ? ''
+        : `; ${this.#dropped} malformed record${this.#dropped === 1 ? '' : 's'} from the gateway dropped (last: ${this.#lastDropped ?? '?'})`;
+    return `waiting for the agent's handshake${dropped}`;
+  }
   #mux: MuxPort | undefined;
   #ended: SessionEnd | undefined;
   #pendingConnectErrors = 0;
@@ -170,8 +184,10 @@ export class TunnelSession extends EventEmitter {
       ...(o.remoteHost === undefined ? {} : { remoteHost: o.remoteHost }),
       ...(o.reason === undefined ? {} : { reason: o.reason }),
     });
+    this.#phase = 'StartSession';
     const grant = await o.api.startSession(req);
     o.onSecret(grant.tokenValue);
+    this.#phase = 'handshake';
     this.sessionId = grant.sessionId;
     if (this.#ended !== undefined) {
       // Shut down while StartSession was in flight: do not leave it open on the service.
@@ -204,6 +220,13 @@ export class TunnelSession extends EventEmitter {
       },
     });
     this.#channel = channel;
+    // Records the gateway sends that fail to decode are dropped by the channel; before the
+    // handshake they are the likely reason it never completes, so they are counted for progress().
+    channel.on('protocol-error', (e: Error) => {
+      if (this.#phase !== 'handshake') return;
+      this.#dropped++;
+      this.#lastDropped = isTunnelError(e) ? `${e.code}: ${e.message}` : e.message;
+    });
     // A channel_closed or error before the handshake completes rejects open(); after it, ends the session.
     channel.on('closed', (c: { output?: unknown }) =>
       this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')),
@@ -249,6 +272,7 @@ export class TunnelSession extends EventEmitter {
       throw sessionEndError(ended);
     }
     this.handshake = hs;
+    this.#phase = 'started';
     this.startedAt = o.clock.now();
     if (hs.portMode === 'mux') {
       const mux = o.factory.createMux(channel, { keepAlive: hs.smuxKeepAlive, clock: o.clock });

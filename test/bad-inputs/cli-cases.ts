@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOSTILE_CASES } from './cli-cases-hostile.js';
 
 export interface CliContext {
   /** A fresh empty directory (the command's cwd and $HOME). */
@@ -29,6 +30,10 @@ export interface CliCase {
   expect: { code: string; exit: number; message: RegExp };
   /** Kill the process after this long (default 30 s): only for rows whose bug makes it hang. */
   killAfterMs?: number;
+  /** Text that must appear nowhere in stdout or stderr (secrets from the wrong file). */
+  absent?: string[];
+  /** stdout plus stderr must stay shorter than this. */
+  maxOutputChars?: number;
 }
 
 const W = ['--wait', '--timeout', '8s'];
@@ -335,6 +340,7 @@ export const CLI_CASES: CliCase[] = [
     files: () => ({ 'notes.txt': 'hello\n' }),
     expect: { code: 'ERR_CLI_COMMAND_FAILED', exit: 126, message: /cannot run/ },
   },
+  ...HOSTILE_CASES,
 ];
 
 /** Write a case's files under `dir`. */

@@ -97,7 +97,19 @@ t.test(
           t.equal(r.exit, c.expect.exit, `exit status ${c.expect.exit}`);
           t.equal(error?.['code'], c.expect.code, `error code ${c.expect.code}`);
           t.equal(error?.['exitCode'], c.expect.exit, 'the error event carries the exit status');
-          t.match(String(error?.['message'] ?? ''), c.expect.message, 'message');
+          const issue0 = (error?.['issues'] as Array<{ message?: string }> | undefined)?.[0]?.message;
+          t.match(
+            `${String(error?.['message'] ?? '')}${issue0 === undefined ? '' : ` — ${issue0}`}`,
+            c.expect.message,
+            'message (and first issue)',
+          );
+          for (const s of c.absent ?? [])
+            t.notOk(r.stdout.includes(s) || r.stderr.includes(s), `output does not contain ${s.slice(0, 12)}…`);
+          if (c.maxOutputChars !== undefined)
+            t.ok(
+              r.stdout.length + r.stderr.length < c.maxOutputChars,
+              `output is short (${r.stdout.length + r.stderr.length} characters)`,
+            );
           if (error === undefined) t.comment(`stdout: ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 500)}`);
         });
         const issue = (error?.['issues'] as Array<{ message?: string }> | undefined)?.[0]?.message;

@@ -1,15 +1,19 @@
 /**
  * docs/bad-inputs.md and the bad-input tests stay in step: at least 30 rows, every CLI case has a
- * row with its code and exit status, every row has a case or a wire test with its id.
+ * row with its code and exit status, every row has a case or a test (any *.test.ts here) with its id.
  */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLI_CASES } from './cli-cases.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const doc = readFileSync(join(root, 'docs', 'bad-inputs.md'), 'utf8');
-const wireTests = readFileSync(join(import.meta.dirname, 'protocol.test.ts'), 'utf8');
+// Rows that are not CLI cases are tested in one of this directory's *.test.ts files, by id.
+const wireTests = readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith('.test.ts') && f !== 'doc.test.ts')
+  .map((f) => readFileSync(join(import.meta.dirname, f), 'utf8'))
+  .join('\n');
 
 interface Row {
   id: string;

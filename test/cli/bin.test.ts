@@ -113,12 +113,12 @@ t.test('run: TUNNEL_<NAME>_* in the environment, {name.port} in arguments, exit 
 t.test('config errors: exit 78 with file:line:column and hints', async (t) => {
   const dir = t.testdir({
     '.tunnel.yaml':
-      'forwards:\n  db:\n    target: i-0123456789abcdef0\n    remotePort: 5432\n    localPort: 80\n    lazzy: true\n',
+      'forwards:\n  db:\n    target: i-0123456789abcdef0\n    remotePort: 5432\n    localPort: 0\n    lazzy: true\n',
   });
   const p = tunnel(t, ['up'], { cwd: dir });
   const { code } = await p.exit;
   t.equal(code, 78);
-  t.match(p.stderr(), /\.tunnel\.yaml:5:16: forwards\.db\.localPort: local port 80 is privileged/);
+  t.match(p.stderr(), /\.tunnel\.yaml:5:16: forwards\.db\.localPort: local port 0 is not allowed/);
   t.match(p.stderr(), /\.tunnel\.yaml:6:5: forwards\.db\.lazzy: unknown key "lazzy" \(did you mean "lazy"\?\)/);
 });
 

@@ -39,7 +39,7 @@ t.test('only src/cli/process-io.ts (and bin/) use the process object', async (t)
 t.test('config/ imports only tunnel types and errors from the project', async (t) => {
   for (const f of walk(join(root, 'src', 'config'))) {
     for (const m of code(f).matchAll(/from ['"](\.\.\/[^'"]+)['"]/g)) {
-      t.match(m[1], /^\.\.\/(tunnel\/forward-spec|errors)\.js$/, `${relative(root, f)} imports ${m[1]}`);
+      t.match(m[1], /^\.\.\/(tunnel\/forward-spec|errors|files)\.js$/, `${relative(root, f)} imports ${m[1]}`);
     }
   }
 });

@@ -151,7 +151,7 @@ t.test('broken documents fail both the schema and validateConfig', async (t) => 
     ['unknown top key', { forwardz: {} }],
     ['missing remotePort', { forwards: { db: { target: 'i-0123456789abcdef0' } } }],
     ['port out of range', { forwards: { db: { target: 'i-0123456789abcdef0', remotePort: 70000 } } }],
-    ['privileged local port', { forwards: { db: { target: 'i-0123456789abcdef0', remotePort: 22, localPort: 22 } } }],
+    ['local port 0', { forwards: { db: { target: 'i-0123456789abcdef0', remotePort: 22, localPort: 0 } } }],
     ['bad name', { forwards: { '1db': { target: 'i-0123456789abcdef0', remotePort: 1 } } }],
     ['two target kinds', { targets: { x: { id: 'i-0123456789abcdef0', name: 'x' } } }],
     ['bad duration', { defaults: { timeout: 'soon' } }],

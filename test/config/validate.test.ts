@@ -57,7 +57,7 @@ t.test('reports every problem at once, each with line, column and a hint', async
     '  db:', //                                         6
     '    target: bastoin', //                           7  unknown alias
     '    remotePort: 70000', //                         8  bad port
-    '    localPort: 80', //                             9  privileged
+    '    localPort: 0', //                              9  0 is not a port (auto is)
     '  web:', //                                        10
     '    target: bastion', //                           11
     '    remotePort: 8080', //                          12
@@ -80,7 +80,7 @@ t.test('reports every problem at once, each with line, column and a hint', async
     hint: /did you mean "region"/,
   });
   t.match(find(issues, 'forwards.db.remotePort'), { line: 8, column: 17, message: /70000 is not a valid port/ });
-  t.match(find(issues, 'forwards.db.localPort'), { line: 9, column: 16, message: /privileged/, hint: /10080/ });
+  t.match(find(issues, 'forwards.db.localPort'), { line: 9, column: 16, message: /local port 0/, hint: /auto/ });
   t.match(find(issues, 'forwards.web.lazzy'), { line: 14, column: 5, hint: /did you mean "lazy"/ });
   t.match(find(issues, 'forwards.api.localPort'), {
     line: 18,
@@ -93,7 +93,14 @@ t.test('reports every problem at once, each with line, column and a hint', async
     message: /unknown forward or group "apii"/,
     hint: /did you mean "api"/,
   });
-  t.equal(issues.length, 6, 'exactly the six problems, no cascades');
+  // A forward with a bad remote port is still checked for its other problems (its target).
+  t.match(find(issues, 'forwards.db.target'), { line: 7, message: /unknown target alias "bastoin"/ });
+  t.equal(issues.length, 7, 'exactly the seven problems, no cascades');
+  t.same(
+    issues.map((i) => i.line),
+    [2, 7, 8, 9, 14, 18, 20],
+    'in reading order',
+  );
 });
 
 t.test('an unknown target alias gets the closest alias and the Name tag spelling', async (t) => {

@@ -13,15 +13,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   clock: [],
   random: [],
   loopback: [],
+  files: [],
   protocol: ['errors'],
   session: ['protocol', 'errors', 'clock', 'random', 'loopback'],
   mux: ['protocol', 'errors', 'clock', 'random'],
   aws: ['errors', 'loopback'],
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
-  config: ['tunnel', 'errors', 'loopback'],
-  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback'],
-  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'errors', 'clock', 'random', 'loopback'],
+  config: ['tunnel', 'errors', 'loopback', 'files'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback', 'files'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback', 'files'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'errors', 'clock', 'random', 'loopback', 'files'],
 };
 
 function layerOf(file: string): string {

@@ -3,7 +3,9 @@
  * throwaway credentials: printing them is the point of this command), run until a signal.
  */
 import { UsageError } from '../../errors.js';
+import { shortText } from '../../config/text.js';
 import type { CliIo, SignalName } from '../io.js';
+import { isLoopbackName } from '../../loopback.js';
 
 /** Single-quote for POSIX shells when needed. */
 export function shellQuote(s: string): string {
@@ -12,7 +14,10 @@ export function shellQuote(s: string): string {
 
 export interface EmulatorRunOptions {
   configFile?: string | undefined;
-  port?: number | undefined;
+  /** `--port`, as typed: parsed here so that `abc` is named in the message, not `NaN`. */
+  port?: string | number | undefined;
+  /** `--region`: the region the emulator signs for and reports. */
+  region?: string | undefined;
   json: boolean;
   quiet: boolean;
 }
@@ -22,11 +27,25 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
   const { resolve } = await import('node:path');
   const emuOptions = options.configFile === undefined ? {} : loadEmulatorConfig(resolve(io.cwd, options.configFile));
   if (options.port !== undefined) {
-    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
-      throw new UsageError(`--port ${options.port} is not a port`);
-    emuOptions.port = options.port;
+    const text = String(options.port).trim();
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(port) || port > 65535)
+      throw new UsageError(`--port "${shortText(text)}" is not a port (0-65535; 0 picks a free port)`);
+    emuOptions.port = port;
+  }
+  if (options.region !== undefined) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(options.region))
+      throw new UsageError(`--region "${shortText(options.region)}" is not an AWS region (e.g. eu-west-1)`);
+    emuOptions.region = options.region;
   }
   const emu = await startEmulator(emuOptions);
+  const host = emuOptions.host ?? '127.0.0.1';
+  if (!isLoopbackName(host)) {
+    // On stderr even with --json/--quiet: the user must know the API is reachable from elsewhere.
+    io.stderr.write(
+      `tunnel emulator: warning: listening on ${host}, not only loopback: anyone who can reach this machine can call the emulator's API with the printed credentials; clients here should use ${emu.endpoint} (tunnel speaks plain http only to loopback)\n`,
+    );
+  }
   const vars: Array<[string, string]> = [
     ['AWS_ENDPOINT_URL_SSM', emu.endpoint],
     ['AWS_ACCESS_KEY_ID', emu.credentials.accessKeyId],

@@ -13,13 +13,19 @@ export function emulatorCommand(io: CliIo) {
     options: ['config', 'region', 'json', 'quiet'],
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .option('port', { type: 'number', describe: 'listen port on 127.0.0.1 (default 0: a free port)' })
+        .option('port', { type: 'string', describe: 'listen port on 127.0.0.1 (default 0: a free port)' })
         .example('$0 emulator --port 4566', 'then paste the printed export lines into another shell')
         .epilogue('Here --config names an emulator config file (docs/emulator.md), not a .tunnel.yaml.'),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { runEmulator } = await import('./emulator-impl.js');
-        return runEmulator(io, { configFile: args.config, port: args.port, json: args.json, quiet: args.quiet });
+        return runEmulator(io, {
+          configFile: args.config,
+          port: args.port,
+          region: args.region,
+          json: args.json,
+          quiet: args.quiet,
+        });
       });
     },
   });

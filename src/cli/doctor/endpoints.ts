@@ -6,7 +6,8 @@
  */
 import { isLoopbackName } from '../../loopback.js';
 import { netSettings, proxyFor } from './net-settings.js';
-import { isLoopbackAddress, isPrivateAddress, probeEndpoint } from './net-probe.js';
+import { isLoopbackIp } from '../../loopback.js';
+import { isPrivateAddress, probeEndpoint } from './net-probe.js';
 import { ssmEndpoint } from './clock.js';
 import { errorText, fail, type Check, type Finding } from './types.js';
 
@@ -91,7 +92,7 @@ export const endpointsCheck: Check = {
         continue;
       }
       const kind =
-        r.addresses.every(isLoopbackAddress) && r.addresses.length > 0
+        r.addresses.every(isLoopbackIp) && r.addresses.length > 0
           ? 'loopback'
           : r.addresses.length > 0 && r.addresses.every(isPrivateAddress)
             ? 'private (VPC endpoint)'

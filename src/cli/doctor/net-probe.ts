@@ -6,6 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { isLoopbackIp } from '../../loopback.js';
 
 export interface ProbeStep {
   ok: boolean;
@@ -48,10 +49,6 @@ export function isPrivateAddress(ip: string): boolean {
     );
   }
   return /^f[cd][0-9a-f]{2}:/i.test(ip);
-}
-
-export function isLoopbackAddress(ip: string): boolean {
-  return ip === '::1' || /^(?:::ffff:)?127\./.test(ip);
 }
 
 function withAbort<T extends Socket>(socket: T, signal: AbortSignal, ready: string): Promise<T> {

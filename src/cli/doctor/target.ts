@@ -10,6 +10,7 @@ import { isTunnelError } from '../../errors.js';
 import { describeTargetRef, type ForwardSpec } from '../../tunnel/forward-spec.js';
 import { resolveTarget } from '../../tunnel/target.js';
 import { errorText, fail, pass, warn, type Check, type DoctorContext, type Finding } from './types.js';
+import { isLoopbackName } from '../../loopback.js';
 
 /** First agent with the Port plugin (AWS-StartPortForwardingSession). */
 export const AGENT_PORT_FORWARDING_MIN = '2.3.672.0';
@@ -34,11 +35,6 @@ export const AGENT_DENIED_REMOTE_IPS = [
 
 export function atLeast(version: string, min: string): boolean {
   return compareVersionsAgentStyle(version, min) >= 0;
-}
-
-function isLoopbackName(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** What the agent version implies for this forward: the refusals first, then facts. */

@@ -439,8 +439,13 @@ export class PortAgent extends EventEmitter {
       this.#sockets.delete(socket);
       closeBoth();
     });
-    // Client FIN: the agent closes the destination connection fully.
-    stream.on('end', closeBoth);
+    // Client FIN: as the real agent (its stream→destination copy returns at EOF, then Close()):
+    // everything the client sent is handed to the kernel first, then the destination connection
+    // is closed fully, not half-closed. Destroying at once would drop writes still buffered here.
+    stream.on('end', () => {
+      if (closed || socket.destroyed) return closeBoth();
+      socket.write(Buffer.alloc(0), () => closeBoth());
+    });
     stream.on('close', () => {
       if (!closed) {
         closed = true;

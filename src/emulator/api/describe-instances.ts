@@ -100,8 +100,10 @@ function readFilters(body: JsonObject): Filter[] {
 
 function matches(i: ResolvedInstanceSettings, f: Filter): boolean {
   const any = (v: string | undefined): boolean => v !== undefined && f.values.includes(v);
-  if (f.key === 'tag-key') return f.values.some((k) => i.tags[k] !== undefined);
-  if (f.key.startsWith('tag:')) return any(i.tags[f.key.slice(4)]);
+  // Own keys only: a filter on tag `constructor` must not match Object.prototype.
+  const tag = (k: string): string | undefined => (Object.hasOwn(i.tags, k) ? i.tags[k] : undefined);
+  if (f.key === 'tag-key') return f.values.some((k) => tag(k) !== undefined);
+  if (f.key.startsWith('tag:')) return any(tag(f.key.slice(4)));
   switch (f.key) {
     case 'InstanceIds':
     case 'SourceIds':
