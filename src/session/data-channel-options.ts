@@ -32,6 +32,8 @@ export interface DataChannelOptions {
   maxResends?: number;
   /** Unacked-message window. Default 10000. */
   windowMessages?: number;
+  /** Inbound byte budget: Output payload bytes held while the consumer is not reading. Default 32 MiB. */
+  receiveBudgetBytes?: number;
   /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
   transportHighWaterBytes?: number;
   /** Random source for reconnect jitter. Default Math.random. */

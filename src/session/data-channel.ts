@@ -129,6 +129,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       newMessageId: this.#newId,
       ...(opts.maxResends === undefined ? {} : { maxResends: opts.maxResends }),
       ...(opts.windowMessages === undefined ? {} : { windowMessages: opts.windowMessages }),
+      ...(opts.receiveBudgetBytes === undefined ? {} : { receiveBudgetBytes: opts.receiveBudgetBytes }),
     };
     this.#link = new ReliableLink(linkOpts);
     this.#link.setConnected(false);
@@ -248,7 +249,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#link.send(PayloadType.Flag, encodeFlag(code));
   }
 
-  /** Inbound backpressure: Output is refused (not acked, so the agent retransmits) until resumeReceiving(). */
+  /**
+   * Inbound backpressure: Output is held unacked (within the link's byte budget; beyond it, not
+   * stored) until resumeReceiving(); unacked, it keeps the agent's window full, so it stops sending.
+   */
   pauseReceiving(): void {
     this.#receivingPaused = true;
   }

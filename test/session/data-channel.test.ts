@@ -391,20 +391,47 @@ t.test('publication messages and frames with a bad digest are never acked', asyn
   r.ch.close();
 });
 
-t.test('pauseReceiving refuses Output (no ack); resumeReceiving delivers what was buffered', async (t) => {
-  const r = rig();
+t.test(
+  'pauseReceiving holds Output unacked (the agent window fills); resumeReceiving delivers and acks it',
+  async (t) => {
+    const r = rig();
+    await established(r);
+    const got: string[] = [];
+    r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+    r.ch.pauseReceiving();
+    r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+    r.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
+    t.same(got, []);
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1], 'nothing acked while paused: the agent keeps them');
+    r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+    t.same(got, [], 'a retransmission while paused is not delivered either');
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1], 'nor acked');
+    r.ch.resumeReceiving();
+    t.same(got, ['a', 'b'], 'held messages delivered at once, no retransmission needed');
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2, 3], 'acked as delivered');
+    r.ch.close();
+  },
+);
+
+t.test('inbound byte budget: beyond it Output is neither stored nor acked, and comes again later', async (t) => {
+  const r = rig({ receiveBudgetBytes: 2048 });
   await established(r);
   const got: string[] = [];
-  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()[0] ?? ''));
   r.ch.pauseReceiving();
-  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
-  r.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
-  t.same(got, []);
-  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 3], 'seq 2 refused, seq 3 held (acked)');
+  for (let s = 2; s < 6; s++) r.conn.last.receive(agentFrame(s, PayloadType.Output, String(s).repeat(1000)));
+  t.equal(r.ch.link.heldBytes, 2000, 'two messages held: the budget is 2048 bytes');
+  // Our own upload is still acked by the agent while we refuse its Output.
+  r.ch.sendData(Buffer.from('up'));
+  const upSeq = r.ch.link.nextSequenceNumber - 1;
+  r.conn.last.receive(agentAck(upSeq));
+  t.equal(r.ch.link.unackedCount, 0, 'acks for our uploads keep flowing');
   r.ch.resumeReceiving();
-  t.same(got, [], 'seq 2 must come again: it was never acked');
-  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
-  t.same(got, ['a', 'b']);
+  t.same(got, ['2', '3']);
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2, 3]);
+  for (let s = 4; s < 6; s++) r.conn.last.receive(agentFrame(s, PayloadType.Output, String(s).repeat(1000)));
+  t.same(got, ['2', '3', '4', '5'], 'the retransmitted rest arrives intact');
+  t.equal(r.ch.link.heldBytes, 0);
   r.ch.close();
 });
 
