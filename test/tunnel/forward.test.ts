@@ -1,7 +1,7 @@
 /** Engine behaviour with fake ports (no emulator): pool, lifecycle, never-die, failures, events. */
 import t from 'tap';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { AwsError } from '../../src/errors.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
@@ -54,6 +54,15 @@ async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
   c.end(payload);
   await once(c, 'close');
   return Buffer.concat(chunks);
+}
+
+/** Resolves on 'close' with the socket's error code (undefined for a clean close). */
+function closeCode(c: Socket): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let code: string | undefined;
+    c.on('error', (e: NodeJS.ErrnoException) => (code = e.code));
+    c.on('close', () => resolve(code));
+  });
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -111,8 +120,9 @@ t.test(
     await once(c, 'connect');
     c.write('x');
     await once(c, 'data');
+    const closed = closeCode(c);
     factory.channels[0]?.serviceClose('Your session timed out due to inactivity and has been terminated.');
-    await once(c, 'close');
+    t.equal(await closed, 'ECONNRESET', 'a lost session resets its connections');
     while (f.status().sessions.length < 1 || api.started.length < 2) await once(f, 'event');
     t.equal(f.state, 'ready');
     const st = f.status();
@@ -264,12 +274,11 @@ t.test('connections waiting for a session are closed after the second failed sta
     new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'),
   );
   const c = connect(f.port ?? 0, '127.0.0.1');
-  c.on('error', () => {});
-  const closed = once(c, 'close');
+  const closed = closeCode(c);
   while (!events.some((e) => e.type === 'retry-scheduled')) await once(f, 'event');
   t.equal(f.status().connections.active, 1, 'still waiting after the first failure');
   clock.advance(Number(events.find((e) => e.type === 'retry-scheduled')?.['delayMs']));
-  await closed;
+  t.equal(await closed, 'ECONNRESET', 'the waiting client is told with a reset');
   while (f.status().connections.active !== 0) await once(f, 'event');
   t.equal(api.started.length, 2);
   t.equal(f.status().connections.failed, 1);
