@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { KmsHandshakeHandler } from './handshake.js';
 import type { MessageTransport } from './message-transport.js';
+import type { ReconnectBackoffOptions } from './reconnect-policy.js';
 
 /** Options of the client `DataChannel` (src/session/data-channel.ts). */
 export interface DataChannelOptions {
@@ -36,6 +37,8 @@ export interface DataChannelOptions {
   receiveBudgetBytes?: number;
   /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
   transportHighWaterBytes?: number;
+  /** Resume schedule across drops (session/reconnect-policy.ts ReconnectBackoff). */
+  reconnectBackoff?: ReconnectBackoffOptions;
   /** Random source for reconnect jitter. Default Math.random. */
   random?(): number;
   /** How long terminate() waits for the Flag's ack. Default 2 s. */

@@ -50,7 +50,7 @@ import {
 } from './handshake.js';
 import { Keepalive } from './keepalive.js';
 import { ReliableLink } from './reliable-link.js';
-import { ReconnectPolicy } from './reconnect-policy.js';
+import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
 import type { DataChannelOptions } from './data-channel-options.js';
 
@@ -111,6 +111,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #handshakeTimer: TimerHandle | undefined;
   #keepalive: Keepalive | undefined;
   #fatal: SessionError | undefined;
+  /** Resume schedule kept across drops (reset only by a healthy connection): no reconnect storm. */
+  readonly #resumeBackoff: ReconnectBackoff;
 
   constructor(opts: DataChannelOptions) {
     super();
@@ -132,6 +134,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       ...(opts.receiveBudgetBytes === undefined ? {} : { receiveBudgetBytes: opts.receiveBudgetBytes }),
     };
     this.#link = new ReliableLink(linkOpts);
+    this.#resumeBackoff = new ReconnectBackoff(this.#clock, opts.random, opts.reconnectBackoff);
     this.#link.setConnected(false);
     this.#link.on('drain', () => this.#maybeDrain());
     this.#link.on('resend-exhausted', (e: SessionError) => this.#fail(e));
@@ -342,6 +345,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     );
     this.#keepalive.start();
     this.#link.setConnected(true);
+    this.#resumeBackoff.connected();
   }
 
   #sendFrame(frame: Buffer): void {
@@ -368,14 +372,20 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     old?.close();
     this.#transition(DataChannelState.Reconnecting);
     this.emit('reconnecting', reason);
-    void this.#reconnect();
+    void this.#reconnect(reason);
   }
 
-  /** ResumeSession → reconnect to the same StreamUrl, up to 6 attempts with doubling delays. */
-  async #reconnect(): Promise<void> {
-    const policy = new ReconnectPolicy(this.#clock, this.#opts.random);
-    let lastError: unknown;
+  /**
+   * ResumeSession → reconnect to the same StreamUrl, on the ReconnectBackoff schedule: the first
+   * attempt after a healthy connection is immediate, later ones wait longer and longer (across
+   * drops), and after its last attempt the channel fails (the forward starts a fresh session).
+   */
+  async #reconnect(reason: SessionError): Promise<void> {
+    const policy = this.#resumeBackoff;
+    let lastError: unknown = reason;
     for (;;) {
+      if (this.#isClosed()) return;
+      if (!(await policy.wait())) break;
       if (this.#isClosed()) return;
       let token: string | undefined;
       try {
@@ -384,7 +394,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
           cause: e,
         });
-        if (this.#isClosed() || !(await policy.wait())) break;
         continue;
       }
       if (this.#isClosed()) return;
@@ -412,7 +421,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         return;
       } catch (e) {
         lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
-        if (this.#isClosed() || !(await policy.wait())) break;
       }
     }
     if (this.#isClosed()) return;
@@ -646,6 +654,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#transition(DataChannelState.Closed);
     this.#clearHandshakeTimer();
     this.#stopConnectionTimers();
+    this.#resumeBackoff.disconnected();
     if (this.#drainPoll !== undefined) this.#clock.clearTimeout(this.#drainPoll);
     this.#drainPoll = undefined;
     this.#link.close();

@@ -62,6 +62,8 @@ export interface ForwardDeps {
 
 /** While connections wait and every session is stalled, look again this often. */
 const STALLED_RECHECK_MS = 250;
+/** Adaptive pools with connections: re-evaluate the pool this often (a stall announces nothing). */
+const POOL_TICK_MS = 500;
 export const DEFAULT_HEALTHY_AFTER_MS = 10_000;
 
 export class Forward extends EventEmitter {
@@ -82,6 +84,7 @@ export class Forward extends EventEmitter {
   #idleTimer: TimerHandle | undefined;
   #healthyTimer: TimerHandle | undefined;
   #recheckTimer: TimerHandle | undefined;
+  #poolTimer: TimerHandle | undefined;
   #nextConnId = 1;
   #readyWaiters: Array<() => void> = [];
 
@@ -397,6 +400,18 @@ export class Forward extends EventEmitter {
   #onLoad(): void {
     this.#drainPending();
     this.#grow();
+    this.#armPoolTick();
+  }
+
+  /** While an adaptive pool carries connections, look at it periodically: stalls are silent. */
+  #armPoolTick(): void {
+    if (!this.#pool.bounds.adaptive || this.#poolTimer !== undefined || this.#isDone()) return;
+    if (this.#stats.active === 0) return;
+    this.#poolTimer = this.#d.clock.setTimeout(() => {
+      this.#poolTimer = undefined;
+      this.#grow();
+      this.#armPoolTick();
+    }, POOL_TICK_MS);
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -432,6 +447,7 @@ export class Forward extends EventEmitter {
     socket.once('close', onEarlyClose);
     this.#drainPending();
     if (this.#pending.includes(conn)) this.#grow();
+    this.#armPoolTick();
   }
 
   #drainPending(): void {
@@ -544,8 +560,9 @@ export class Forward extends EventEmitter {
   }
 
   #clearTimers(): void {
-    for (const t of [this.#retryTimer, this.#healthyTimer, this.#recheckTimer])
+    for (const t of [this.#retryTimer, this.#healthyTimer, this.#recheckTimer, this.#poolTimer])
       if (t !== undefined) this.#d.clock.clearTimeout(t);
+    this.#poolTimer = undefined;
     this.#retryTimer = undefined;
     this.#healthyTimer = undefined;
     this.#recheckTimer = undefined;

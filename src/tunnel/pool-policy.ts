@@ -54,7 +54,8 @@ export interface PoolSnapshot {
 
 /**
  * Sessions to start now (before rate limiting). Mux: the floor (`min`), plus one more while
- * connections wait and every session is stalled, or while the live sessions carry more than
+ * every session is stalled (before the next connection arrives: it should not wait for a
+ * StartSession), or while the live sessions carry more than
  * CONNECTIONS_PER_SESSION each (adaptive pools only). Basic: one session per waiting
  * connection. Never above `max` (basic, fixed count: `maxBasic`).
  */
@@ -69,7 +70,8 @@ export function sessionsToStart(b: PoolBounds, s: PoolSnapshot, maxBasic: number
   }
   let want = floor;
   if (b.adaptive && s.starting === 0) {
-    if (s.pending > 0 && s.available === 0) want = Math.max(want, 1);
+    // Every session stalled (or, with connections waiting, busy): the next connection needs a fresh one.
+    if ((s.pending > 0 || s.live > 0) && s.available === 0) want = Math.max(want, 1);
     if (s.live > 0 && s.active + s.pending > CONNECTIONS_PER_SESSION * s.live) want = Math.max(want, 1);
   }
   return Math.max(0, Math.min(b.max - have, want));

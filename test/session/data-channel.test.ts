@@ -501,14 +501,14 @@ t.test('reconnect: ResumeSession failing 6 times → ERR_SESSION_RESUME_FAILED a
   await established(r);
   r.conn.last.drop();
   await flush();
-  t.equal(r.resumes, 1);
-  // random() = 0 → d = 100 ms: sleeps 100, 200, 400, 800, 1600.
+  t.equal(r.resumes, 1, 'the first resume after a healthy connection is immediate');
+  // random() = 0 → the low end of each jittered delay (half of 500, 1000, 2000, 4000, 8000).
   for (const [ms, calls] of [
-    [100, 2],
-    [200, 3],
-    [400, 4],
-    [800, 5],
-    [1600, 6],
+    [250, 2],
+    [500, 3],
+    [1000, 4],
+    [2000, 5],
+    [4000, 6],
   ] as const) {
     r.clock.advance(ms - 1);
     await flush();
@@ -519,6 +519,62 @@ t.test('reconnect: ResumeSession failing 6 times → ERR_SESSION_RESUME_FAILED a
   }
   t.equal(r.errors[0]?.code, 'ERR_SESSION_RESUME_FAILED');
   t.equal(r.ch.state, DataChannelState.Closed);
+});
+
+t.test('reconnect storm: connect → immediate close → resume cycles wait longer and longer, then give up', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  const at: number[] = [];
+  const t0 = r.clock.now();
+  // Every websocket the channel opens is closed by the "gateway" right away.
+  for (let cycle = 0; cycle < 10 && r.ch.state !== DataChannelState.Closed; cycle++) {
+    const before = r.resumes;
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before && r.ch.state !== DataChannelState.Closed; i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    if (r.resumes > before) at.push(r.clock.now() - t0);
+    await flush();
+  }
+  // Delays between resumes: 0, then 250, 500, 1000, 2000, 4000 (random() = 0), never reset by a
+  // connection that closed at once; six resumes, then the channel gives the session up.
+  const gaps = at.map((x, i) => x - (at[i - 1] ?? 0));
+  t.same(gaps, [0, 250, 500, 1000, 2000, 4000]);
+  t.equal(r.resumes, 6);
+  t.equal(r.ch.state, DataChannelState.Closed);
+  t.equal(r.errors[0]?.code, 'ERR_SESSION_CONNECT_FAILED');
+});
+
+t.test('reconnect backoff starts over once a connection stayed healthy for 10 s', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  const waitResume = async (): Promise<number> => {
+    const before = r.resumes;
+    const t0 = r.clock.now();
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before; i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    await flush();
+    return r.clock.now() - t0;
+  };
+  t.equal(await waitResume(), 0);
+  t.equal(await waitResume(), 250);
+  t.equal(await waitResume(), 500);
+  r.clock.advance(9_999);
+  t.equal(await waitResume(), 1000, 'up for 9.999 s: not yet healthy, the delay keeps growing');
+  r.clock.advance(10_000);
+  t.equal(await waitResume(), 0, 'up for 10 s: the schedule starts over');
+  t.equal(r.errors.length, 0);
+  r.ch.close();
 });
 
 t.test('first open: connect retried with the same token; all failures → ERR_SESSION_CONNECT_FAILED', async (t) => {
