@@ -257,7 +257,11 @@ export class Forward extends EventEmitter {
       return false;
     }
     this.#stats.sessionsOpened++;
-    s.on('reconnecting', () => this.#event('session-reconnecting', { sessionId: s.sessionId }));
+    s.on('reconnecting', () => {
+      // A drop restarts the healthy countdown: a flapping session never resets the backoff.
+      this.#armHealthy(s);
+      this.#event('session-reconnecting', { sessionId: s.sessionId });
+    });
     s.on('reconnected', () => this.#event('session-resumed', { sessionId: s.sessionId }));
     this.#event('session-started', {
       sessionId: s.sessionId,
