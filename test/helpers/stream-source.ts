@@ -57,7 +57,7 @@ export interface Download {
   socket: Socket;
   /** Bytes received so far. */
   received(): number;
-  done: Promise<{ end: DownloadEnd; bytes: number; code?: string }>;
+  done: Promise<{ end: DownloadEnd; bytes: number; code?: string; sha: string }>;
 }
 
 /** Request `size` bytes of stream `seed` through `port`; the hash is computed as bytes arrive. */
@@ -77,12 +77,13 @@ export function download(port: number, seed: number, size: number): Download {
   socket.on('error', (e: NodeJS.ErrnoException) => (code = e.code ?? 'error'));
   let ended = false;
   socket.on('end', () => (ended = true));
-  const done = new Promise<{ end: DownloadEnd; bytes: number; code?: string }>((resolve) => {
+  const done = new Promise<{ end: DownloadEnd; bytes: number; code?: string; sha: string }>((resolve) => {
     socket.on('close', () => {
-      if (code !== undefined) resolve({ end: code === 'ECONNRESET' ? 'reset' : 'error', bytes, code });
-      else if (!ended) resolve({ end: 'error', bytes });
-      else if (bytes !== size) resolve({ end: 'short', bytes });
-      else resolve({ end: h.digest('hex') === expectedSha(seed, size) ? 'complete' : 'corrupt', bytes });
+      const sha = h.digest('hex');
+      if (code !== undefined) resolve({ end: code === 'ECONNRESET' ? 'reset' : 'error', bytes, code, sha });
+      else if (!ended) resolve({ end: 'error', bytes, sha });
+      else if (bytes !== size) resolve({ end: 'short', bytes, sha });
+      else resolve({ end: sha === expectedSha(seed, size) ? 'complete' : 'corrupt', bytes, sha });
     });
   });
   return { socket, received: () => bytes, done };
