@@ -530,10 +530,11 @@ t.test('reconnect storm: connect → immediate close → resume cycles wait long
   const at: number[] = [];
   const t0 = r.clock.now();
   // Every websocket the channel opens is closed by the "gateway" right away.
-  for (let cycle = 0; cycle < 10 && r.ch.state !== DataChannelState.Closed; cycle++) {
+  const closed = (): boolean => r.ch.state === DataChannelState.Closed;
+  for (let cycle = 0; cycle < 10 && !closed(); cycle++) {
     const before = r.resumes;
     r.conn.last.drop();
-    for (let i = 0; i < 200 && r.resumes === before && r.ch.state !== DataChannelState.Closed; i++) {
+    for (let i = 0; i < 200 && r.resumes === before && !closed(); i++) {
       await flush();
       if (r.resumes === before) r.clock.advance(50);
     }
