@@ -449,8 +449,9 @@ export class Forward extends EventEmitter {
       }
     };
     socket.once('close', onEarlyClose);
+    // Grow first: a saturated adaptive pool starts a session, and the connection waits for it.
+    this.#grow();
     this.#drainPending();
-    if (this.#pending.includes(conn)) this.#grow();
     this.#armPoolTick();
   }
 

@@ -53,11 +53,10 @@ export interface PoolSnapshot {
 }
 
 /**
- * Sessions to start now (before rate limiting). Mux: the floor (`min`), plus one more while
- * every session is stalled (before the next connection arrives: it should not wait for a
- * StartSession), or while the live sessions carry more than
- * CONNECTIONS_PER_SESSION each (adaptive pools only). Basic: one session per waiting
- * connection. Never above `max` (basic, fixed count: `maxBasic`).
+ * Sessions to start now (before rate limiting). Mux: the floor (`min`); adaptive pools also
+ * one session per CONNECTIONS_PER_SESSION connections, and one more while every session is
+ * stalled (before the next connection arrives: it should not wait for a StartSession). Basic:
+ * one session per waiting connection. Never above `max` (basic, fixed count: `maxBasic`).
  */
 export function sessionsToStart(b: PoolBounds, s: PoolSnapshot, maxBasic: number): number {
   const have = s.live + s.starting;
@@ -69,12 +68,22 @@ export function sessionsToStart(b: PoolBounds, s: PoolSnapshot, maxBasic: number
     return Math.max(0, Math.min(cap - have, Math.max(need, floor)));
   }
   let want = floor;
-  if (b.adaptive && s.starting === 0) {
-    // Every session stalled (or, with connections waiting, busy): the next connection needs a fresh one.
-    if ((s.pending > 0 || s.live > 0) && s.available === 0) want = Math.max(want, 1);
-    if (s.live > 0 && s.active + s.pending > CONNECTIONS_PER_SESSION * s.live) want = Math.max(want, 1);
+  if (b.adaptive) {
+    // One session per CONNECTIONS_PER_SESSION connections (the agent paces each session).
+    want = Math.max(want, Math.ceil((s.active + s.pending) / CONNECTIONS_PER_SESSION) - have);
+    // Every session stalled: the next connection needs a fresh one (before it arrives).
+    if (s.live > 0 && s.available === 0 && s.starting === 0) want = Math.max(want, 1);
   }
   return Math.max(0, Math.min(b.max - have, want));
+}
+
+/**
+ * Whether a ready, unstalled session may take one more connection: an adaptive pool that can
+ * still grow keeps each session to CONNECTIONS_PER_SESSION (the next connection waits for the
+ * session being started for it); at its bound, or with nothing starting, any session will do.
+ */
+export function acceptsMore(b: PoolBounds, load: number, canGrow: boolean): boolean {
+  return !b.adaptive || !canGrow || load < CONNECTIONS_PER_SESSION;
 }
 
 /**

@@ -10,7 +10,14 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SsmApi } from '../aws/ssm-api.js';
 import type { HandshakeInfo, SessionFactory } from './session-ports.js';
-import { poolBounds, sessionsToStart, StartRateLimiter, type PoolBounds, type SessionsSetting } from './pool-policy.js';
+import {
+  acceptsMore,
+  poolBounds,
+  sessionsToStart,
+  StartRateLimiter,
+  type PoolBounds,
+  type SessionsSetting,
+} from './pool-policy.js';
 import { TunnelSession, type SessionEnd } from './tunnel-session.js';
 
 export interface SessionPoolOptions {
@@ -75,11 +82,19 @@ export class SessionPool {
     return n;
   }
 
-  /** The least-loaded ready session that may take a connection now. */
+  /**
+   * The least-loaded ready session that may take a connection now, or undefined: then the
+   * connection waits for a session being started (a saturated adaptive pool that can grow), or
+   * for a stalled session to catch up.
+   */
   pick(): TunnelSession | undefined {
     let best: TunnelSession | undefined;
     for (const s of this.#sessions) if (s.hasCapacity && (best === undefined || s.load < best.load)) best = s;
-    if (best !== undefined) this.#clearSpare(best);
+    if (best === undefined) return undefined;
+    // Wait for a session only while one is actually starting: nothing starting, take this one.
+    const canGrow = this.#starting.size > 0;
+    if (best.mode === 'mux' && !acceptsMore(this.bounds, best.load, canGrow)) return undefined;
+    this.#clearSpare(best);
     return best;
   }
 

@@ -109,6 +109,50 @@ t.test('a pool of N sessions, new connections to the least loaded', async (t) =>
   for (const s of socks) s.destroy();
 });
 
+t.test('sessions: auto — 16 concurrent connections get 4 sessions of 4; sessions: 1 keeps one', async (t) => {
+  for (const [sessions, want] of [
+    [undefined, [4, 4, 4, 4]],
+    [1, [16]],
+  ] as const) {
+    const { f, api, factory } = setup(sessions === undefined ? {} : { sessions });
+    await f.start();
+    const socks = Array.from({ length: 16 }, () => connect(f.port ?? 0, '127.0.0.1'));
+    await Promise.all(socks.map((s) => once(s, 'connect')));
+    while (factory.channels.reduce((n, c) => n + (c.mux?.streams.length ?? 0), 0) < 16) await once(f, 'event');
+    t.same(
+      factory.channels.map((c) => c.mux?.streams.length),
+      want,
+      `sessions: ${String(sessions ?? 'auto')}`,
+    );
+    t.equal(api.started.length, want.length);
+    t.equal(f.status().pool?.sessions, want.length, 'the status shows the session count');
+    for (const s of socks) s.destroy();
+    await f.stop();
+  }
+});
+
+t.test('a stalled session gets no new connection: another session is opened for it', async (t) => {
+  const { f, api, factory, events } = setup();
+  t.teardown(() => f.stop());
+  await f.start();
+  const first = connect(f.port ?? 0, '127.0.0.1');
+  await once(first, 'connect');
+  while ((factory.channels[0]?.mux?.streams.length ?? 0) < 1) await once(f, 'event');
+  const mux0 = factory.channels[0]?.mux;
+  if (mux0 === undefined) throw new Error('no mux');
+  mux0.stalled = true; // its reader stopped reading
+  const p = randomBytes(4000);
+  t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'the new connection is carried');
+  t.equal(api.started.length, 2, 'by a second session');
+  t.equal(mux0.streams.length, 1, 'not by the stalled one');
+  t.equal(factory.channels[1]?.mux?.streams.length, 1);
+  t.ok(
+    events.some((e) => e.type === 'session-started' && e['sessions'] === 2),
+    'events carry the session count',
+  );
+  first.destroy();
+});
+
 t.test(
   'never-die: channel_closed drops in-flight connections, a fresh session replaces it, the port stays',
   async (t) => {
