@@ -762,7 +762,14 @@ function mergeIntoLatest(r: BenchResults, details: RunDetails): void {
   );
   writeFileSync(join(resultsDir, 'latest.json'), resultsJson(latest));
   writeFileSync(join(resultsDir, 'latest-details.json'), `${JSON.stringify(old, null, 2)}\n`);
+  // The "Machine" section describes the full run the other figures come from: keep it.
+  const mdPath = join(root, 'docs', 'benchmarks.md');
+  const machine = (md: string): string | undefined => /\n## Machine\n[\s\S]*?(?=\n## )/.exec(md)?.[0];
+  const before = machine(readFileSync(mdPath, 'utf8'));
   writeDocs(latest, old);
+  const now = readFileSync(mdPath, 'utf8');
+  const after = machine(now);
+  if (before !== undefined && after !== undefined) writeFileSync(mdPath, now.replace(after, before));
   log(`merged ${tag} into bench/results/latest.json; docs re-rendered`);
 }
 
