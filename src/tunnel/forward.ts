@@ -341,7 +341,7 @@ export class Forward extends EventEmitter {
     if (this.#retryAttempt >= 2 && live === 0) {
       for (const c of [...this.#pending]) {
         this.#stats.failed++;
-        c.abort();
+        c.abort(new ForwardError('ERR_TUNNEL_NOT_READY', 'refused: no session to the instance (reconnecting)'));
       }
     }
     if (live === 0 && this.#everReady) this.#setState('reconnecting');
@@ -444,6 +444,9 @@ export class Forward extends EventEmitter {
           bytesOut: 0,
           durationMs: this.#d.clock.now() - conn.openedAt,
           attached: false,
+          ...(conn.error === undefined
+            ? {}
+            : { error: conn.error.message, ...(isTunnelError(conn.error) ? { code: conn.error.code } : {}) }),
         });
         this.#armIdle();
       }
