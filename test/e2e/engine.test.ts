@@ -167,7 +167,8 @@ t.test('a forbidden remote host fails that forward with the agent text; others k
   await manager.start();
   await until(bad, 'state', () => bad.state === 'failed');
   t.equal(bad.error?.code, 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN');
-  t.equal(bad.error?.message, forbiddenHostText('169.254.169.254'));
+  // The agent's own text, prefixed with where it was refused (main: classifyChannelClosed).
+  t.equal(bad.error?.message, `refused on the instance: ${forbiddenHostText('169.254.169.254')}`);
   t.equal(good.state, 'ready');
   const p = randomBytes(1000);
   t.equal(sha(await roundTrip(good.port ?? 0, p)), sha(p));
