@@ -113,6 +113,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #fatal: SessionError | undefined;
   /** Resume schedule kept across drops (reset only by a healthy connection): no reconnect storm. */
   readonly #resumeBackoff: ReconnectBackoff;
+  /** The current websocket carried new data (a delivery or an ack): a drop of it was not a storm. */
+  #progressed = false;
 
   constructor(opts: DataChannelOptions) {
     super();
@@ -137,6 +139,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#resumeBackoff = new ReconnectBackoff(this.#clock, opts.random, opts.reconnectBackoff);
     this.#link.setConnected(false);
     this.#link.on('drain', () => this.#maybeDrain());
+    this.#link.on('ack', () => (this.#progressed = true));
     this.#link.on('resend-exhausted', (e: SessionError) => this.#fail(e));
     this.#link.on('protocol-error', (e: TunnelError) => this.emit('protocol-error', e));
     // Out-of-order Output that was acked and held while nobody listened is delivered as soon as
@@ -344,6 +347,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       },
     );
     this.#keepalive.start();
+    this.#progressed = false;
     this.#link.setConnected(true);
     this.#resumeBackoff.connected();
   }
@@ -370,6 +374,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#stopConnectionTimers();
     this.#link.setConnected(false);
     old?.close();
+    if (this.#progressed) this.#resumeBackoff.madeProgress();
     this.#transition(DataChannelState.Reconnecting);
     this.emit('reconnecting', reason);
     void this.#reconnect(reason);
@@ -489,6 +494,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
             return false;
           }
         }
+        this.#progressed = true;
         this.emit('data', payload);
         return true;
       }

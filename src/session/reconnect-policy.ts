@@ -87,7 +87,8 @@ export const RECONNECT_BACKOFF_DEFAULTS: Required<ReconnectBackoffOptions> = {
  * Upstream starts a fresh retry schedule on every drop, so a gateway that accepts the websocket
  * and closes it at once gets ResumeSession → connect → close → ResumeSession … with no growing
  * delay (thousands of calls a minute, for ever). Here the attempt count survives reconnects and
- * is reset only once a connection has stayed up for `healthyAfterMs`: the first attempt after a
+ * is reset only once a connection has stayed up for `healthyAfterMs` or carried new data
+ * (`madeProgress`): the first attempt after a
  * healthy connection is immediate, then delays double from `baseDelayMs` up to `maxDelayMs`
  * (each jittered), and after `maxAttempts` attempts without a healthy connection `wait()`
  * answers false: the caller gives the session up (the forward replaces it under its own backoff).
@@ -135,6 +136,16 @@ export class ReconnectBackoff {
       this.#healthyTimer = undefined;
       this.#attempts = 0;
     }, this.#o.healthyAfterMs);
+  }
+
+  /**
+   * The connection that just dropped carried new data (in-order messages delivered, or our own
+   * messages acked): it was healthy, whatever its age. A gateway that accepts the websocket and
+   * closes it at once carries none, so its schedule keeps growing.
+   */
+  madeProgress(): void {
+    this.disconnected();
+    this.#attempts = 0;
   }
 
   /** The connection dropped (or the channel closed): it did not become healthy. */

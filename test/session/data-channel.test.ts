@@ -578,6 +578,31 @@ t.test('reconnect backoff starts over once a connection stayed healthy for 10 s'
   r.ch.close();
 });
 
+t.test('a connection that carried new data was healthy: the next resume is immediate again', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  r.ch.on('data', () => undefined);
+  const waitResume = async (): Promise<number> => {
+    const before = r.resumes;
+    const t0 = r.clock.now();
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before; i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    await flush();
+    return r.clock.now() - t0;
+  };
+  t.equal(await waitResume(), 0);
+  t.equal(await waitResume(), 250, 'closed at once, nothing carried: the delay grows');
+  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'data'));
+  t.equal(await waitResume(), 0, 'it delivered Output: the schedule starts over');
+  r.ch.close();
+});
+
 t.test('first open: connect retried with the same token; all failures → ERR_SESSION_CONNECT_FAILED', async (t) => {
   const r = rig();
   r.conn.failNext = 2;
