@@ -35,7 +35,7 @@ export interface DataChannelOptions {
   windowMessages?: number;
   /** Inbound byte budget: Output payload bytes held while the consumer is not reading. Default 32 MiB. */
   receiveBudgetBytes?: number;
-  /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
+  /** The websocket is full (sendData returns false) at this many queued bytes. Default 4 MiB. */
   transportHighWaterBytes?: number;
   /** Resume schedule across drops (session/reconnect-policy.ts ReconnectBackoff). */
   reconnectBackoff?: ReconnectBackoffOptions;

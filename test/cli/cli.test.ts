@@ -132,8 +132,10 @@ t.test('completion scripts and candidates from the config', async (t) => {
   const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
   t.same(
     c1.io.stdout.lines().sort(),
-    ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort(),
+    ['backend', 'cache', 'completion', 'db', 'demo', 'doctor', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort(),
   );
+  const c5 = await run(['__complete', '--index', '2', '--', 'tunnel', 'doctor', 'ca'], dir);
+  t.same(c5.io.stdout.lines(), ['cache'], 'doctor completes forward names');
   const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
   t.same(c2.io.stdout.lines(), ['backend']);
   const c4 = await run(['__complete', '--index', '4', '--', 'tunnel', '--profile', 'up', 'ls', 'c'], dir);
