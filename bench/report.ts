@@ -185,7 +185,21 @@ export function renderMarkdown(
   L.push(`| 1,000 concurrent connections verified | ${fmt(r.conns1000.verified, 0)} | — |`);
   L.push(`| tunnel peak RSS with 1,000 connections | ${fu(r.conns1000.peak_rss_MB, 1, 'MB')} | — |`);
   L.push(`| cold start, 10 eager forwards | ${fu(r.cold_start_10_forwards_s, 3, 's')} | — |`);
-  L.push(`| tunnel CPU per GB moved (unpaced) | ${fu(r.cpu_s_per_GB, 2, 's/GB')} | — |`, '');
+  L.push(`| tunnel CPU per GB moved (unpaced) | ${fu(r.cpu_s_per_GB, 2, 's/GB')} | — |`);
+  if (r.pool !== undefined) {
+    L.push(`| paced 16 × 1 MiB downloads, sessions: auto | ${fu(r.pool.conns16_auto_MBps, 3, 'MB/s')} | — |`);
+    L.push(`| paced 16 × 1 MiB downloads, sessions: 1 | ${fu(r.pool.conns16_sessions1_MBps, 3, 'MB/s')} | — |`);
+    L.push(`| sessions opened by auto for them | ${fmt(r.pool.sessions_opened, 0)} | — |`);
+    L.push(`| paced pgbench -c 16 -j 2 -T 10, sessions: auto | ${fu(r.pool.pgbench16_auto_tps, 1, 'tps')} | — |`);
+    L.push(`| paced pgbench -c 16 -j 2 -T 10, sessions: 1 | ${fu(r.pool.pgbench16_sessions1_tps, 1, 'tps')} | — |`);
+  }
+  if (r.memory !== undefined) {
+    L.push(`| tunnel RSS idle (one ready forward) | ${fu(r.memory.idle_rss_MB, 1, 'MB')} | — |`);
+    L.push(
+      `| tunnel peak RSS, one slow reader (unpaced, read at 2 MB/s) | ${fu(r.memory.slow_reader_peak_rss_MB, 1, 'MB')} | — |`,
+    );
+  }
+  L.push('');
   L.push('Raw figures: [`bench/results/latest.json`](../bench/results/latest.json).', '');
   L.push(
     '![Throughput chart: tunnel vs the official client and the loopback limit, MB/s, log scale](benchmarks.svg)',

@@ -26,6 +26,16 @@ export interface BenchResults {
   conns1000: { verified: Figure; peak_rss_MB: Figure };
   cold_start_10_forwards_s: Figure;
   cpu_s_per_GB: Figure;
+  /** Issue 13: the adaptive session pool (paced emulator). */
+  pool: {
+    conns16_auto_MBps: Figure;
+    conns16_sessions1_MBps: Figure;
+    sessions_opened: Figure;
+    pgbench16_auto_tps: Figure;
+    pgbench16_sessions1_tps: Figure;
+  };
+  /** Issue 13: the tunnel's memory idle and under one slow reader (unpaced emulator). */
+  memory: { idle_rss_MB: Figure; slow_reader_peak_rss_MB: Figure };
 }
 
 export function emptyResults(): BenchResults {
@@ -43,6 +53,14 @@ export function emptyResults(): BenchResults {
     conns1000: { verified: null, peak_rss_MB: null },
     cold_start_10_forwards_s: null,
     cpu_s_per_GB: null,
+    pool: {
+      conns16_auto_MBps: null,
+      conns16_sessions1_MBps: null,
+      sessions_opened: null,
+      pgbench16_auto_tps: null,
+      pgbench16_sessions1_tps: null,
+    },
+    memory: { idle_rss_MB: null, slow_reader_peak_rss_MB: null },
   };
 }
 
@@ -126,6 +144,45 @@ export function evaluateGoals(r: BenchResults): Goal[] {
       value: r.cold_start_10_forwards_s,
       target: '≤ 1.5 s',
       met: le(r.cold_start_10_forwards_s, 1.5),
+    },
+    ...poolGoals(r),
+  ];
+}
+
+/** Issue 13's goals (absent figures in an older latest.json count as not measured). */
+function poolGoals(r: BenchResults): Goal[] {
+  const p = r.pool ?? emptyResults().pool;
+  const m = r.memory ?? emptyResults().memory;
+  const growth =
+    m.slow_reader_peak_rss_MB === null || m.idle_rss_MB === null ? null : m.slow_reader_peak_rss_MB - m.idle_rss_MB;
+  return [
+    {
+      label: 'paced 16 conns, sessions auto ≥ 3.5 × sessions 1',
+      value: p.conns16_auto_MBps,
+      target:
+        p.conns16_sessions1_MBps === null ? '3.5 × sessions1' : `≥ ${(3.5 * p.conns16_sessions1_MBps).toFixed(3)} MB/s`,
+      met: ge(p.conns16_auto_MBps, times(p.conns16_sessions1_MBps, 3.5)),
+    },
+    {
+      label: 'pgbench -c 16, sessions auto ≥ 3.5 × sessions 1',
+      value: p.pgbench16_auto_tps,
+      target:
+        p.pgbench16_sessions1_tps === null
+          ? '3.5 × sessions1'
+          : `≥ ${(3.5 * p.pgbench16_sessions1_tps).toFixed(1)} tps`,
+      met: ge(p.pgbench16_auto_tps, times(p.pgbench16_sessions1_tps, 3.5)),
+    },
+    {
+      label: 'sessions opened by auto ≤ 4 (its bound)',
+      value: p.sessions_opened,
+      target: '≤ 4',
+      met: le(p.sessions_opened, 4),
+    },
+    {
+      label: 'slow reader: peak RSS − idle RSS ≤ 150 MB',
+      value: growth,
+      target: '≤ 150 MB',
+      met: le(growth, 150),
     },
   ];
 }

@@ -6,7 +6,7 @@
  * and writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks.svg`.
  *
  * Flags: `--quick` (small sizes, results to bench/results/quick.json, docs untouched),
- * `--report-only` (re-render the docs from bench/results/latest*.json), `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile; results to
+ * `--report-only` (re-render the docs from bench/results/latest*.json), `--no-profile`, `--only PHASES` (comma list of paced,cold,direct,unpaced,conns,profile,pool,memory; with `--merge` only those keys are folded into latest.json and the docs re-rendered; otherwise results to
  * bench/results/partial.json, docs untouched; `peer` selects the plugin phases alone), `--peer PATH` (also run the
  * paced and unpaced single-connection, round-trip and 4-connection workloads through the official
  * session-manager-plugin at PATH, bench/peer-proc.ts, against the same emulators; results to
@@ -27,6 +27,7 @@ import { summarizeProfile } from './profile.js';
 import type { TunnelProcConfig } from './tunnel-proc.js';
 import type { PeerForward, PeerProcConfig } from './peer-proc.js';
 import { emptyPeerFigures, tunnelPeerFigures, type PeerFigures, type PeerResults } from './peer-results.js';
+import { memoryPhase, poolPhase, type PoolBenchDeps } from './pool-bench.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -39,6 +40,8 @@ const PROFILE = !argv.includes('--no-profile');
 const onlyIdx = argv.indexOf('--only');
 const ONLY = onlyIdx >= 0 ? new Set((argv[onlyIdx + 1] ?? '').split(',')) : undefined;
 const want = (phase: string): boolean => ONLY === undefined || ONLY.has(phase);
+/** `--only pool,memory --merge`: fold just these phases' keys into latest.json and re-render the docs. */
+const MERGE = argv.includes('--merge');
 const peerIdx = argv.indexOf('--peer');
 const PEER = peerIdx >= 0 ? resolve(argv[peerIdx + 1] ?? '') : undefined;
 /** Plugin phases run beside the tunnel phase of the same pacing, or alone with `--only peer`. */
@@ -569,6 +572,17 @@ async function profilePhase(emu: EmuInfo, details: RunDetails): Promise<void> {
   };
 }
 
+function poolDeps(emu: EmuInfo): PoolBenchDeps {
+  return {
+    root,
+    services: emu.services,
+    startTunnel: (name, forwards, sampleRss = false) => startTunnel(name, emu, forwards, [], sampleRss),
+    record,
+    note: (text) => void notes.push(text),
+    log,
+  };
+}
+
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -604,9 +618,12 @@ async function main(): Promise<void> {
   const peerNote = (e: unknown): void => void notes.push(`plugin phase: ${errText(e)}`);
 
   log(`paced phases (emulator pacing 'agent')${QUICK ? ' [quick]' : ''}`);
-  if (want('paced') || want('cold') || wantPeer('paced')) {
+  if (want('paced') || want('cold') || wantPeer('paced') || want('pool')) {
     const paced = await startEmulator('agent');
     try {
+      if (want('pool')) notePhase('pool');
+      if (want('pool'))
+        await poolPhase(poolDeps(paced.info), r).catch((e: unknown) => void notes.push(`pool phase: ${errText(e)}`));
       if (want('paced')) notePhase('paced');
       if (want('paced'))
         await throughputPhase('agent', paced, r).catch((e: unknown) => void notes.push(`paced phase: ${errText(e)}`));
@@ -625,9 +642,19 @@ async function main(): Promise<void> {
   }
 
   log("unpaced phases (emulator pacing 'none')");
-  if (want('direct') || want('unpaced') || want('conns') || (PROFILE && want('profile')) || wantPeer('unpaced')) {
+  if (
+    want('direct') ||
+    want('unpaced') ||
+    want('conns') ||
+    want('memory') ||
+    (PROFILE && want('profile')) ||
+    wantPeer('unpaced')
+  ) {
     const fast = await startEmulator('none');
     try {
+      if (want('memory')) notePhase('memory');
+      if (want('memory'))
+        await memoryPhase(poolDeps(fast.info), r).catch((e: unknown) => void notes.push(`memory phase: ${errText(e)}`));
       if (want('direct')) notePhase('direct');
       if (want('direct'))
         await directPhase(fast.info, r).catch((e: unknown) => void notes.push(`direct TCP: ${errText(e)}`));
@@ -685,6 +712,10 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, peerFile), `${JSON.stringify(peer, null, 2)}\n`);
     log(`wrote bench/results/${peerFile}: ${JSON.stringify(pf)}`);
   }
+  if (ONLY !== undefined && MERGE) {
+    mergeIntoLatest(r, details);
+    return;
+  }
   if (ONLY !== undefined) {
     writeFileSync(join(resultsDir, 'partial.json'), json);
     log(`partial run: wrote bench/results/partial.json only (${details.durationS.toFixed(0)} s)`);
@@ -710,6 +741,36 @@ function writeDocs(r: BenchResults, details: RunDetails): void {
   const peer = existsSync(peerPath) ? (JSON.parse(readFileSync(peerPath, 'utf8')) as PeerResults) : undefined;
   writeFileSync(mdPath, renderMarkdown(r, details, { ...carried, peer }));
   writeFileSync(join(root, 'docs', 'benchmarks.svg'), renderSvg(r, peer));
+}
+
+/**
+ * `--only pool,memory --merge`: the last full run stays as it is; only the `pool` and `memory`
+ * keys (and their per-run rows, notes and load averages) are replaced, then the docs re-rendered.
+ */
+function mergeIntoLatest(r: BenchResults, details: RunDetails): void {
+  const latest = JSON.parse(readFileSync(join(resultsDir, 'latest.json'), 'utf8')) as BenchResults;
+  const old = JSON.parse(readFileSync(join(resultsDir, 'latest-details.json'), 'utf8')) as RunDetails;
+  if (ONLY?.has('pool') === true) latest.pool = r.pool;
+  if (ONLY?.has('memory') === true) latest.memory = r.memory;
+  if (latest.pool === undefined) latest.pool = emptyResults().pool;
+  if (latest.memory === undefined) latest.memory = emptyResults().memory;
+  const tag = `${[...(ONLY ?? [])].join('+')} phases, ${details.date}, commit ${details.commit}`;
+  old.perRun.push(...details.perRun.map((p) => ({ ...p, label: `${p.label} [${tag}]` })));
+  old.notes.push(
+    `${tag}: measured separately (${details.durationS.toFixed(0)} s, 1-minute load ${details.loadStart.toFixed(2)} → ${details.loadEnd.toFixed(2)}); the other figures are from the run above.`,
+    ...details.notes,
+  );
+  writeFileSync(join(resultsDir, 'latest.json'), resultsJson(latest));
+  writeFileSync(join(resultsDir, 'latest-details.json'), `${JSON.stringify(old, null, 2)}\n`);
+  // The "Machine" section describes the full run the other figures come from: keep it.
+  const mdPath = join(root, 'docs', 'benchmarks.md');
+  const machine = (md: string): string | undefined => /\n## Machine\n[\s\S]*?(?=\n## )/.exec(md)?.[0];
+  const before = machine(readFileSync(mdPath, 'utf8'));
+  writeDocs(latest, old);
+  const now = readFileSync(mdPath, 'utf8');
+  const after = machine(now);
+  if (before !== undefined && after !== undefined) writeFileSync(mdPath, now.replace(after, before));
+  log(`merged ${tag} into bench/results/latest.json; docs re-rendered`);
 }
 
 /** `--report-only`: re-render the docs from the last full run (after editing bench/analysis.md). */

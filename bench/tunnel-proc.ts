@@ -19,7 +19,7 @@ export interface TunnelProcConfig {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   instanceId: string;
-  forwards: Array<{ name: string; remotePort: number; sessions?: number }>;
+  forwards: Array<{ name: string; remotePort: number; sessions?: number | 'auto' }>;
   /** Sample RSS every RSS_SAMPLE_MS for the peak (the 1000-connection test). */
   sampleRss?: boolean;
 }

@@ -37,7 +37,8 @@ export interface ForwardConfig {
   /** Absent = remote port (10000 + port below 1024), falling back to a free one when busy. */
   localPort?: number | 'auto';
   bind?: string[];
-  sessions?: number;
+  /** A fixed pool, `'auto'` (default, 1..4) or bounds for the automatic pool. */
+  sessions?: number | 'auto' | { min: number; max: number };
   lazy?: boolean;
   idleTimeoutMs?: number;
   probe?: boolean;
@@ -350,13 +351,13 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
     if (b !== undefined) f.bind = b;
   }
   if (v['sessions'] !== undefined) {
-    const s = v['sessions'];
-    if (typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= MAX_SESSIONS) f.sessions = s;
+    const s = readSessions(v['sessions']);
+    if (s !== undefined) f.sessions = s;
     else
       out.add(
         at('sessions'),
-        `${typeName(s)} is not a valid session count`,
-        `a whole number from 1 to ${MAX_SESSIONS}`,
+        `${typeName(v['sessions'])} is not a valid session count`,
+        `auto, a whole number from 1 to ${MAX_SESSIONS}, or { min, max } with 1 <= min <= max <= ${MAX_SESSIONS}`,
       );
   }
   if (v['lazy'] !== undefined) {
@@ -486,4 +487,19 @@ export function validateLayer(source: ConfigSource): { layer: ConfigLayer; issue
     if (isRecord(raw)) for (const name of Object.keys(raw)) layer.origins.set(`${section}.${name}`, source);
   }
   return { layer, issues: out.issues };
+}
+
+/** `sessions`: `auto`, a whole number 1..MAX_SESSIONS, or `{ min, max }` within the same range. */
+function readSessions(s: unknown): number | 'auto' | { min: number; max: number } | undefined {
+  const count = (n: unknown): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_SESSIONS;
+  if (s === 'auto') return 'auto';
+  if (count(s)) return s;
+  if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
+    const o = s as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.every((k) => k === 'min' || k === 'max') && count(o['min']) && count(o['max']) && o['min'] <= o['max'])
+      return { min: o['min'], max: o['max'] };
+  }
+  return undefined;
 }

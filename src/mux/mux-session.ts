@@ -41,11 +41,19 @@ export interface MuxSessionOptions {
   role: MuxRole;
   config?: Partial<MuxConfig>;
   clock?: Clock;
+  /**
+   * Per-stream allowance (smux v1 has no per-stream window): a stream holding more unread bytes
+   * than this marks the session `stalled`. Default: 1 MiB, or a quarter of the receive budget
+   * when that is smaller. Short stalls within it cost nothing.
+   */
+  streamAllowanceBytes?: number;
   /** @internal Tests only: the id counter's start (default client 1, server 0). */
   lastStreamId?: number;
 }
 
 const MAX_STREAM_ID = 0xffffffff;
+/** Unread bytes one stream may hold before its session counts as stalled. */
+export const DEFAULT_STREAM_ALLOWANCE_BYTES = 1_048_576;
 
 /**
  * Events: `'stream'(MuxStream)` for every peer-opened stream; `'close'(err?: MuxError)` once
@@ -59,6 +67,7 @@ export class MuxSession extends EventEmitter implements StreamHost {
   readonly #clock: Clock;
   readonly #decoder: FrameDecoder;
   readonly #streams = new Map<number, MuxStream>();
+  readonly #allowance: number;
   readonly #nopFrame: Buffer;
   /** Last id handed out; +2 before use. INTEROP: client 1 → 3, 5, 7 …; server 0 → 2, 4 … */
   #lastId: number;
@@ -84,6 +93,8 @@ export class MuxSession extends EventEmitter implements StreamHost {
     this.#carrier = carrier;
     this.#clock = options.clock ?? systemClock;
     this.#decoder = new FrameDecoder(this.config.version);
+    this.#allowance =
+      options.streamAllowanceBytes ?? Math.min(DEFAULT_STREAM_ALLOWANCE_BYTES, this.config.maxReceiveBufferBytes / 4);
     this.#lastId = options.lastStreamId ?? (options.role === 'client' ? 1 : 0);
     this.#nopFrame = encodeFrame({ version: this.config.version, cmd: Cmd.NOP, streamId: 0 });
 
@@ -112,6 +123,20 @@ export class MuxSession extends EventEmitter implements StreamHost {
   /** Received PSH bytes not yet read by any stream's consumer (the receive budget in use). */
   get receiveBufferedBytes(): number {
     return this.#unread;
+  }
+
+  /**
+   * True while one slow reader is holding this session hostage or about to: the receive budget
+   * is used up (the carrier is paused, so every stream waits), or one stream holds more unread
+   * bytes than its allowance (`streamAllowanceBytes`). smux v1 cannot slow one stream down on the wire, so a
+   * pool should give such a session no new streams. It clears as soon as the reader catches up
+   * or its stream is destroyed (its unread bytes go back to the budget at once).
+   */
+  get stalled(): boolean {
+    if (this.#budgetExhausted) return true;
+    if (this.#unread <= this.#allowance) return false;
+    for (const s of this.#streams.values()) if (s.receiveBufferedBytes > this.#allowance) return true;
+    return false;
   }
 
   /** Carrier bytes received but not yet parsed into frames (held while the budget is exhausted). */

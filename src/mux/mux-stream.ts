@@ -62,6 +62,8 @@ export class MuxStream extends Duplex {
   #wantRead = false;
   #delivering = false;
   #remoteFin = false;
+  /** A FIN frame really arrived (not just the end of the session). */
+  #finFrame = false;
   #endPushed = false;
   #numRead = 0; // v2: total bytes the application has read (uint32, wraps)
   #incr = 0; // v2: bytes read since the last UPD
@@ -98,6 +100,15 @@ export class MuxStream extends Duplex {
     return this.#remoteFin;
   }
 
+  /**
+   * True only when the peer sent FIN: the stream's data is complete. A stream whose session
+   * ended (carrier EOF) also reaches 'end' after its buffered data, but with this false: the
+   * data may be cut short, and the tunnel resets the local connection instead of ending it.
+   */
+  get finReceived(): boolean {
+    return this.#finFrame;
+  }
+
   // ------------------------------------------------------------------ session → stream
 
   /** @internal PSH data (already counted against the session budget). */
@@ -111,6 +122,7 @@ export class MuxStream extends Duplex {
   handleRemoteFin(): void {
     if (this.#remoteFin) return;
     this.#remoteFin = true;
+    this.#finFrame = true;
     // xtaci v2: a writer waiting for window gives up with EOF when the peer's FIN arrives.
     if (this.#waitingWindow)
       this.#finishWrite(

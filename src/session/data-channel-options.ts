@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { KmsHandshakeHandler } from './handshake.js';
 import type { MessageTransport } from './message-transport.js';
+import type { ReconnectBackoffOptions } from './reconnect-policy.js';
 
 /** Options of the client `DataChannel` (src/session/data-channel.ts). */
 export interface DataChannelOptions {
@@ -32,8 +33,12 @@ export interface DataChannelOptions {
   maxResends?: number;
   /** Unacked-message window. Default 10000. */
   windowMessages?: number;
+  /** Inbound byte budget: Output payload bytes held while the consumer is not reading. Default 32 MiB. */
+  receiveBudgetBytes?: number;
   /** The websocket is full (sendData returns false) at this many queued bytes. Default 4 MiB. */
   transportHighWaterBytes?: number;
+  /** Resume schedule across drops (session/reconnect-policy.ts ReconnectBackoff). */
+  reconnectBackoff?: ReconnectBackoffOptions;
   /** Random source for reconnect jitter. Default Math.random. */
   random?(): number;
   /** How long terminate() waits for the Flag's ack. Default 2 s. */

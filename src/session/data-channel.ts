@@ -50,7 +50,7 @@ import {
 } from './handshake.js';
 import { Keepalive } from './keepalive.js';
 import { ReliableLink } from './reliable-link.js';
-import { ReconnectPolicy } from './reconnect-policy.js';
+import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
 import type { DataChannelOptions } from './data-channel-options.js';
 
@@ -108,6 +108,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #handshakeTimer: TimerHandle | undefined;
   #keepalive: Keepalive | undefined;
   #fatal: SessionError | undefined;
+  /** Resume schedule kept across drops (reset only by a healthy connection): no reconnect storm. */
+  readonly #resumeBackoff: ReconnectBackoff;
+  /** The current websocket carried new data (a delivery or an ack): a drop of it was not a storm. */
+  #progressed = false;
 
   constructor(opts: DataChannelOptions) {
     super();
@@ -125,10 +129,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       newMessageId: this.#newId,
       ...(opts.maxResends === undefined ? {} : { maxResends: opts.maxResends }),
       ...(opts.windowMessages === undefined ? {} : { windowMessages: opts.windowMessages }),
+      ...(opts.receiveBudgetBytes === undefined ? {} : { receiveBudgetBytes: opts.receiveBudgetBytes }),
     };
     this.#link = new ReliableLink(linkOpts);
+    this.#resumeBackoff = new ReconnectBackoff(this.#clock, opts.random, opts.reconnectBackoff);
     this.#link.setConnected(false);
     this.#link.on('drain', () => this.#maybeDrain());
+    this.#link.on('ack', () => (this.#progressed = true));
     this.#link.on('resend-exhausted', (e: SessionError) => this.#fail(e));
     this.#link.on('protocol-error', (e: TunnelError) => this.emit('protocol-error', e));
     // Out-of-order Output that was acked and held while nobody listened is delivered as soon as
@@ -248,7 +255,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#link.send(PayloadType.Flag, encodeFlag(code));
   }
 
-  /** Inbound backpressure: Output is refused (not acked, so the agent retransmits) until resumeReceiving(). */
+  /**
+   * Inbound backpressure: Output is held unacked (within the link's byte budget; beyond it, not
+   * stored) until resumeReceiving(); unacked, it keeps the agent's window full, so it stops sending.
+   */
   pauseReceiving(): void {
     this.#receivingPaused = true;
   }
@@ -338,7 +348,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       },
     );
     this.#keepalive.start();
+    this.#progressed = false;
     this.#link.setConnected(true);
+    this.#resumeBackoff.connected();
     // A producer that waited on the old, full transport: the new one decides now.
     this.#maybeDrain();
   }
@@ -365,16 +377,23 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#stopConnectionTimers();
     this.#link.setConnected(false);
     old?.close();
+    if (this.#progressed) this.#resumeBackoff.madeProgress();
     this.#transition(DataChannelState.Reconnecting);
     this.emit('reconnecting', reason);
-    void this.#reconnect();
+    void this.#reconnect(reason);
   }
 
-  /** ResumeSession → reconnect to the same StreamUrl, up to 6 attempts with doubling delays. */
-  async #reconnect(): Promise<void> {
-    const policy = new ReconnectPolicy(this.#clock, this.#opts.random);
-    let lastError: unknown;
+  /**
+   * ResumeSession → reconnect to the same StreamUrl, on the ReconnectBackoff schedule: the first
+   * attempt after a healthy connection is immediate, later ones wait longer and longer (across
+   * drops), and after its last attempt the channel fails (the forward starts a fresh session).
+   */
+  async #reconnect(reason: SessionError): Promise<void> {
+    const policy = this.#resumeBackoff;
+    let lastError: unknown = reason;
     for (;;) {
+      if (this.#isClosed()) return;
+      if (!(await policy.wait())) break;
       if (this.#isClosed()) return;
       let token: string | undefined;
       try {
@@ -383,7 +402,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
           cause: e,
         });
-        if (this.#isClosed() || !(await policy.wait())) break;
         continue;
       }
       if (this.#isClosed()) return;
@@ -411,7 +429,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         return;
       } catch (e) {
         lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
-        if (this.#isClosed() || !(await policy.wait())) break;
       }
     }
     if (this.#isClosed()) return;
@@ -480,6 +497,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
             return false;
           }
         }
+        this.#progressed = true;
         this.emit('data', payload);
         return true;
       }
@@ -629,6 +647,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#transition(DataChannelState.Closed);
     this.#clearHandshakeTimer();
     this.#stopConnectionTimers();
+    this.#resumeBackoff.disconnected();
     this.#link.close();
     const t = this.#transport;
     this.#transport = undefined;

@@ -18,9 +18,18 @@
  *  s <  E  duplicate: drop and RE-ACK, so the peer stops retransmitting it
  * ```
  *
- * A buffered message was acked when it was stored, so it is never dropped: if `deliver` says
- * "not ready" for it, it stays buffered until `flushDelivery()` is called (DataChannel does so
- * when its consumer resumes) or the next message arrives.
+ * Inbound flow control (a byte budget): held messages (the reorder buffer) never exceed
+ * `receiveBudgetBytes` of payload. While the consumer refuses delivery ("not ready", e.g. a
+ * local reader that stopped), the in-order message and every later one are held **without an
+ * ack** (within the budget): unacked, they keep counting against the peer's window, so the agent
+ * stops sending once its window is full instead of flooding us, and when the consumer resumes
+ * they are delivered (and acked) at once, with no retransmission needed. Beyond the budget a
+ * message is neither stored nor acked: the peer retransmits it later, nothing is lost. Acks for
+ * our own sends are processed whatever the consumer does.
+ *
+ * A buffered message is never dropped: if `deliver` says "not ready" for it, it stays buffered
+ * until `flushDelivery()` is called (DataChannel does so when its consumer resumes) or its
+ * retransmission arrives; it is acked when delivered if it was not acked when stored.
  *
  * pause_publication stops sending and retransmitting (new messages are still numbered and
  * kept); start_publication, any incoming ack or stream message, or a reconnect resumes.
@@ -28,7 +37,7 @@
  *
  * Events: 'drain'; 'ack' (seq); 'duplicate' (seq); 'resend-exhausted' (SessionError
  * ERR_SESSION_RESEND_EXHAUSTED, emitted once; the link stops retransmitting);
- * 'reorder-overflow' (seq); 'protocol-error' (TunnelError) for a malformed ack payload.
+ * 'reorder-overflow' (seq: not stored, budget or capacity reached); 'protocol-error' (TunnelError) for a malformed ack payload.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -66,6 +75,12 @@ export interface ReliableLinkOptions {
    * only while the peer keeps a gap open.
    */
   reorderCapacity?: number;
+  /**
+   * Inbound byte budget: payload bytes held (out of order, or refused by the consumer) at most.
+   * Default 32 MiB: above the emulated agent's window (10 000 messages) and a 1%-loss burst of
+   * 25 000 messages; see the class comment.
+   */
+  receiveBudgetBytes?: number;
   /** Retransmit tick (ResendSleepInterval). Default 100 ms. */
   resendIntervalMs?: number;
   /** Resends of one message before 'resend-exhausted'. Default 3000 (~5 min); Infinity allowed. */
@@ -76,6 +91,7 @@ export const CLIENT_WINDOW_MESSAGES = 10_000;
 export const REAL_AGENT_WINDOW_MESSAGES = 100_000;
 export const DEFAULT_RESEND_INTERVAL_MS = 100;
 export const DEFAULT_MAX_RESENDS = 3000;
+export const DEFAULT_RECEIVE_BUDGET_BYTES = 32 * 1024 * 1024;
 
 /** Handshake payload types are acked before they are processed (upstream order). */
 const ACK_FIRST_TYPES: ReadonlySet<number> = new Set([
@@ -108,8 +124,14 @@ export class ReliableLink extends EventEmitter {
 
   /** Unacked messages by sequence number; Map keeps insertion (= sequence) order. */
   readonly #outgoing = new Map<number, Outgoing>();
-  /** Out-of-order messages (already acked) by sequence number. */
+  /** Held messages (out of order, or refused by the consumer) by sequence number. */
   readonly #reorder = new Map<number, ClientMessage>();
+  /** Held messages not acked yet (stored while the consumer refused): acked on delivery. */
+  readonly #unackedHeld = new Set<number>();
+  readonly #receiveBudget: number;
+  #heldBytes = 0;
+  /** The consumer refused the last delivery attempt: later messages are held unacked. */
+  #refusing = false;
   #nextSeq = 0;
   #expectedSeq = 0;
   #connected = true;
@@ -130,11 +152,13 @@ export class ReliableLink extends EventEmitter {
     const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : REAL_AGENT_WINDOW_MESSAGES;
     this.#window = opts.windowMessages ?? dflt;
     this.#reorderCapacity = opts.reorderCapacity ?? REAL_AGENT_WINDOW_MESSAGES;
+    this.#receiveBudget = opts.receiveBudgetBytes ?? DEFAULT_RECEIVE_BUDGET_BYTES;
     this.#resendIntervalMs = opts.resendIntervalMs ?? DEFAULT_RESEND_INTERVAL_MS;
     this.#maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS;
     if (
       !(this.#window >= 1) ||
       !(this.#reorderCapacity >= 0) ||
+      !(this.#receiveBudget >= 0) ||
       !(this.#resendIntervalMs > 0) ||
       !(this.#maxResends >= 0)
     ) {
@@ -155,9 +179,17 @@ export class ReliableLink extends EventEmitter {
   get expectedSequenceNumber(): number {
     return this.#expectedSeq;
   }
-  /** Out-of-order messages held (acked, not yet delivered). */
+  /** Messages held (out of order or refused by the consumer), not yet delivered. */
   get reorderCount(): number {
     return this.#reorder.size;
+  }
+  /** Payload bytes held (bounded by `receiveBudgetBytes`). */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+  /** True while the consumer refuses delivery (messages are held unacked). */
+  get isRefusing(): boolean {
+    return this.#refusing;
   }
   /** True when the window is full and producers should wait for 'drain'. */
   get isWindowFull(): boolean {
@@ -290,36 +322,52 @@ export class ReliableLink extends EventEmitter {
       this.emit('duplicate', s);
       return;
     }
+    if (this.#reorder.has(s)) {
+      // A retransmission of a held message: re-ack it if it was acked when stored (the ack may
+      // have been lost); an unacked one stays unacked until delivered. Either way, try again.
+      if (!this.#unackedHeld.has(s)) this.#sendAck(msg);
+      if (s > e) this.emit('duplicate', s);
+      else this.#drainReorder();
+      return;
+    }
     if (s > e) {
-      if (this.#reorder.has(s)) {
-        this.#sendAck(msg);
-        this.emit('duplicate', s);
-      } else if (this.#reorder.size < this.#reorderCapacity) {
-        this.#reorder.set(s, msg);
-        this.#sendAck(msg);
-      } else {
-        this.emit('reorder-overflow', s); // not acked: the peer retransmits it later
-      }
+      // Out of order: acked at once (the gap is the peer's to fill) unless the consumer is
+      // refusing, in which case it is held unacked so the peer's window stays full.
+      this.#hold(msg, !this.#refusing);
       return;
     }
     // s === e
-    if (this.#reorder.has(s)) {
-      // Already held (and acked) but refused by the consumer earlier: this is a retransmission.
-      this.#sendAck(msg);
-      this.#drainReorder();
-      return;
-    }
     if (ACK_FIRST_TYPES.has(msg.payloadType)) {
       // INTEROP: handshake types are acked before processing, as the upstream client does.
       this.#sendAck(msg);
       this.#expectedSeq = s + 1;
       this.#callDeliver(msg);
     } else {
-      if (!this.#callDeliver(msg)) return; // not ready: no ack, no advance
+      if (!this.#callDeliver(msg)) {
+        // Not ready: no ack, no advance; held (within the budget) so that resuming needs no
+        // retransmission. The peer retransmits it meanwhile; that copy is ignored.
+        this.#refusing = true;
+        this.#hold(msg, false);
+        return;
+      }
+      this.#refusing = false;
       this.#expectedSeq = s + 1;
       this.#sendAck(msg);
     }
     this.#drainReorder();
+  }
+
+  /** Store `msg` within the budget (acked now or on delivery); beyond it: neither stored nor acked. */
+  #hold(msg: ClientMessage, ack: boolean): void {
+    const n = msg.payload.length;
+    if (this.#reorder.size >= this.#reorderCapacity || this.#heldBytes + n > this.#receiveBudget) {
+      this.emit('reorder-overflow', msg.sequenceNumber); // not acked: the peer retransmits it later
+      return;
+    }
+    this.#reorder.set(msg.sequenceNumber, msg);
+    this.#heldBytes += n;
+    if (ack) this.#sendAck(msg);
+    else this.#unackedHeld.add(msg.sequenceNumber);
   }
 
   #callDeliver(msg: ClientMessage): boolean {
@@ -335,13 +383,20 @@ export class ReliableLink extends EventEmitter {
   #drainReorder(): void {
     if (this.#delivering) return; // re-entrant call from inside deliver(): the outer loop continues
     for (;;) {
-      const m = this.#reorder.get(this.#expectedSeq);
+      const seq = this.#expectedSeq;
+      const m = this.#reorder.get(seq);
       if (m === undefined) return;
       // Handshake types coming out of the buffer are processed like in-order ones (upstream bug avoided).
       const accepted = this.#callDeliver(m) || ACK_FIRST_TYPES.has(m.payloadType);
-      if (!accepted) return; // keep it: it was acked, so it must not be dropped
-      this.#reorder.delete(this.#expectedSeq);
-      this.#expectedSeq++;
+      if (!accepted) {
+        this.#refusing = true;
+        return; // keep it: it may have been acked, so it must not be dropped
+      }
+      this.#refusing = false;
+      this.#reorder.delete(seq);
+      this.#heldBytes -= m.payload.length;
+      this.#expectedSeq = seq + 1;
+      if (this.#unackedHeld.delete(seq)) this.#sendAck(m);
       if (this.#closed) return;
     }
   }

@@ -4,12 +4,16 @@
  * Mux mode: a new smux stream per connection; `pipe` in both directions gives backpressure
  * (a full stream window holds the socket's reads, a slow local reader holds the stream) and
  * half-close (local EOF → `stream.end()` → smux FIN; remote FIN → 'end' → `socket.end()`).
+ *
+ * Lost means reset: the local socket gets a FIN only after the peer's smux FIN (the remote
+ * side finished cleanly). A connection whose session is lost, or which is aborted for any other
+ * reason before that, is closed with a TCP RST (`resetAndDestroy`), so a client reading to EOF
+ * can never take a cut-off transfer for a complete one.
  * Basic mode: the session's data channel carries this one connection; local EOF sends Flag
  * DisconnectToPort (basic mode cannot express half-close) and frees the session for the next.
  */
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { FLAG_DISCONNECT_TO_PORT, type ChannelPort } from './session-ports.js';
+import { FLAG_DISCONNECT_TO_PORT, type ChannelPort, type MuxStreamPort } from './session-ports.js';
 
 export interface ConnectionHooks {
   /** Bytes from the remote side written to the local socket. */
@@ -29,6 +33,8 @@ export class Connection {
   bytesIn = 0;
   bytesOut = 0;
   #closed = false;
+  /** The peer's FIN arrived and `socket.end()` was called: the data is complete, let it flush. */
+  #endingCleanly = false;
   #error: Error | undefined;
   #detach: () => void = () => {};
 
@@ -46,14 +52,23 @@ export class Connection {
     return this.#error;
   }
 
-  /** Close the local socket now (session lost, shutdown). */
+  /**
+   * Close the local socket now (session lost, shutdown) with a TCP reset, never a FIN. A
+   * connection whose remote side already ended cleanly is left to flush and close by itself.
+   */
   abort(error?: Error): void {
     if (error !== undefined && this.#error === undefined) this.#error = error;
-    this.socket.destroy();
+    if (this.#endingCleanly) return;
+    resetSocket(this.socket);
+  }
+
+  /** Reset the socket even if it is still flushing a clean end (shutdown deadline passed). */
+  forceReset(): void {
+    resetSocket(this.socket);
   }
 
   /** Run this connection over a fresh smux stream. */
-  attachStream(stream: Duplex, hooks: ConnectionHooks): void {
+  attachStream(stream: MuxStreamPort, hooks: ConnectionHooks): void {
     const socket = this.socket;
     socket.on('data', (b: Buffer) => {
       this.bytesOut += b.length;
@@ -64,11 +79,18 @@ export class Connection {
       hooks.onBytesIn(b.length);
     });
     stream.on('end', () => {
+      if (stream.finReceived === false) {
+        // The session ended under the stream: what arrived may be cut short.
+        resetSocket(socket);
+        return;
+      }
+      this.#endingCleanly = true;
       if (hooks.onRemoteEnd(this)) socket.end(() => socket.destroy());
+      else socket.end();
     });
     stream.on('error', (err: Error) => {
       if (this.#error === undefined) this.#error = err;
-      socket.destroy();
+      resetSocket(socket);
     });
     socket.on('error', (err: Error) => {
       if (this.#error === undefined) this.#error = err;
@@ -80,7 +102,8 @@ export class Connection {
       this.#finish(hooks);
     });
     socket.pipe(stream);
-    stream.pipe(socket);
+    // end: false — the 'end' handler above decides between FIN and reset.
+    stream.pipe(socket, { end: false });
   }
 
   /** Run this connection directly over a basic-mode data channel. */
@@ -138,8 +161,16 @@ export class Connection {
   }
 
   #finish(hooks: ConnectionHooks): void {
+    this.#endingCleanly = false;
     if (this.#closed) return;
     this.#closed = true;
     hooks.onClose(this, this.#error);
   }
+}
+
+/** RST instead of FIN (Node >= 18.3); a socket that is already gone is left alone. */
+function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting || socket.readyState === 'closed') socket.destroy();
+  else socket.resetAndDestroy();
 }

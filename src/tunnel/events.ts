@@ -21,7 +21,18 @@ export interface ForwardStatus {
   bytesOut: number;
   rateInBps: number;
   rateOutBps: number;
-  sessions: Array<{ sessionId: string; agentVersion: string; mode: 'mux' | 'basic'; ageMs: number }>;
+  sessions: Array<{
+    sessionId: string;
+    agentVersion: string;
+    mode: 'mux' | 'basic';
+    ageMs: number;
+    /** Connections this session carries. */
+    connections?: number;
+    /** A slow reader holds this session: it takes no new connections. */
+    stalled?: boolean;
+  }>;
+  /** The session pool: ready sessions, starting ones, stalled ones, its bounds, and sessions opened so far. */
+  pool?: { sessions: number; starting: number; stalled: number; min: number; max: number; opened: number };
   reconnects: number;
   error?: { code: string; message: string };
 }

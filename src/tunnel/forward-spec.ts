@@ -21,8 +21,13 @@ export interface ForwardSpec {
   allowBusyFallback?: boolean;
   /** Local addresses to bind; default `['127.0.0.1', '::1']`. */
   bind?: string[];
-  /** Session pool size (mux mode); default 1. Basic-mode agents get one session per connection. */
-  sessions?: number;
+  /**
+   * Session pool (pool-policy.ts): `'auto'` (default: 1..4, grows with the load and when a slow
+   * reader stalls a session, spares close after idle), a fixed count, or `{ min, max }` bounds
+   * for the automatic pool. Basic-mode agents get one session per concurrent connection within
+   * the same bounds.
+   */
+  sessions?: number | 'auto' | { min: number; max: number };
   /** Lazy: listener up at start, session on the first connection, closed after idle. */
   lazy?: boolean;
   /** Lazy mode: close sessions after this long without connections; default 5 min. */

@@ -3,8 +3,13 @@
  *
  * States: idle → starting → ready ⇄ reconnecting → stopped, or → failed (permanent errors,
  * not retried; other forwards keep running). The listener stays up while sessions come and
- * go: a dead session's connections are closed and counted, and a fresh session replaces it
- * (immediately, then with backoff + jitter while starts keep failing).
+ * go: a dead session's connections are reset and counted, and a fresh session replaces it
+ * (immediately, then with backoff + jitter while starts keep failing or sessions keep dying
+ * young).
+ *
+ * This file is the forward's admission (accept, wait for a session, attach) and its state;
+ * the sessions and the policy for how many live in session-pool.ts / pool-policy.ts, the
+ * counters in forward-stats.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -13,6 +18,7 @@ import type { SsmApi } from '../aws/ssm-api.js';
 import { ForwardError, isTunnelError, type TunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
+import { ForwardStats } from './forward-stats.js';
 import {
   scrubSecrets,
   type ForwardState,
@@ -24,7 +30,9 @@ import { DEFAULT_SESSION_IDLE_CLOSE_MS, describeTargetRef, type ForwardSpec } fr
 import { TunnelListener } from './listener.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
-import { isPermanentCode, sessionEndError, TunnelSession, type SessionEnd } from './tunnel-session.js';
+import { SessionPool } from './session-pool.js';
+import type { HandshakeInfo } from './session-ports.js';
+import { isPermanentCode, sessionEndError, type SessionEnd, type TunnelSession } from './tunnel-session.js';
 
 export interface ForwardDeps {
   api: SsmApi;
@@ -35,16 +43,28 @@ export interface ForwardDeps {
   /** Transient start failures tolerated before the first ready (then `failed`). */
   startAttempts: number;
   probeTimeoutMs: number;
-  /** Basic mode: extra idle sessions above `sessions` are terminated after this long. */
+  /** Spare idle sessions above the pool's floor are terminated after this long. */
   basicSpareLingerMs: number;
-  /** Basic mode: at most this many sessions at once. */
+  /** Basic mode with a fixed `sessions` count: at most this many sessions at once. */
   maxBasicSessions: number;
   /** Connections waiting for a session; beyond this new ones are refused. */
   maxPending: number;
+  /**
+   * A session that lived this long was healthy: the retry backoff starts over. A session that
+   * dies younger (connect, immediate close, failed resumes) is replaced under growing backoff.
+   * Default 10 s.
+   */
+  healthyAfterMs?: number;
   /** Secrets to scrub from events (shared by every forward of a manager). */
   secrets: Set<string>;
   emit(event: TunnelEvent): void;
 }
+
+/** While connections wait and every session is stalled, look again this often. */
+const STALLED_RECHECK_MS = 250;
+/** Adaptive pools with connections: re-evaluate the pool this often (a stall announces nothing). */
+const POOL_TICK_MS = 500;
+export const DEFAULT_HEALTHY_AFTER_MS = 10_000;
 
 export class Forward extends EventEmitter {
   readonly spec: ForwardSpec;
@@ -61,7 +81,7 @@ export class Forward extends EventEmitter {
    * garbage or no handshake is named even without --verbose.
    */
   progress(): string | undefined {
-    const waiting = [...this.#starting].map((s) => s.progress()).find((p) => p !== undefined);
+    const waiting = this.#pool.starting.map((s) => s.progress()).find((p) => p !== undefined);
     const last = this.#lastFailure;
     const parts = [
       ...(waiting === undefined ? [] : [waiting]),
@@ -71,24 +91,19 @@ export class Forward extends EventEmitter {
   }
   #target: ResolvedTarget | undefined;
   readonly #listener: TunnelListener;
-  #sessions: TunnelSession[] = [];
-  readonly #starting = new Set<TunnelSession>();
-  readonly #startJobs = new Set<Promise<void>>();
+  readonly #pool: SessionPool;
+  readonly #stats: ForwardStats;
   #pending: Connection[] = [];
+  readonly #conns = new Set<Connection>();
   #everReady = false;
   #startFailures = 0;
   #retryAttempt = 0;
   #retryTimer: TimerHandle | undefined;
   #idleTimer: TimerHandle | undefined;
-  readonly #spareTimers = new Map<TunnelSession, TimerHandle>();
+  #healthyTimer: TimerHandle | undefined;
+  #recheckTimer: TimerHandle | undefined;
+  #poolTimer: TimerHandle | undefined;
   #nextConnId = 1;
-  #active = 0;
-  #total = 0;
-  #failed = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
-  #reconnects = 0;
-  #rate = { t: 0, bytesIn: 0, bytesOut: 0, inBps: 0, outBps: 0 };
   #readyWaiters: Array<() => void> = [];
 
   constructor(spec: ForwardSpec, deps: ForwardDeps) {
@@ -101,7 +116,22 @@ export class Forward extends EventEmitter {
       ...(spec.allowBusyFallback === undefined ? {} : { allowBusyFallback: spec.allowBusyFallback }),
       onConnection: (s) => this.#accept(s),
     });
-    this.#rate.t = deps.clock.now();
+    this.#stats = new ForwardStats(deps.clock.now());
+    this.#pool = new SessionPool({
+      api: deps.api,
+      factory: deps.factory,
+      clock: deps.clock,
+      random: deps.random,
+      sessions: spec.sessions,
+      spareLingerMs: deps.basicSpareLingerMs,
+      maxBasicSessions: deps.maxBasicSessions,
+      onSecret: (secret) => this.#d.secrets.add(secret),
+      onStarting: () => this.#event('session-starting', { instanceId: this.#target?.instanceId ?? '' }),
+      onStarted: (s, hs) => this.#onStarted(s, hs),
+      onStartFailed: (err) => this.#onStartFailure(err),
+      onEnded: (s, end) => this.#onSessionEnd(s, end),
+      onLoad: () => this.#onLoad(),
+    });
   }
 
   get name(): string {
@@ -156,7 +186,11 @@ export class Forward extends EventEmitter {
     return this.#settled();
   }
 
-  /** Stop accepting, close connections, TerminateSession for every open session; bounded by `deadlineMs`. */
+  /**
+   * Stop accepting, TerminateSession for every open session (their connections are reset),
+   * let connections whose remote side already ended cleanly flush; bounded by `deadlineMs`,
+   * after which whatever is left is reset.
+   */
   async stop(deadlineMs = 1800): Promise<void> {
     if (this.#state === 'stopped') return;
     const wasFailed = this.#state === 'failed';
@@ -164,11 +198,14 @@ export class Forward extends EventEmitter {
     this.#state = 'stopped';
     const listenerClosed = this.#listener.close();
     for (const c of [...this.#pending]) c.abort();
-    const sessions = [...this.#sessions, ...this.#starting];
-    this.#sessions = [];
-    const work = Promise.all([listenerClosed, ...sessions.map((s) => s.terminate()), ...this.#startJobs]).then(
-      () => undefined,
-    );
+    const flushed = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.#conns.size === 0) resolve();
+        else this.once('conn-closed', check);
+      };
+      check();
+    });
+    const work = Promise.all([listenerClosed, this.#pool.close(), flushed]).then(() => undefined);
     await new Promise<void>((resolve) => {
       const timer = this.#d.clock.setTimeout(resolve, deadlineMs);
       void work.then(() => {
@@ -176,6 +213,7 @@ export class Forward extends EventEmitter {
         resolve();
       });
     });
+    for (const c of this.#conns) c.forceReset();
     if (!wasFailed) this.#error = undefined;
     this.#event('forward-state', { state: 'stopped' });
     this.#wakeWaiters();
@@ -184,36 +222,36 @@ export class Forward extends EventEmitter {
 
   status(): ForwardStatus {
     const now = this.#d.clock.now();
-    const dt = now - this.#rate.t;
-    if (dt >= 1000) {
-      this.#rate = {
-        t: now,
-        bytesIn: this.#bytesIn,
-        bytesOut: this.#bytesOut,
-        inBps: Math.round(((this.#bytesIn - this.#rate.bytesIn) * 1000) / dt),
-        outBps: Math.round(((this.#bytesOut - this.#rate.bytesOut) * 1000) / dt),
-      };
-    }
+    const rate = this.#stats.rates(now);
+    const live = this.#pool.live;
     const st: ForwardStatus = {
       name: this.spec.name,
       state: this.#state,
       addresses: this.#listener.addresses,
       // IPv6 literals in brackets, as in a URL: `[fd00::5]:5432`, not `fd00::5:5432`.
       remote: `${hostForDisplay(this.spec.remoteHost ?? 'localhost')}:${this.spec.remotePort}`,
-      connections: { active: this.#active, total: this.#total, failed: this.#failed },
-      bytesIn: this.#bytesIn,
-      bytesOut: this.#bytesOut,
-      rateInBps: this.#rate.inBps,
-      rateOutBps: this.#rate.outBps,
-      sessions: this.#sessions
-        .filter((s) => s.ready)
-        .map((s) => ({
-          sessionId: s.sessionId,
-          agentVersion: s.handshake?.agentVersion ?? '',
-          mode: s.mode,
-          ageMs: now - s.startedAt,
-        })),
-      reconnects: this.#reconnects,
+      connections: { active: this.#stats.active, total: this.#stats.total, failed: this.#stats.failed },
+      bytesIn: this.#stats.bytesIn,
+      bytesOut: this.#stats.bytesOut,
+      rateInBps: rate.inBps,
+      rateOutBps: rate.outBps,
+      sessions: live.map((s) => ({
+        sessionId: s.sessionId,
+        agentVersion: s.handshake?.agentVersion ?? '',
+        mode: s.mode,
+        ageMs: now - s.startedAt,
+        connections: s.load,
+        stalled: s.stalled,
+      })),
+      pool: {
+        sessions: live.length,
+        starting: this.#pool.startingCount,
+        stalled: this.#pool.stalledCount,
+        min: this.#pool.bounds.min,
+        max: this.#pool.bounds.max,
+        opened: this.#stats.sessionsOpened,
+      },
+      reconnects: this.#stats.reconnects,
     };
     if (this.#target !== undefined) st.target = this.#target.instanceId;
     if (this.#error !== undefined) st.error = { code: this.#error.code, message: this.#error.message };
@@ -222,83 +260,46 @@ export class Forward extends EventEmitter {
 
   // ---- sessions ------------------------------------------------------------------------
 
-  #poolSize(): number {
-    return Math.max(1, Math.floor(this.spec.sessions ?? 1));
-  }
-
-  #liveSessions(): TunnelSession[] {
-    return this.#sessions.filter((s) => s.ready);
-  }
-
-  /** Start sessions until the pool (mux) or the waiting connections (basic) are covered. */
+  /** Ask the pool for the sessions the floor, the waiting connections and the load call for. */
   #grow(): void {
-    if (this.#isDone() || this.#retryTimer !== undefined || this.#target === undefined) return;
-    const live = this.#liveSessions();
-    const basic = live.some((s) => s.mode === 'basic');
-    const idle = this.spec.lazy === true && this.#pending.length === 0 && this.#active === 0;
-    const floor = idle ? 0 : this.#poolSize() - live.length - this.#starting.size;
-    let want = floor;
-    if (basic) {
-      // One connection per basic-mode session: cover every waiting connection, up to a cap.
-      const free = live.filter((s) => s.hasCapacity).length;
-      const need = this.#pending.length - free - this.#starting.size;
-      want = Math.min(this.#d.maxBasicSessions - live.length - this.#starting.size, Math.max(need, floor));
-    }
-    for (let i = 0; i < want; i++) this.#startSession();
-  }
-
-  #startSession(): void {
     const target = this.#target;
-    if (target === undefined) return;
-    const s = new TunnelSession({
-      api: this.#d.api,
-      factory: this.#d.factory,
-      clock: this.#d.clock,
-      targetId: target.instanceId,
-      remotePort: this.spec.remotePort,
-      ...(this.spec.remoteHost === undefined ? {} : { remoteHost: this.spec.remoteHost }),
-      ...(this.spec.reason === undefined ? {} : { reason: this.spec.reason }),
-      random: this.#d.random,
-      onSecret: (secret) => this.#d.secrets.add(secret),
-    });
-    this.#starting.add(s);
-    this.#event('session-starting', { instanceId: target.instanceId });
-    const job = this.#runSession(s).finally(() => this.#startJobs.delete(job));
-    this.#startJobs.add(job);
+    if (this.#isDone() || this.#retryTimer !== undefined || target === undefined) return;
+    const idle = this.spec.lazy === true && this.#pending.length === 0 && this.#stats.active === 0;
+    this.#pool.grow(
+      {
+        instanceId: target.instanceId,
+        remotePort: this.spec.remotePort,
+        ...(this.spec.remoteHost === undefined ? {} : { remoteHost: this.spec.remoteHost }),
+        ...(this.spec.reason === undefined ? {} : { reason: this.spec.reason }),
+      },
+      { pending: this.#pending.length, active: this.#stats.active - this.#pending.length, idle },
+    );
   }
 
-  async #runSession(s: TunnelSession): Promise<void> {
-    let hs;
-    try {
-      hs = await s.start();
-    } catch (err) {
-      this.#starting.delete(s);
-      if (this.#isDone()) return;
-      this.#onStartFailure(err);
-      return;
-    } finally {
-      this.#starting.delete(s);
-    }
+  async #onStarted(s: TunnelSession, hs: HandshakeInfo): Promise<boolean> {
     if (this.#isDone()) {
       await s.terminate();
-      return;
+      return false;
     }
-    this.#sessions.push(s);
-    s.on('end', (end: SessionEnd) => this.#onSessionEnd(s, end));
-    s.on('load', (n: number) => this.#onLoad(s, n));
-    s.on('reconnecting', () => this.#event('session-reconnecting', { sessionId: s.sessionId }));
+    this.#stats.sessionsOpened++;
+    s.on('reconnecting', () => {
+      // A drop restarts the healthy countdown: a flapping session never resets the backoff.
+      this.#armHealthy(s);
+      this.#event('session-reconnecting', { sessionId: s.sessionId });
+    });
     s.on('reconnected', () => this.#event('session-resumed', { sessionId: s.sessionId }));
     this.#event('session-started', {
       sessionId: s.sessionId,
       agentVersion: hs.agentVersion,
       mode: s.mode,
       keepAlive: hs.smuxKeepAlive,
+      sessions: this.#pool.live.length,
       ...(hs.customerMessage === '' ? {} : { customerMessage: hs.customerMessage }),
     });
     if (!this.#everReady && this.spec.probe === true) {
       const r = await s.probe(this.#d.probeTimeoutMs);
       // The session may have ended during the probe (the agent's channel_closed), failing the forward.
-      if (this.#isDone()) return;
+      if (this.#isDone()) return false;
       this.#event('probe', { sessionId: s.sessionId, ok: r.ok, skipped: r.skipped, remote: this.status().remote });
       if (!r.ok) {
         this.#fail(
@@ -310,19 +311,30 @@ export class Forward extends EventEmitter {
             },
           ),
         );
-        return;
+        return false;
       }
     }
-    this.#retryAttempt = 0;
     this.#lastFailure = undefined;
     this.#startFailures = 0;
+    this.#armHealthy(s);
     this.#markReady();
     this.#drainPending();
     this.#grow();
-    if (this.#active === 0) this.#armIdle();
+    if (this.#stats.active === 0) this.#armIdle();
+    return true;
+  }
+
+  /** The retry backoff starts over only once a session has stayed up for a while. */
+  #armHealthy(s: TunnelSession): void {
+    if (this.#healthyTimer !== undefined) this.#d.clock.clearTimeout(this.#healthyTimer);
+    this.#healthyTimer = this.#d.clock.setTimeout(() => {
+      this.#healthyTimer = undefined;
+      if (s.ready) this.#retryAttempt = 0;
+    }, this.#d.healthyAfterMs ?? DEFAULT_HEALTHY_AFTER_MS);
   }
 
   #onStartFailure(err: unknown): void {
+    if (this.#isDone()) return;
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
     this.#lastFailure = isTunnelError(err) ? err : new ForwardError('ERR_TUNNEL_SESSION_LOST', message, { cause: err });
@@ -350,15 +362,16 @@ export class Forward extends EventEmitter {
     if (this.#retryTimer !== undefined || this.#isDone()) return;
     const delayMs = backoffDelay(this.#retryAttempt, this.#d.backoff, this.#d.random);
     this.#retryAttempt++;
+    const live = this.#pool.live.length;
     // Connections waiting for a session: one quick retry is worth waiting for; after that the
-    // clients are better told at once (their socket closes) than left hanging.
-    if (this.#retryAttempt >= 2 && this.#liveSessions().length === 0) {
+    // clients are better told at once (their socket is reset) than left hanging.
+    if (this.#retryAttempt >= 2 && live === 0) {
       for (const c of [...this.#pending]) {
-        this.#failed++;
+        this.#stats.failed++;
         c.abort(new ForwardError('ERR_TUNNEL_NOT_READY', 'refused: no session to the instance (reconnecting)'));
       }
     }
-    if (this.#liveSessions().length === 0 && this.#everReady) this.#setState('reconnecting');
+    if (live === 0 && this.#everReady) this.#setState('reconnecting');
     this.#event('retry-scheduled', {
       attempt: this.#retryAttempt,
       delayMs,
@@ -373,10 +386,6 @@ export class Forward extends EventEmitter {
   }
 
   #onSessionEnd(s: TunnelSession, end: SessionEnd): void {
-    this.#sessions = this.#sessions.filter((x) => x !== s);
-    const spare = this.#spareTimers.get(s);
-    if (spare !== undefined) this.#d.clock.clearTimeout(spare);
-    this.#spareTimers.delete(s);
     this.#event('session-ended', {
       sessionId: s.sessionId,
       reason: end.reason,
@@ -384,14 +393,25 @@ export class Forward extends EventEmitter {
       ...(end.code === undefined ? {} : { code: end.code }),
       permanent: end.permanent,
       droppedConnections: s.load,
+      sessions: this.#pool.live.length,
     });
-    if (this.#isDone() || end.reason === 'terminated' || end.reason === 'idle') return;
+    if (this.#isDone() || end.reason === 'terminated') return;
+    if (end.reason === 'idle') {
+      this.#drainPending();
+      return;
+    }
     if (end.permanent) {
       this.#fail(sessionEndError(end));
       return;
     }
-    this.#reconnects++;
-    if (this.#liveSessions().length === 0) this.#setState('reconnecting');
+    this.#stats.reconnects++;
+    if (this.#pool.live.length === 0) this.#setState('reconnecting');
+    const lived = this.#d.clock.now() - s.startedAt;
+    if (lived < (this.#d.healthyAfterMs ?? DEFAULT_HEALTHY_AFTER_MS)) {
+      // Died young (connect → close → failed resumes): the replacement waits, and the wait grows.
+      this.#scheduleRetry(end.code, end.message);
+      return;
+    }
     this.#grow();
     this.#settleIfIdle();
   }
@@ -400,29 +420,29 @@ export class Forward extends EventEmitter {
   #settleIfIdle(): void {
     if (this.#isDone() || this.#state === 'ready') return;
     if (
-      this.#liveSessions().length === 0 &&
-      this.#starting.size === 0 &&
+      this.#pool.live.length === 0 &&
+      this.#pool.startingCount === 0 &&
       this.#retryTimer === undefined &&
       this.#everReady
     )
       this.#markReady();
   }
 
-  #onLoad(s: TunnelSession, n: number): void {
-    if (n === 0 && s.mode === 'basic') {
-      const free = this.#liveSessions().filter((x) => x.hasCapacity);
-      if (free.length > this.#poolSize() && !this.#spareTimers.has(s)) {
-        this.#spareTimers.set(
-          s,
-          this.#d.clock.setTimeout(() => {
-            this.#spareTimers.delete(s);
-            if (s.load === 0 && this.#liveSessions().filter((x) => x.hasCapacity).length > this.#poolSize())
-              void s.terminate();
-          }, this.#d.basicSpareLingerMs),
-        );
-      }
-    }
+  #onLoad(): void {
     this.#drainPending();
+    this.#grow();
+    this.#armPoolTick();
+  }
+
+  /** While an adaptive pool carries connections, look at it periodically: stalls are silent. */
+  #armPoolTick(): void {
+    if (!this.#pool.bounds.adaptive || this.#poolTimer !== undefined || this.#isDone()) return;
+    if (this.#stats.active === 0) return;
+    this.#poolTimer = this.#d.clock.setTimeout(() => {
+      this.#poolTimer = undefined;
+      this.#grow();
+      this.#armPoolTick();
+    }, POOL_TICK_MS);
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -432,19 +452,19 @@ export class Forward extends EventEmitter {
       // Reported through the connection's close; a reset client must not crash the process.
     });
     if (this.#isDone() || this.#pending.length >= this.#d.maxPending) {
-      socket.destroy();
+      socket.resetAndDestroy();
       return;
     }
     this.#disarmIdle();
     const conn = new Connection(this.#nextConnId++, socket, this.#d.clock.now());
-    this.#active++;
-    this.#total++;
+    this.#stats.active++;
+    this.#stats.total++;
     socket.pause();
     this.#pending.push(conn);
     const onEarlyClose = (): void => {
       if (this.#pending.includes(conn)) {
         this.#pending = this.#pending.filter((c) => c !== conn);
-        this.#active--;
+        this.#stats.active--;
         this.#event('connection-closed', {
           connection: conn.id,
           bytesIn: 0,
@@ -459,82 +479,86 @@ export class Forward extends EventEmitter {
       }
     };
     socket.once('close', onEarlyClose);
+    // Grow first: a saturated adaptive pool starts a session, and the connection waits for it.
+    this.#grow();
     this.#drainPending();
-    if (this.#pending.includes(conn)) this.#grow();
-  }
-
-  #pick(): TunnelSession | undefined {
-    let best: TunnelSession | undefined;
-    for (const s of this.#sessions) if (s.hasCapacity && (best === undefined || s.load < best.load)) best = s;
-    return best;
+    this.#armPoolTick();
   }
 
   #drainPending(): void {
     while (this.#pending.length > 0) {
-      const s = this.#pick();
+      const s = this.#pool.pick();
       if (s === undefined) break;
       const conn = this.#pending.shift() as Connection;
-      const spare = this.#spareTimers.get(s);
-      if (spare !== undefined) {
-        this.#d.clock.clearTimeout(spare);
-        this.#spareTimers.delete(s);
-      }
-      this.#event('connection-opened', {
-        connection: conn.id,
-        sessionId: s.sessionId,
-        remoteAddress: conn.socket.remoteAddress ?? '',
-        remotePort: conn.socket.remotePort ?? 0,
-      });
-      s.attach(
-        conn,
-        {
-          onBytesIn: (n) => {
-            this.#bytesIn += n;
-          },
-          onBytesOut: (n) => {
-            this.#bytesOut += n;
-          },
-          onClose: (c, err) => {
-            this.#active--;
-            if (err !== undefined) this.#failed++;
-            this.#event('connection-closed', {
-              connection: c.id,
-              sessionId: s.sessionId,
-              bytesIn: c.bytesIn,
-              bytesOut: c.bytesOut,
-              durationMs: this.#d.clock.now() - c.openedAt,
-              ...(err === undefined ? {} : { error: err.message, ...(isTunnelError(err) ? { code: err.code } : {}) }),
-            });
-            this.#armIdle();
-          },
+      this.#attach(conn, s);
+    }
+    // Every session is stalled (or busy): a reader catching up does not announce itself, so look again soon.
+    if (this.#pending.length > 0 && this.#pool.live.length > 0 && this.#recheckTimer === undefined && !this.#isDone())
+      this.#recheckTimer = this.#d.clock.setTimeout(() => {
+        this.#recheckTimer = undefined;
+        this.#drainPending();
+        this.#grow();
+      }, STALLED_RECHECK_MS);
+  }
+
+  #attach(conn: Connection, s: TunnelSession): void {
+    this.#conns.add(conn);
+    this.#event('connection-opened', {
+      connection: conn.id,
+      sessionId: s.sessionId,
+      remoteAddress: conn.socket.remoteAddress ?? '',
+      remotePort: conn.socket.remotePort ?? 0,
+    });
+    s.attach(
+      conn,
+      {
+        onBytesIn: (n) => {
+          this.#stats.bytesIn += n;
         },
-        (c) => {
-          this.#failed++;
-          const remote = this.status().remote;
-          this.#event('connect-error', {
+        onBytesOut: (n) => {
+          this.#stats.bytesOut += n;
+        },
+        onClose: (c, err) => {
+          this.#conns.delete(c);
+          this.#stats.active--;
+          if (err !== undefined) this.#stats.failed++;
+          this.#event('connection-closed', {
             connection: c.id,
             sessionId: s.sessionId,
-            remote,
-            code: 'ERR_TUNNEL_CONNECT_TO_PORT',
-            message: `the agent could not connect to ${remote}`,
+            bytesIn: c.bytesIn,
+            bytesOut: c.bytesOut,
+            durationMs: this.#d.clock.now() - c.openedAt,
+            ...(err === undefined ? {} : { error: err.message, ...(isTunnelError(err) ? { code: err.code } : {}) }),
           });
+          this.emit('conn-closed');
+          this.#armIdle();
         },
-      );
-    }
+      },
+      (c) => {
+        this.#stats.failed++;
+        const remote = this.status().remote;
+        this.#event('connect-error', {
+          connection: c.id,
+          sessionId: s.sessionId,
+          remote,
+          code: 'ERR_TUNNEL_CONNECT_TO_PORT',
+          message: `the agent could not connect to ${remote}`,
+        });
+      },
+    );
   }
 
   // ---- lazy idle -----------------------------------------------------------------------
 
   #armIdle(): void {
-    if (this.spec.lazy !== true || this.#active > 0 || this.#isDone() || this.#idleTimer !== undefined) return;
-    if (this.#sessions.length === 0 && this.#starting.size === 0) return;
+    if (this.spec.lazy !== true || this.#stats.active > 0 || this.#isDone() || this.#idleTimer !== undefined) return;
+    if (this.#pool.size === 0) return;
     const idleMs = this.spec.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_CLOSE_MS;
     this.#idleTimer = this.#d.clock.setTimeout(() => {
       this.#idleTimer = undefined;
-      if (this.#active > 0 || this.#isDone()) return;
-      const sessions = this.#sessions.splice(0);
-      this.#event('idle-close', { idleMs, sessions: sessions.map((s) => s.sessionId) });
-      for (const s of sessions) void s.terminate('idle');
+      if (this.#stats.active > 0 || this.#isDone()) return;
+      const sessions = this.#pool.closeIdle();
+      this.#event('idle-close', { idleMs, sessions });
     }, idleMs);
   }
 
@@ -566,18 +590,18 @@ export class Forward extends EventEmitter {
     this.#setState('failed');
     void this.#listener.close();
     for (const c of [...this.#pending]) c.abort();
-    const sessions = [...this.#sessions, ...this.#starting];
-    this.#sessions = [];
-    for (const s of sessions) void s.terminate();
+    void this.#pool.close();
     this.#wakeWaiters();
   }
 
   #clearTimers(): void {
-    if (this.#retryTimer !== undefined) this.#d.clock.clearTimeout(this.#retryTimer);
+    for (const t of [this.#retryTimer, this.#healthyTimer, this.#recheckTimer, this.#poolTimer])
+      if (t !== undefined) this.#d.clock.clearTimeout(t);
+    this.#poolTimer = undefined;
     this.#retryTimer = undefined;
+    this.#healthyTimer = undefined;
+    this.#recheckTimer = undefined;
     this.#disarmIdle();
-    for (const t of this.#spareTimers.values()) this.#d.clock.clearTimeout(t);
-    this.#spareTimers.clear();
   }
 
   #setState(state: ForwardState): void {

@@ -35,11 +35,22 @@ export interface ChannelPort extends EventEmitter {
   close(): void;
 }
 
+/** One smux stream. */
+export interface MuxStreamPort extends Duplex {
+  /**
+   * True when the peer really sent FIN (the data is complete); false when the stream only ended
+   * because its session went away. Absent: every end counts as a FIN.
+   */
+  readonly finReceived?: boolean;
+}
+
 /** An smux client session. Events: 'close'(err?). */
 export interface MuxPort extends EventEmitter {
-  openStream(): Duplex;
+  openStream(): MuxStreamPort;
   close(err?: Error): void;
   readonly isClosed: boolean;
+  /** A slow reader holds (or is about to hold) the session: give it no new streams. */
+  readonly stalled?: boolean;
 }
 
 export interface ChannelInit {

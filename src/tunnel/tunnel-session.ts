@@ -167,9 +167,13 @@ export class TunnelSession extends EventEmitter {
   get load(): number {
     return this.connections.size;
   }
-  /** Basic mode carries one connection at a time. */
+  /** A slow local reader holds this session's smux budget (or is about to): no new connections. */
+  get stalled(): boolean {
+    return this.#mux?.stalled === true;
+  }
+  /** Basic mode carries one connection at a time; a stalled session takes none. */
   get hasCapacity(): boolean {
-    return this.ready && (this.mode === 'mux' || this.connections.size === 0);
+    return this.ready && (this.mode === 'mux' ? !this.stalled : this.connections.size === 0);
   }
 
   /**

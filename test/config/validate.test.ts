@@ -126,6 +126,29 @@ t.test('instance ids and tag: expressions are accepted as targets without an ali
   );
 });
 
+t.test('sessions: auto, a count, or { min, max } bounds; anything else is explained', async (t) => {
+  const ok = issuesOf(
+    [
+      'forwards:',
+      '  a: { target: i-0123456789abcdef0, remotePort: 1, sessions: auto }',
+      '  b: { target: i-0123456789abcdef0, remotePort: 2, sessions: 3 }',
+      '  c: { target: i-0123456789abcdef0, remotePort: 3, sessions: { min: 2, max: 8 } }',
+    ].join('\n'),
+  );
+  t.same(ok, []);
+  const bad = issuesOf(
+    [
+      'forwards:',
+      '  a: { target: i-0123456789abcdef0, remotePort: 1, sessions: { min: 5, max: 2 } }',
+      '  b: { target: i-0123456789abcdef0, remotePort: 2, sessions: many }',
+      '  c: { target: i-0123456789abcdef0, remotePort: 3, sessions: { min: 1, max: 99 } }',
+      '  d: { target: i-0123456789abcdef0, remotePort: 4, sessions: { min: 1, max: 2, extra: 1 } }',
+    ].join('\n'),
+  );
+  for (const name of ['a', 'b', 'c', 'd'])
+    t.match(find(bad, `forwards.${name}.sessions`), { message: /session count/, hint: /auto/ });
+});
+
 t.test('structural errors: wrong types, missing keys, bad names, bad bind', async (t) => {
   const text = [
     'forwards:',

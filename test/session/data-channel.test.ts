@@ -398,20 +398,47 @@ t.test('publication messages and frames with a bad digest are never acked', asyn
   r.ch.close();
 });
 
-t.test('pauseReceiving refuses Output (no ack); resumeReceiving delivers what was buffered', async (t) => {
-  const r = rig();
+t.test(
+  'pauseReceiving holds Output unacked (the agent window fills); resumeReceiving delivers and acks it',
+  async (t) => {
+    const r = rig();
+    await established(r);
+    const got: string[] = [];
+    r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+    r.ch.pauseReceiving();
+    r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+    r.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
+    t.same(got, []);
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1], 'nothing acked while paused: the agent keeps them');
+    r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
+    t.same(got, [], 'a retransmission while paused is not delivered either');
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1], 'nor acked');
+    r.ch.resumeReceiving();
+    t.same(got, ['a', 'b'], 'held messages delivered at once, no retransmission needed');
+    t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2, 3], 'acked as delivered');
+    r.ch.close();
+  },
+);
+
+t.test('inbound byte budget: beyond it Output is neither stored nor acked, and comes again later', async (t) => {
+  const r = rig({ receiveBudgetBytes: 2048 });
   await established(r);
   const got: string[] = [];
-  r.ch.on('data', (b: Buffer) => got.push(b.toString()));
+  r.ch.on('data', (b: Buffer) => got.push(b.toString()[0] ?? ''));
   r.ch.pauseReceiving();
-  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
-  r.conn.last.receive(agentFrame(3, PayloadType.Output, 'b'));
-  t.same(got, []);
-  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 3], 'seq 2 refused, seq 3 held (acked)');
+  for (let s = 2; s < 6; s++) r.conn.last.receive(agentFrame(s, PayloadType.Output, String(s).repeat(1000)));
+  t.equal(r.ch.link.heldBytes, 2000, 'two messages held: the budget is 2048 bytes');
+  // Our own upload is still acked by the agent while we refuse its Output.
+  r.ch.sendData(Buffer.from('up'));
+  const upSeq = r.ch.link.nextSequenceNumber - 1;
+  r.conn.last.receive(agentAck(upSeq));
+  t.equal(r.ch.link.unackedCount, 0, 'acks for our uploads keep flowing');
   r.ch.resumeReceiving();
-  t.same(got, [], 'seq 2 must come again: it was never acked');
-  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'a'));
-  t.same(got, ['a', 'b']);
+  t.same(got, ['2', '3']);
+  t.same(ackedSeqs(r.conn.last.messages()), [0, 1, 2, 3]);
+  for (let s = 4; s < 6; s++) r.conn.last.receive(agentFrame(s, PayloadType.Output, String(s).repeat(1000)));
+  t.same(got, ['2', '3', '4', '5'], 'the retransmitted rest arrives intact');
+  t.equal(r.ch.link.heldBytes, 0);
   r.ch.close();
 });
 
@@ -481,14 +508,14 @@ t.test('reconnect: ResumeSession failing 6 times → ERR_SESSION_RESUME_FAILED a
   await established(r);
   r.conn.last.drop();
   await flush();
-  t.equal(r.resumes, 1);
-  // random() = 0 → d = 100 ms: sleeps 100, 200, 400, 800, 1600.
+  t.equal(r.resumes, 1, 'the first resume after a healthy connection is immediate');
+  // random() = 0 → the low end of each jittered delay (half of 500, 1000, 2000, 4000, 8000).
   for (const [ms, calls] of [
-    [100, 2],
-    [200, 3],
-    [400, 4],
-    [800, 5],
-    [1600, 6],
+    [250, 2],
+    [500, 3],
+    [1000, 4],
+    [2000, 5],
+    [4000, 6],
   ] as const) {
     r.clock.advance(ms - 1);
     await flush();
@@ -499,6 +526,88 @@ t.test('reconnect: ResumeSession failing 6 times → ERR_SESSION_RESUME_FAILED a
   }
   t.equal(r.errors[0]?.code, 'ERR_SESSION_RESUME_FAILED');
   t.equal(r.ch.state, DataChannelState.Closed);
+});
+
+t.test('reconnect storm: connect → immediate close → resume cycles wait longer and longer, then give up', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  const at: number[] = [];
+  const t0 = r.clock.now();
+  // Every websocket the channel opens is closed by the "gateway" right away.
+  const closed = (): boolean => r.ch.state === DataChannelState.Closed;
+  for (let cycle = 0; cycle < 10 && !closed(); cycle++) {
+    const before = r.resumes;
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before && !closed(); i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    if (r.resumes > before) at.push(r.clock.now() - t0);
+    await flush();
+  }
+  // Delays between resumes: 0, then 250, 500, 1000, 2000, 4000 (random() = 0), never reset by a
+  // connection that closed at once; six resumes, then the channel gives the session up.
+  const gaps = at.map((x, i) => x - (at[i - 1] ?? 0));
+  t.same(gaps, [0, 250, 500, 1000, 2000, 4000]);
+  t.equal(r.resumes, 6);
+  t.equal(r.ch.state, DataChannelState.Closed);
+  t.equal(r.errors[0]?.code, 'ERR_SESSION_CONNECT_FAILED');
+});
+
+t.test('reconnect backoff starts over once a connection stayed healthy for 10 s', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  const waitResume = async (): Promise<number> => {
+    const before = r.resumes;
+    const t0 = r.clock.now();
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before; i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    await flush();
+    return r.clock.now() - t0;
+  };
+  t.equal(await waitResume(), 0);
+  t.equal(await waitResume(), 250);
+  t.equal(await waitResume(), 500);
+  r.clock.advance(9_999);
+  t.equal(await waitResume(), 1000, 'up for 9.999 s: not yet healthy, the delay keeps growing');
+  r.clock.advance(10_000);
+  t.equal(await waitResume(), 0, 'up for 10 s: the schedule starts over');
+  t.equal(r.errors.length, 0);
+  r.ch.close();
+});
+
+t.test('a connection that carried new data was healthy: the next resume is immediate again', async (t) => {
+  const r = rig(
+    {},
+    Array.from({ length: 20 }, (_, i) => `TOKEN-R${i}`),
+  );
+  await established(r);
+  r.ch.on('data', () => undefined);
+  const waitResume = async (): Promise<number> => {
+    const before = r.resumes;
+    const t0 = r.clock.now();
+    r.conn.last.drop();
+    for (let i = 0; i < 200 && r.resumes === before; i++) {
+      await flush();
+      if (r.resumes === before) r.clock.advance(50);
+    }
+    await flush();
+    return r.clock.now() - t0;
+  };
+  t.equal(await waitResume(), 0);
+  t.equal(await waitResume(), 250, 'closed at once, nothing carried: the delay grows');
+  r.conn.last.receive(agentFrame(2, PayloadType.Output, 'data'));
+  t.equal(await waitResume(), 0, 'it delivered Output: the schedule starts over');
+  r.ch.close();
 });
 
 t.test('first open: connect retried with the same token; all failures → ERR_SESSION_CONNECT_FAILED', async (t) => {

@@ -61,6 +61,8 @@ export function echoStream(): Duplex {
 
 export class FakeMux extends EventEmitter implements MuxPort {
   isClosed = false;
+  /** Set to simulate a slow local reader holding this session's budget. */
+  stalled = false;
   streams: Duplex[] = [];
   /** When set, the next stream is "refused": the channel emits Flag 3 and the stream ends with no data. */
   refuseNext: FakeChannel | undefined;

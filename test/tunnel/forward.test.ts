@@ -1,7 +1,7 @@
 /** Engine behaviour with fake ports (no emulator): pool, lifecycle, never-die, failures, events. */
 import t from 'tap';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { AwsError } from '../../src/errors.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
@@ -56,6 +56,15 @@ async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Resolves on 'close' with the socket's error code (undefined for a clean close). */
+function closeCode(c: Socket): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let code: string | undefined;
+    c.on('error', (e: NodeJS.ErrnoException) => (code = e.code));
+    c.on('close', () => resolve(code));
+  });
+}
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 t.test('eager mux forward: ready, echoes many concurrent connections intact, counts them', async (t) => {
@@ -100,6 +109,50 @@ t.test('a pool of N sessions, new connections to the least loaded', async (t) =>
   for (const s of socks) s.destroy();
 });
 
+t.test('sessions: auto — 16 concurrent connections get 4 sessions of 4; sessions: 1 keeps one', async (t) => {
+  for (const [sessions, want] of [
+    [undefined, [4, 4, 4, 4]],
+    [1, [16]],
+  ] as const) {
+    const { f, api, factory } = setup(sessions === undefined ? {} : { sessions });
+    await f.start();
+    const socks = Array.from({ length: 16 }, () => connect(f.port ?? 0, '127.0.0.1'));
+    await Promise.all(socks.map((s) => once(s, 'connect')));
+    while (factory.channels.reduce((n, c) => n + (c.mux?.streams.length ?? 0), 0) < 16) await once(f, 'event');
+    t.same(
+      factory.channels.map((c) => c.mux?.streams.length),
+      want,
+      `sessions: ${String(sessions ?? 'auto')}`,
+    );
+    t.equal(api.started.length, want.length);
+    t.equal(f.status().pool?.sessions, want.length, 'the status shows the session count');
+    for (const s of socks) s.destroy();
+    await f.stop();
+  }
+});
+
+t.test('a stalled session gets no new connection: another session is opened for it', async (t) => {
+  const { f, api, factory, events } = setup();
+  t.teardown(() => f.stop());
+  await f.start();
+  const first = connect(f.port ?? 0, '127.0.0.1');
+  await once(first, 'connect');
+  while ((factory.channels[0]?.mux?.streams.length ?? 0) < 1) await once(f, 'event');
+  const mux0 = factory.channels[0]?.mux;
+  if (mux0 === undefined) throw new Error('no mux');
+  mux0.stalled = true; // its reader stopped reading
+  const p = randomBytes(4000);
+  t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'the new connection is carried');
+  t.equal(api.started.length, 2, 'by a second session');
+  t.equal(mux0.streams.length, 1, 'not by the stalled one');
+  t.equal(factory.channels[1]?.mux?.streams.length, 1);
+  t.ok(
+    events.some((e) => e.type === 'session-started' && e['sessions'] === 2),
+    'events carry the session count',
+  );
+  first.destroy();
+});
+
 t.test(
   'never-die: channel_closed drops in-flight connections, a fresh session replaces it, the port stays',
   async (t) => {
@@ -111,8 +164,9 @@ t.test(
     await once(c, 'connect');
     c.write('x');
     await once(c, 'data');
+    const closed = closeCode(c);
     factory.channels[0]?.serviceClose('Your session timed out due to inactivity and has been terminated.');
-    await once(c, 'close');
+    t.equal(await closed, 'ECONNRESET', 'a lost session resets its connections');
     while (f.status().sessions.length < 1 || api.started.length < 2) await once(f, 'event');
     t.equal(f.state, 'ready');
     const st = f.status();
@@ -266,12 +320,11 @@ t.test('connections waiting for a session are closed after the second failed sta
     new AwsError('ERR_AWS_THROTTLED', 'Rate exceeded'),
   );
   const c = connect(f.port ?? 0, '127.0.0.1');
-  c.on('error', () => {});
-  const closed = once(c, 'close');
+  const closed = closeCode(c);
   while (!events.some((e) => e.type === 'retry-scheduled')) await once(f, 'event');
   t.equal(f.status().connections.active, 1, 'still waiting after the first failure');
   clock.advance(Number(events.find((e) => e.type === 'retry-scheduled')?.['delayMs']));
-  await closed;
+  t.equal(await closed, 'ECONNRESET', 'the waiting client is told with a reset');
   while (f.status().connections.active !== 0) await once(f, 'event');
   t.equal(api.started.length, 2);
   t.equal(f.status().connections.failed, 1);

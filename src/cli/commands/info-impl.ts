@@ -75,7 +75,7 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
         localPort: s.localPort,
         bind: s.bind ?? [],
         lazy: s.lazy ?? false,
-        sessions: s.sessions ?? 1,
+        sessions: s.sessions ?? 'auto',
       });
     }
     for (const [name, members] of Object.entries(config.groups)) json(io, { type: 'group', group: name, members });
@@ -93,7 +93,9 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
     const local = `${(s.bind ?? []).join(',')} :${s.localPort}${s.allowBusyFallback === true ? '*' : ''}`;
     const opts = [
       s.lazy === true ? 'lazy' : '',
-      s.sessions !== undefined ? `sessions=${s.sessions}` : '',
+      s.sessions !== undefined
+        ? `sessions=${typeof s.sessions === 'object' ? `${s.sessions.min}..${s.sessions.max}` : s.sessions}`
+        : '',
       s.probe === true ? 'probe' : '',
     ].filter((o) => o !== '');
     const r = resolved?.get(s.name);
