@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   'ERR_SESSION_INSECURE_URL',
   'ERR_SESSION_ENCRYPTION',
   'ERR_SESSION_PLAINTEXT_REFUSED',
+  'ERR_SESSION_UPGRADE_REFUSED',
   // --- aws: SSM / KMS API calls ----------------------------------------------------------
   'ERR_AWS_ACCESS_DENIED',
   'ERR_AWS_TARGET_NOT_CONNECTED',
@@ -60,6 +61,10 @@ export const ERROR_CODES = [
   'ERR_AWS_INSECURE_ENDPOINT',
   'ERR_AWS_API',
   'ERR_AWS_KMS',
+  'ERR_AWS_TIMEOUT',
+  'ERR_AWS_PROXY',
+  'ERR_AWS_CA_BUNDLE',
+  'ERR_AWS_UNKNOWN_PROFILE',
   // --- tunnel: forwards and listeners ----------------------------------------------------
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',

@@ -65,10 +65,14 @@ export function mapAwsError(err: unknown, operation: string): AwsError {
       details,
     });
   }
-  if (
-    status === undefined &&
-    ((sysCode !== undefined && NETWORK_CODES.has(sysCode)) || name === 'TimeoutError' || name === 'RequestTimeout')
-  ) {
+  if (status === undefined && (name === 'TimeoutError' || name === 'RequestTimeout')) {
+    // The request handler's connect or response timeout (network.ts).
+    return new AwsError('ERR_AWS_TIMEOUT', `${operation}: no answer from the SSM endpoint in time: ${message}`, {
+      cause: err,
+      details: { ...details, awsCode: name },
+    });
+  }
+  if (status === undefined && sysCode !== undefined && NETWORK_CODES.has(sysCode)) {
     return new AwsError('ERR_AWS_ENDPOINT_UNREACHABLE', `${operation}: SSM endpoint unreachable: ${message}`, {
       cause: err,
       details: { ...details, awsCode: sysCode ?? name },

@@ -15,6 +15,7 @@ import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
+import { createRequestHandler, networkFor } from './network.js';
 import { isLoopbackHost, resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
 export interface GenerateDataKeyInput {
@@ -72,7 +73,7 @@ export function resolveKmsEndpoint(settings: AwsSettings): string | undefined {
 /** Map a KMS failure: service refusals become `ERR_AWS_KMS`, the rest keeps its mapping. */
 export function mapKmsError(err: unknown, operation: string): AwsError {
   const mapped = mapAwsError(err, operation);
-  if (mapped.code === 'ERR_AWS_ENDPOINT_UNREACHABLE') {
+  if (mapped.code === 'ERR_AWS_ENDPOINT_UNREACHABLE' || mapped.code === 'ERR_AWS_TIMEOUT') {
     // error-map.ts words this for SSM; say which endpoint it was.
     return new AwsError(mapped.code, mapped.message.replace('SSM endpoint', 'KMS endpoint'), {
       cause: err,
@@ -91,6 +92,7 @@ export function createKmsApi(settings: AwsSettings): KmsApi {
   const endpoint = resolveKmsEndpoint(settings);
   const creds = refreshingCredentials(baseCredentialProvider(settings));
   const client = new KMSClient({
+    requestHandler: createRequestHandler(networkFor(settings)),
     ...(settings.region === undefined ? {} : { region: settings.region }),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),

@@ -8,7 +8,7 @@
  *                                                                  │ (EncChallenge ↔)  Complete
  *                                                                  ▼
  *           Reconnecting ◀──ws dropped / dead peer──  Established ──channel_closed──▶ Closed
- *             │  resume() → new token, same StreamUrl,    ▲              close()/terminate()/fatal ─▶ Closed
+ *             │  resume() → new token + StreamUrl,        ▲              close()/terminate()/fatal ─▶ Closed
  *             │  new RequestId, same ClientId; seq kept   │
  *             └───────────────────────────────────────────┘
  * ```
@@ -98,6 +98,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   readonly #highWater: number;
   #state = DataChannelState.Idle;
   #token: string;
+  /** The StreamUrl of the next connect: StartSession's, then the newest ResumeSession returned. */
+  #streamUrl: string;
   #transport: MessageTransport | undefined;
   #handshake: HandshakeResult | undefined;
   #agentVersion = '';
@@ -120,6 +122,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#clientId = opts.clientId ?? randomUUID();
     this.#clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
     this.#token = opts.tokenValue;
+    this.#streamUrl = opts.streamUrl;
     this.#highWater = opts.transportHighWaterBytes ?? 4 * 1024 * 1024;
     const linkOpts = {
       role: 'client' as const,
@@ -179,7 +182,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         break;
       } catch (e) {
         lastError = e;
-        // A refused URL (plain ws:// off loopback) will be refused again: no retries.
+        // A refused URL (plain ws:// off loopback) or a refused upgrade (HTTP 403: signature,
+        // credentials, stale URL) will be refused again: no retries.
         if (isInsecureUrlError(e)) break;
         if (this.#isClosed() || !(await policy.wait())) break;
         if (this.#isClosed()) break;
@@ -294,10 +298,19 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   // ---- transport ---------------------------------------------------------------------------
 
+  /** The StreamUrl the next connect uses (the newest ResumeSession's since 1.2.835.0). */
+  get streamUrl(): string {
+    return this.#streamUrl;
+  }
+
   async #connect(): Promise<MessageTransport> {
-    if (this.#opts.connect !== undefined) return this.#opts.connect(this.#opts.streamUrl);
+    const url = this.#streamUrl;
+    if (this.#opts.connect !== undefined) return this.#opts.connect(url);
+    // Signed (and proxied) per connect: the credentials are resolved at this moment, so a
+    // long-running channel follows SSO and role refreshes.
+    const extras = this.#opts.prepareConnect === undefined ? {} : await this.#opts.prepareConnect(url);
     const { connectWebSocket } = await import('./ws-transport.js');
-    return connectWebSocket(this.#opts.streamUrl);
+    return connectWebSocket(url, extras);
   }
 
   #attach(t: MessageTransport): void {
@@ -367,15 +380,20 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     void this.#reconnect();
   }
 
-  /** ResumeSession → reconnect to the same StreamUrl, up to 6 attempts with doubling delays. */
+  /** ResumeSession → reconnect to the StreamUrl it returned, up to 6 attempts with doubling delays. */
   async #reconnect(): Promise<void> {
     const policy = new ReconnectPolicy(this.#clock, this.#opts.random);
     let lastError: unknown;
     for (;;) {
       if (this.#isClosed()) return;
       let token: string | undefined;
+      let freshUrl: string | undefined;
       try {
-        token = await this.#opts.resume();
+        const grant = await this.#opts.resume();
+        if (typeof grant === 'object') {
+          token = grant.tokenValue;
+          freshUrl = grant.streamUrl;
+        } else token = grant;
       } catch (e) {
         lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
           cause: e,
@@ -394,8 +412,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         return;
       }
       this.#token = token;
+      // INTEROP (client 1.2.835.0+): connect to the StreamUrl ResumeSession returned (a new
+      // `cell-number`); the service refuses the old one once a session was resumed. An empty
+      // one keeps the current URL. Same ClientId, sequence numbers continue.
+      if (freshUrl !== undefined && freshUrl !== '') this.#streamUrl = freshUrl;
       try {
-        // INTEROP: the original StreamUrl, not the one ResumeSession returns.
         const t = await this.#connect();
         if (this.#isClosed()) {
           t.close();
@@ -407,6 +428,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         this.emit('reconnected');
         return;
       } catch (e) {
+        if (isRefusedUpgrade(e)) {
+          // HTTP 403 on the upgrade: the same signature/URL would be refused again.
+          lastError = e;
+          break;
+        }
         lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
         if (this.#isClosed() || !(await policy.wait())) break;
       }
@@ -671,5 +697,11 @@ function messageOf(e: unknown): string {
 }
 
 function isInsecureUrlError(e: unknown): e is SessionError {
-  return e instanceof SessionError && e.code === 'ERR_SESSION_INSECURE_URL';
+  return (
+    e instanceof SessionError && (e.code === 'ERR_SESSION_INSECURE_URL' || e.code === 'ERR_SESSION_UPGRADE_REFUSED')
+  );
+}
+
+function isRefusedUpgrade(e: unknown): e is SessionError {
+  return e instanceof SessionError && e.code === 'ERR_SESSION_UPGRADE_REFUSED';
 }
