@@ -14,6 +14,7 @@ import {
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
+import { regionSource, withRegionContext } from './identity.js';
 import { createRequestHandler, networkFor, withDeadline, type Network } from './network.js';
 import { isLoopbackHost, resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
@@ -63,6 +64,8 @@ export interface SsmApi {
   listTags(resourceId: string): Promise<Record<string, string>>;
   /** The region the client calls (signs the data channel with it). */
   region?(): Promise<string>;
+  /** `us-east-1 (from --region)`: for messages about things not found. */
+  regionDescription?(): Promise<string>;
   /** Proxy, CA and timeouts shared with the data channel. */
   network?(): Promise<Network>;
 }
@@ -121,12 +124,15 @@ export function createSsmApi(settings: AwsSettings): SsmApi {
     } catch (err) {
       const mapped = mapAwsError(err, op);
       if (mapped.code === 'ERR_AWS_EXPIRED_TOKEN' || mapped.code === 'ERR_AWS_CREDENTIALS') creds.invalidate();
-      throw mapped;
+      throw withRegionContext(mapped, await resolvedRegion(), regionSource(settings));
     }
   }
 
+  const resolvedRegion = (): Promise<string | undefined> => client.config.region().catch(() => undefined);
+
   return {
     region: () => client.config.region(),
+    regionDescription: async () => `${(await resolvedRegion()) ?? '(no region)'} (from ${regionSource(settings)})`,
     network,
     startSession: (input) =>
       call('StartSession', async () => {
