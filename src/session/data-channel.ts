@@ -53,6 +53,7 @@ import { ReliableLink } from './reliable-link.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
 import type { DataChannelOptions } from './data-channel-options.js';
+import { isFinalConnectError, isRefusedUpgrade, openTransport, readResumeGrant } from './data-channel-connect.js';
 
 export type { HandshakeResult, KmsHandshakeHandler } from './handshake.js';
 
@@ -182,16 +183,15 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         break;
       } catch (e) {
         lastError = e;
-        // A refused URL (plain ws:// off loopback) or a refused upgrade (HTTP 403: signature,
-        // credentials, stale URL) will be refused again: no retries.
-        if (isInsecureUrlError(e)) break;
+        // A refused URL or upgrade (HTTP 403) will be refused again: no retries.
+        if (isFinalConnectError(e)) break;
         if (this.#isClosed() || !(await policy.wait())) break;
         if (this.#isClosed()) break;
       }
     }
     if ((this.#state as DataChannelState) === DataChannelState.Connecting) {
       this.#fail(
-        isInsecureUrlError(lastError)
+        isFinalConnectError(lastError)
           ? lastError
           : new SessionError(
               'ERR_SESSION_CONNECT_FAILED',
@@ -298,19 +298,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   // ---- transport ---------------------------------------------------------------------------
 
-  /** The StreamUrl the next connect uses (the newest ResumeSession's since 1.2.835.0). */
-  get streamUrl(): string {
-    return this.#streamUrl;
-  }
-
-  async #connect(): Promise<MessageTransport> {
-    const url = this.#streamUrl;
-    if (this.#opts.connect !== undefined) return this.#opts.connect(url);
-    // Signed (and proxied) per connect: the credentials are resolved at this moment, so a
-    // long-running channel follows SSO and role refreshes.
-    const extras = this.#opts.prepareConnect === undefined ? {} : await this.#opts.prepareConnect(url);
-    const { connectWebSocket } = await import('./ws-transport.js');
-    return connectWebSocket(url, extras);
+  #connect(): Promise<MessageTransport> {
+    return openTransport(this.#opts, this.#streamUrl);
   }
 
   #attach(t: MessageTransport): void {
@@ -389,11 +378,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       let token: string | undefined;
       let freshUrl: string | undefined;
       try {
-        const grant = await this.#opts.resume();
-        if (typeof grant === 'object') {
-          token = grant.tokenValue;
-          freshUrl = grant.streamUrl;
-        } else token = grant;
+        ({ token, streamUrl: freshUrl } = readResumeGrant(await this.#opts.resume()));
       } catch (e) {
         lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
           cause: e,
@@ -429,8 +414,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         return;
       } catch (e) {
         if (isRefusedUpgrade(e)) {
-          // HTTP 403 on the upgrade: the same signature/URL would be refused again.
-          lastError = e;
+          lastError = e; // HTTP 403: the same signature/URL would be refused again
           break;
         }
         lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
@@ -694,14 +678,4 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function isInsecureUrlError(e: unknown): e is SessionError {
-  return (
-    e instanceof SessionError && (e.code === 'ERR_SESSION_INSECURE_URL' || e.code === 'ERR_SESSION_UPGRADE_REFUSED')
-  );
-}
-
-function isRefusedUpgrade(e: unknown): e is SessionError {
-  return e instanceof SessionError && e.code === 'ERR_SESSION_UPGRADE_REFUSED';
 }
