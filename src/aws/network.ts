@@ -261,6 +261,18 @@ class RoutingAgent extends BaseAgent {
   }
 }
 
+/** An agent whose every connection fails with `error` (a bad CA file or proxy URL). */
+class FailingAgent extends BaseAgent {
+  readonly #error: unknown;
+  constructor(error: unknown) {
+    super();
+    this.#error = error;
+  }
+  override connect(): Promise<Socket> {
+    return Promise.reject(this.#error);
+  }
+}
+
 /** Proxy, CA and timeouts resolved once, shared by the API clients and the websocket. */
 export interface Network {
   inEffect: NetworkInEffect;
@@ -306,7 +318,15 @@ export function networkFor(settings: AwsSettings): () => Promise<Network> {
  */
 export function createRequestHandler(network: () => Promise<Network>): NodeHttpHandler {
   return new NodeHttpHandler(async () => {
-    const net = await network();
+    let net: Network;
+    try {
+      net = await network();
+    } catch (e) {
+      // The handler must not reject its options (nobody awaits them yet: an unhandled
+      // rejection); every request fails with the error instead.
+      const failing = new FailingAgent(e);
+      return { httpAgent: failing, httpsAgent: failing };
+    }
     const httpsAgent =
       net.agent ?? new HttpsAgent({ keepAlive: true, ...(net.ca === undefined ? {} : { ca: net.ca }) });
     return {
