@@ -185,7 +185,7 @@ export const CLI_CASES: CliCase[] = [
     id: 'proxy-not-a-url',
     input: '`--proxy proxy.example.com:3128` (no scheme)',
     args: () => ['targets', '--proxy', 'proxy.example.com:3128'],
-    expect: { code: 'ERR_CONFIG_INVALID', exit: 78, message: /is not a proxy URL/ },
+    expect: { code: 'ERR_CONFIG_INVALID', exit: 78, message: /invalid configuration/ },
   },
   {
     id: 'proxy-unreachable',
