@@ -21,7 +21,7 @@ const NETWORK_CODES = new Set([
 const TLS_TRUST_CODES =
   /^(UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
 
-function codeFor(awsCode: string): ErrorCode {
+function codeFor(awsCode: string): AwsError['code'] {
   if (awsCode === 'AccessDeniedException' || awsCode === 'AccessDenied') return 'ERR_AWS_ACCESS_DENIED';
   if (awsCode === 'TargetNotConnected') return 'ERR_AWS_TARGET_NOT_CONNECTED';
   if (awsCode === 'InvalidDocument') return 'ERR_AWS_INVALID_DOCUMENT';

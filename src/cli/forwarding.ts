@@ -3,13 +3,15 @@
  * then stop them (TerminateSession for every session). Shared by `tunnel SPEC…`, `up`, `run`
  * and `demo`.
  */
-import { ERROR_CODES, ForwardError, TunnelError } from '../errors.js';
+import { ForwardError, TunnelError } from '../errors.js';
 import type { AwsSettings } from '../aws/settings.js';
 import type { ForwardStatus, TunnelEvent } from '../tunnel/events.js';
 import type { ForwardSpec } from '../tunnel/forward-spec.js';
 import { describeTargetRef } from '../tunnel/forward-spec.js';
 import type { CliIo, SignalName } from './io.js';
 import { formatAddress, formatDuration } from './output/format.js';
+import { markShown } from './report.js';
+import { displayState } from './output/renderer.js';
 import type { Renderer } from './output/renderer.js';
 
 export interface ForwardingOptions {
@@ -32,22 +34,20 @@ export interface ForwardingOptions {
 /** Conventional statuses of a process ended by a signal before it was up. */
 const SIGNAL_EXIT: Record<SignalName, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-function errorCodeOf(code: string | undefined): (typeof ERROR_CODES)[number] {
-  return ERROR_CODES.find((c) => c === code) ?? 'ERR_TUNNEL_SESSION_LOST';
-}
-
-/** The forward's failure as a typed error, so the exit status follows its code. */
-export function errorOfStatus(s: ForwardStatus): TunnelError {
-  return new ForwardError(errorCodeOf(s.error?.code), `${s.name}: ${s.error?.message ?? 'failed'}`, {
-    details: { forward: s.name },
-  });
+/**
+ * The forward's failure: its own typed error (so the exit status follows its code), under a
+ * message that names the forward.
+ */
+export function errorOfForward(name: string, error: TunnelError | undefined): TunnelError {
+  const e = error ?? new ForwardError('ERR_TUNNEL_SESSION_LOST', 'failed');
+  return new TunnelError(e.code, `${name}: ${e.message}`, { cause: e, details: { ...e.details, forward: name } });
 }
 
 /** `db  127.0.0.1:5432 [::1]:5432 -> i-0abc localhost:5432`. */
 export function describeUp(s: ForwardStatus, spec: ForwardSpec | undefined): string {
   const local = s.addresses.map((a) => formatAddress(a.address, a.port)).join(' ');
   const target = s.target ?? (spec === undefined ? '?' : describeTargetRef(spec.target));
-  return `${s.name}  ${local || '-'} -> ${target} ${s.remote}${s.state === 'idle' ? '  (lazy: connects on first use)' : ''}`;
+  return `${s.name}  ${local || '-'} -> ${target} ${s.remote}${displayState(s) === 'idle' ? '  (idle: connects on first use)' : ''}`;
 }
 
 export function readySummary(s: ForwardStatus): Record<string, unknown> {
@@ -86,6 +86,22 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
   let allFailed: (() => void) | undefined;
   const everyForwardFailed = new Promise<'failed'>((resolve) => (allFailed = () => resolve('failed')));
   let upOnce = false;
+  // A forward's failure line (with its hint) is printed by the renderer as it happens; the
+  // error the command ends with must not print it a second time.
+  const shownError = (s: ForwardStatus): TunnelError => {
+    const err = errorOfForward(s.name, manager.get(s.name)?.error);
+    return renderer.human && s.state === 'failed' ? markShown(err) : err;
+  };
+  // Why each forward that is not up failed its last attempt: what a Ctrl-C while it keeps
+  // retrying (expired credentials, an unreachable endpoint) exits with, instead of 0.
+  const failingError = (): TunnelError | undefined => {
+    for (const s of manager.status()) {
+      if (s.state === 'ready' || s.state === 'idle' || s.state === 'stopped') continue;
+      const why = manager.get(s.name)?.lastFailure;
+      if (why !== undefined) return errorOfForward(s.name, why);
+    }
+    return undefined;
+  };
   manager.on('event', (e: TunnelEvent) => {
     renderer.event(e);
     if (e.type === 'forward-state') {
@@ -103,6 +119,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
 
   const stopAll = async (): Promise<void> => {
     if (refresh !== undefined) io.clock.clearTimeout(refresh);
+    renderer.stopping();
     const forced = new Promise<void>((resolve) => (forceExit = resolve));
     await Promise.race([manager.stop(), forced]);
     renderer.close(manager.status());
@@ -121,7 +138,9 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     if (timer !== undefined) io.clock.clearTimeout(timer);
 
     if (outcome === 'signal') {
+      const failing = failingError();
       await stopAll();
+      if (failing !== undefined) throw failing;
       return SIGNAL_EXIT[signalName ?? 'SIGINT'];
     }
     const statuses = manager.status();
@@ -140,7 +159,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     const first = failed[0];
     if (first !== undefined && (options.requireAll || failed.length === statuses.length)) {
       await stopAll();
-      throw errorOfStatus(first);
+      throw shownError(first);
     }
     upOnce = true;
     const up = statuses.filter(isUp);
@@ -152,10 +171,17 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
       code = await options.whileUp(up, abort.signal);
     } else {
       const why = await Promise.race([aborted, everyForwardFailed]);
+      if (why === 'signal') {
+        // Stopped on purpose: 0, unless a forward was down and retrying at that moment.
+        const failing = failingError();
+        await stopAll();
+        if (failing !== undefined) throw failing;
+        return 0;
+      }
       if (why === 'failed') {
         const last = manager.status()[0];
         await stopAll();
-        if (last !== undefined) throw errorOfStatus(last);
+        if (last !== undefined) throw shownError(last);
         return 1;
       }
     }

@@ -16,7 +16,8 @@ export async function openTransport(opts: DataChannelOptions, url: string): Prom
   if (opts.connect !== undefined) return opts.connect(url);
   const extras = opts.prepareConnect === undefined ? {} : await opts.prepareConnect(url);
   const { connectWebSocket } = await import('./ws-transport.js');
-  return connectWebSocket(url, extras);
+  const high = opts.transportHighWaterBytes;
+  return connectWebSocket(url, high === undefined ? extras : { ...extras, highWaterBytes: high });
 }
 
 /** A ResumeSession answer as token and StreamUrl ('' / undefined: keep the current URL). */

@@ -8,7 +8,10 @@ t.test(
       agentVersion: '3.3.4851.0',
     });
     t.match(end, { reason: 'channel-closed', code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true });
-    t.ok(end.message.startsWith('Forwarding to IP address 169.254.169.254 is forbidden. '), end.message);
+    t.ok(
+      end.message.startsWith('refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden. '),
+      end.message,
+    );
     t.match(end.message, /the agent \(version 3\.3\.4851\.0\) refuses this destination/);
     t.match(end.message, /instance metadata/);
     t.match(end.message, /3\.3\.4851\.0 on also refuse loopback/);
@@ -17,7 +20,7 @@ t.test(
     t.match(end.message, /Not retried/);
     t.match(
       classifyChannelClosed('Forwarding to IP address x is forbidden.').message,
-      /^Forwarding .* the agent refuses/,
+      /^refused on the instance: Forwarding .* the agent refuses/,
     );
   },
 );
@@ -26,7 +29,7 @@ t.test('a remote host the agent cannot resolve is permanent (the agent resolves 
   const end = classifyChannelClosed('lookup nosuchhost.invalid: no such host');
   t.equal(end.code, 'ERR_TUNNEL_CONNECT_TO_PORT');
   t.equal(end.permanent, true);
-  t.equal(end.message, 'lookup nosuchhost.invalid: no such host');
+  t.equal(end.message, 'the instance could not resolve the host: lookup nosuchhost.invalid: no such host');
 });
 
 t.test('service-side ends are transient: a fresh session may work', async (t) => {

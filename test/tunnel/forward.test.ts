@@ -134,7 +134,10 @@ t.test('a forbidden remote host fails the forward with the agent text, without r
   await f.start();
   while (f.state !== 'failed') await once(f, 'state');
   t.equal(f.error?.code, 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN');
-  t.match(f.error?.message, /^Forwarding to IP address 169\.254\.169\.254 is forbidden\. .*Not retried\.$/);
+  t.match(
+    f.error?.message,
+    /^refused on the instance: Forwarding to IP address 169\.254\.169\.254 is forbidden\. .*Not retried\.$/,
+  );
   t.equal(api.started[0]?.documentName, 'AWS-StartPortForwardingSessionToRemoteHost');
   t.same(api.started[0]?.parameters['host'], ['169.254.169.254']);
   t.equal(api.started.length, 1, 'not retried');
@@ -146,7 +149,9 @@ t.test('AccessDenied is permanent: failed with the service text', async (t) => {
   api.startErrors.push(new AwsError('ERR_AWS_ACCESS_DENIED', text));
   await f.start();
   t.equal(f.state, 'failed');
-  t.same(f.error, { code: 'ERR_AWS_ACCESS_DENIED', message: text });
+  t.match(f.error, { code: 'ERR_AWS_ACCESS_DENIED', message: text });
+  t.type(f.error, AwsError, 'the typed error itself is kept, not a {code: string} copy');
+  t.same(f.status().error, { code: 'ERR_AWS_ACCESS_DENIED', message: text }, 'status carries code and message');
   t.equal(api.started.length, 1);
   await f.stop();
 });

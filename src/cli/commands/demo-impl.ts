@@ -16,6 +16,7 @@ import { endpointOf } from './run-impl.js';
 
 export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: boolean; bytes: number }): Promise<number> {
   const { startDemoServices, startEmulator } = await import('../../emulator/index.js');
+  const { AGENT_READ_PAUSE_MS, STREAM_DATA_PAYLOAD_BYTES } = await import('../../emulator/pacing.js');
   const source = parseConfigText(DEMO_CONFIG, 'examples/demo.yaml');
   const config = validateConfig(source.value, source);
   const renderer = rendererFor(io, args);
@@ -47,6 +48,12 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
               `check ${r.check.padEnd(8)} ${r.ok ? 'ok  ' : 'FAIL'}  ${r.summary}`,
             );
           }
+          // Download and upload differ on purpose: the emulated agent paces what it sends as the
+          // real one does (reads of at most 1 KiB, a 1 ms pause per read: about 1 MB/s per
+          // session), while what the client sends is limited only by its window.
+          renderer.info(
+            `downloads are paced like the real agent (${STREAM_DATA_PAYLOAD_BYTES} B/${AGENT_READ_PAUSE_MS} ms, ~1 MB/s); uploads are not`,
+          );
           const passed = results.every((r) => r.ok);
           renderer.cliEvent(
             'demo-result',

@@ -20,6 +20,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { compareVersionsAgentStyle } from '../../protocol/ssm/versions.js';
 import { AGENT_VERSION_REFUSES_LOOPBACK, type ResolvedEmulatorOptions } from '../options.js';
+import { isLoopbackName } from '../../loopback.js';
 
 export type ResolvedDestinationMapping = ResolvedEmulatorOptions['destinations'][number];
 
@@ -71,12 +72,6 @@ export function agentRefusesLoopback(agentVersion: string | undefined): boolean 
   return agentVersion !== undefined && compareVersionsAgentStyle(agentVersion, AGENT_VERSION_REFUSES_LOOPBACK) >= 0;
 }
 
-/** True for 127.0.0.0/8, ::1 and `localhost`: addresses the emulator may dial without a mapping. */
-export function isLoopbackAddress(host: string): boolean {
-  const c = unmapIpv4(canonicalIp(host));
-  return c === 'localhost' || c === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(c);
-}
-
 /** The mapping for `(instanceId, host, port)`: an exact instance match wins over `'*'`. */
 export function findMapping(
   mappings: readonly ResolvedDestinationMapping[],
@@ -123,7 +118,8 @@ export interface PlanInput {
   resolve?: (host: string) => Promise<string[]>;
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
+/** The agent's resolver: every A/AAAA record of `host`, in resolver order. */
+export async function defaultResolve(host: string): Promise<string[]> {
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }
@@ -149,7 +145,7 @@ export async function planDestination(input: PlanInput): Promise<DestinationPlan
   }
 
   const strict = agentRefusesLoopback(input.agentVersion);
-  if (strict && (isLoopbackAddress(host) || isDeniedIp(host, CONTAINER_CREDENTIAL_ADDRESSES)))
+  if (strict && (isLoopbackName(unmapIpv4(canonicalIp(host))) || isDeniedIp(host, CONTAINER_CREDENTIAL_ADDRESSES)))
     return { ok: false, output: forbiddenHostText(host) };
 
   let ips: string[];
@@ -165,7 +161,10 @@ export async function planDestination(input: PlanInput): Promise<DestinationPlan
     if (ips.length === 0) return { ok: false, output: `lookup ${host}: no such host` };
   }
   if (ips.some((ip) => isDeniedIp(ip, input.denyList))) return { ok: false, output: forbiddenHostText(host) };
-  if (strict && ips.some((ip) => isLoopbackAddress(ip) || isDeniedIp(ip, CONTAINER_CREDENTIAL_ADDRESSES)))
+  if (
+    strict &&
+    ips.some((ip) => isLoopbackName(unmapIpv4(canonicalIp(ip))) || isDeniedIp(ip, CONTAINER_CREDENTIAL_ADDRESSES))
+  )
     return { ok: false, output: forbiddenHostText(host) };
 
   if (mapped) return { ok: true, targets: [mapped.to], description: `${host}:${port}` };

@@ -118,7 +118,6 @@ export class Gateway {
   #refuseUpgrade(socket: Duplex, sessionId: string, why: string): void {
     this.#record(
       new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: upgrade refused: ${why}`, {
-        wireAction: { kind: 'close-websocket' },
         details: { sessionId, httpStatus: 403 },
       }),
     );
@@ -256,7 +255,6 @@ export class Gateway {
 
   #refuse(ws: WebSocket, sessionId: string, why: string): void {
     const err = new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: ${why}`, {
-      wireAction: { kind: 'close-websocket' },
       details: { sessionId },
     });
     this.#record(err);
