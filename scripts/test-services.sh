@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real servers the real-client tests use:
-# PostgreSQL and Redis, each on a private loopback port, with data in a temp dir.
+# PostgreSQL and Redis, each on a private loopback port, with data in a temp dir. Also installs
+# tinyproxy and openssl, which test/cli/network.test.ts starts/uses itself.
 # Prints `export ...` lines for the test run; `stop` tears them down.
 # Usage: eval "$(bash scripts/test-services.sh start [--install])"; ...; bash scripts/test-services.sh stop
 #
@@ -24,6 +25,9 @@ install_missing() {
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server redis-tools)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
   command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+  # A real HTTP proxy and openssl for the proxy / private-CA tests (test/cli/network.test.ts).
+  command -v tinyproxy >/dev/null 2>&1 || need+=(tinyproxy)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$allow_install" != true ]; then
       echo "missing: ${need[*]}" >&2

@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   'ERR_SESSION_INSECURE_URL',
   'ERR_SESSION_ENCRYPTION',
   'ERR_SESSION_PLAINTEXT_REFUSED',
+  'ERR_SESSION_UPGRADE_REFUSED',
   // --- aws: SSM / KMS API calls ----------------------------------------------------------
   'ERR_AWS_ACCESS_DENIED',
   'ERR_AWS_TARGET_NOT_CONNECTED',
@@ -62,6 +63,10 @@ export const ERROR_CODES = [
   'ERR_AWS_KMS',
   'ERR_AWS_RESPONSE_TOO_LARGE',
   'ERR_AWS_BAD_RESPONSE',
+  'ERR_AWS_TIMEOUT',
+  'ERR_AWS_PROXY',
+  'ERR_AWS_CA_BUNDLE',
+  'ERR_AWS_UNKNOWN_PROFILE',
   // --- tunnel: forwards and listeners ----------------------------------------------------
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',

@@ -8,6 +8,7 @@
  * expiry, so this is cheap). After an ExpiredToken error the next call forces a refresh.
  */
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { labelCredentialErrors } from './identity.js';
 import type { AwsCredentialIdentityProvider, AwsCredentials, AwsSettings } from './settings.js';
 
 export interface RefreshingCredentials {
@@ -23,7 +24,8 @@ export function baseCredentialProvider(settings: AwsSettings): AwsCredentialIden
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),
     ...(settings.mfaCodeProvider === undefined ? {} : { mfaCodeProvider: settings.mfaCodeProvider }),
   });
-  return (options) => chain(options);
+  // STS/SSO refusals while resolving credentials are labelled as such (identity.ts).
+  return labelCredentialErrors((options) => chain(options));
 }
 
 export function refreshingCredentials(base: AwsCredentialIdentityProvider): RefreshingCredentials {

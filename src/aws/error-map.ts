@@ -18,6 +18,10 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 
+/** Node's certificate verification failures (OpenSSL codes and ERR_TLS_CERT_ALTNAME_INVALID). */
+const TLS_TRUST_CODES =
+  /^(UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
 function codeFor(awsCode: string): AwsError['code'] {
   if (awsCode === 'AccessDeniedException' || awsCode === 'AccessDenied') return 'ERR_AWS_ACCESS_DENIED';
   if (awsCode === 'TargetNotConnected') return 'ERR_AWS_TARGET_NOT_CONNECTED';
@@ -85,10 +89,22 @@ export function mapAwsError(err: unknown, operation: string): AwsError {
       details,
     });
   }
-  if (
-    status === undefined &&
-    ((sysCode !== undefined && NETWORK_CODES.has(sysCode)) || name === 'TimeoutError' || name === 'RequestTimeout')
-  ) {
+  if (status === undefined && (name === 'TimeoutError' || name === 'RequestTimeout')) {
+    // The request handler's connect or response timeout (network.ts).
+    return new AwsError('ERR_AWS_TIMEOUT', `${operation}: no answer from the SSM endpoint in time: ${message}`, {
+      cause: err,
+      details: { ...details, awsCode: name },
+    });
+  }
+  if (status === undefined && sysCode !== undefined && TLS_TRUST_CODES.test(sysCode)) {
+    return new AwsError(
+      'ERR_AWS_ENDPOINT_UNREACHABLE',
+      `${operation}: the endpoint's TLS certificate is not trusted (${message}); if a proxy or private CA signs it, ` +
+        'point AWS_CA_BUNDLE (or ca_bundle in the AWS profile, or NODE_EXTRA_CA_CERTS) at that CA',
+      { cause: err, details: { ...details, awsCode: sysCode } },
+    );
+  }
+  if (status === undefined && sysCode !== undefined && NETWORK_CODES.has(sysCode)) {
     return new AwsError('ERR_AWS_ENDPOINT_UNREACHABLE', `${operation}: SSM endpoint unreachable: ${message}`, {
       cause: err,
       details: { ...details, awsCode: sysCode ?? name },

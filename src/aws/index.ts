@@ -9,3 +9,7 @@ export { resolveSsmEndpoint } from './settings.js';
 export type { AwsSettings, AwsCredentials, AwsCredentialIdentityProvider } from './settings.js';
 export { mapAwsError } from './error-map.js';
 export { refreshingCredentials, baseCredentialProvider } from './credentials.js';
+export { networkInEffect, resolveNetwork, bypassesProxy } from './network.js';
+export type { NetworkInEffect, ProxyInEffect, Network } from './network.js';
+export { signDataChannelUpgrade, dataChannelConnectorFor, isPresignedUrl } from './data-channel-auth.js';
+export { checkProfileExists, regionSource } from './identity.js';

@@ -12,11 +12,11 @@
  * codes `error-map.ts` gives them.
  */
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { capResponseSize } from './response-cap.js';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
+import { createRequestHandler, networkFor } from './network.js';
 import { isLoopbackName } from '../loopback.js';
 import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
@@ -75,7 +75,7 @@ export function resolveKmsEndpoint(settings: AwsSettings): string | undefined {
 /** Map a KMS failure: service refusals become `ERR_AWS_KMS`, the rest keeps its mapping. */
 export function mapKmsError(err: unknown, operation: string): AwsError {
   const mapped = mapAwsError(err, operation);
-  if (mapped.code === 'ERR_AWS_ENDPOINT_UNREACHABLE') {
+  if (mapped.code === 'ERR_AWS_ENDPOINT_UNREACHABLE' || mapped.code === 'ERR_AWS_TIMEOUT') {
     // error-map.ts words this for SSM; say which endpoint it was.
     return new AwsError(mapped.code, mapped.message.replace('SSM endpoint', 'KMS endpoint'), {
       cause: err,
@@ -94,12 +94,13 @@ export function createKmsApi(settings: AwsSettings): KmsApi {
   const endpoint = resolveKmsEndpoint(settings);
   const creds = refreshingCredentials(baseCredentialProvider(settings));
   const client = new KMSClient({
+    // Proxy, CA and timeouts (network.ts), every response body capped (response-cap.ts).
+    requestHandler: capResponseSize(createRequestHandler(networkFor(settings))),
     ...(settings.region === undefined ? {} : { region: settings.region }),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),
     credentials: creds.provider,
     maxAttempts: settings.maxAttempts ?? 3,
-    requestHandler: capResponseSize(new NodeHttpHandler()),
   });
   return {
     async generateDataKey(input) {

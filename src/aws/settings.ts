@@ -33,6 +33,18 @@ export interface AwsSettings {
   env?: Record<string, string | undefined>;
   /** SDK attempts per call (1 = no retry); default 3. */
   maxAttempts?: number;
+  /** HTTP(S) proxy URL for every AWS connection (`proxy:` / `--proxy`); default from HTTPS_PROXY. */
+  proxy?: string;
+  /** Where `proxy` came from (`--proxy`, a config file), for messages. */
+  proxySource?: string;
+  /** Where `region` came from (`--region`, `$AWS_REGION`, a config file), for messages. */
+  regionSource?: string;
+  /** Per-attempt connect timeout of API calls; default 5 s (capped by timeoutMs). */
+  connectTimeoutMs?: number;
+  /** Per-attempt response timeout of API calls; default 10 s (capped by timeoutMs). */
+  responseTimeoutMs?: number;
+  /** Deadline of one API call, retries included (the CLI's --timeout); default 20 s. */
+  timeoutMs?: number;
   /** Asked for a code when a profile's role needs MFA (`mfa_serial`); the CLI prompts on a terminal. */
   mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
 }

@@ -13,11 +13,13 @@ import {
 } from '@aws-sdk/client-ssm';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mapAwsError } from './error-map.js';
 import { capResponseSize } from './response-cap.js';
 import { checkGrant, checkInstanceList, checkNextToken, checkTagList } from './response-check.js';
+import { regionSource, withRegionContext } from './identity.js';
+import { createRequestHandler, networkFor, withDeadline, type Network } from './network.js';
 import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
+import { isLoopbackName } from '../loopback.js';
 
 export const DOCUMENT_PORT_FORWARDING = 'AWS-StartPortForwardingSession';
 export const DOCUMENT_PORT_FORWARDING_REMOTE_HOST = 'AWS-StartPortForwardingSessionToRemoteHost';
@@ -63,6 +65,12 @@ export interface SsmApi {
   describeInstances(filters: InstanceFilter[]): Promise<InstanceInfo[]>;
   /** Tags of a managed node (ListTagsForResource, ResourceType ManagedInstance). */
   listTags(resourceId: string): Promise<Record<string, string>>;
+  /** The region the client calls (signs the data channel with it). */
+  region?(): Promise<string>;
+  /** `us-east-1 (from --region)`: for messages about things not found. */
+  regionDescription?(): Promise<string>;
+  /** Proxy, CA and timeouts shared with the data channel. */
+  network?(): Promise<Network>;
 }
 
 /** Parameters for a port-forwarding StartSession, picking the document from `remoteHost`. */
@@ -75,10 +83,14 @@ export function portForwardingRequest(opts: {
   // localPortNumber is what the handshake Properties echo back; we never use it (we bind our
   // own listeners before/independently of sessions), so "0" keeps the agent's side neutral.
   const parameters: Record<string, string[]> = { portNumber: [String(opts.remotePort)], localPortNumber: ['0'] };
-  if (opts.remoteHost !== undefined) parameters['host'] = [opts.remoteHost];
+  // A loopback host is the instance itself: the plain document makes the agent dial its own
+  // localhost, which every agent allows. Agents from 3.3.4851.0 on refuse loopback through
+  // ToRemoteHost ("Forwarding to IP address … is forbidden.").
+  const remoteHost = opts.remoteHost !== undefined && isLoopbackName(opts.remoteHost) ? undefined : opts.remoteHost;
+  if (remoteHost !== undefined) parameters['host'] = [remoteHost];
   return {
     target: opts.target,
-    documentName: opts.remoteHost === undefined ? DOCUMENT_PORT_FORWARDING : DOCUMENT_PORT_FORWARDING_REMOTE_HOST,
+    documentName: remoteHost === undefined ? DOCUMENT_PORT_FORWARDING : DOCUMENT_PORT_FORWARDING_REMOTE_HOST,
     parameters,
     ...(opts.reason === undefined ? {} : { reason: opts.reason }),
   };
@@ -92,27 +104,35 @@ function grant(op: string, out: { SessionId?: unknown; StreamUrl?: unknown; Toke
 export function createSsmApi(settings: AwsSettings): SsmApi {
   const endpoint = resolveSsmEndpoint(settings);
   const creds = refreshingCredentials(baseCredentialProvider(settings));
+  const network = networkFor(settings);
+  const deadlineMs = settings.timeoutMs !== undefined && settings.timeoutMs > 0 ? settings.timeoutMs : undefined;
   const client = new SSMClient({
+    // Proxy, CA and timeouts (network.ts); every response body read up to MAX_API_RESPONSE_BYTES.
+    requestHandler: capResponseSize(createRequestHandler(network)),
     ...(settings.region === undefined ? {} : { region: settings.region }),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(settings.profile === undefined ? {} : { profile: settings.profile }),
     credentials: creds.provider,
     maxAttempts: settings.maxAttempts ?? 3,
-    // Every response body is read up to MAX_API_RESPONSE_BYTES, no further.
-    requestHandler: capResponseSize(new NodeHttpHandler()),
   });
 
   async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      // Nothing hangs: the call's deadline (--timeout) bounds every attempt and retry.
+      return await withDeadline(op, deadlineMs ?? (await network()).inEffect.callTimeoutMs, fn);
     } catch (err) {
       const mapped = mapAwsError(err, op);
       if (mapped.code === 'ERR_AWS_EXPIRED_TOKEN' || mapped.code === 'ERR_AWS_CREDENTIALS') creds.invalidate();
-      throw mapped;
+      throw withRegionContext(mapped, await resolvedRegion(), regionSource(settings));
     }
   }
 
+  const resolvedRegion = (): Promise<string | undefined> => client.config.region().catch(() => undefined);
+
   return {
+    region: () => client.config.region(),
+    regionDescription: async () => `${(await resolvedRegion()) ?? '(no region)'} (from ${regionSource(settings)})`,
+    network,
     startSession: (input) =>
       call('StartSession', async () => {
         const out = await client.send(

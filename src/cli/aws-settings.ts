@@ -4,15 +4,30 @@
  * with `mfa_serial` ask for a code); otherwise the aws/ layer's default chain is used.
  */
 import type { AwsCredentials, AwsSettings } from '../aws/settings.js';
+import { checkProfileExists } from '../aws/identity.js';
 import type { TunnelConfig } from '../config/schema.js';
 import type { CliIo } from './io.js';
 
 export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<AwsSettings> {
   const d = config.defaults;
   const settings: AwsSettings = { env: { ...io.env } };
-  if (d.region !== undefined) settings.region = d.region;
-  if (d.profile !== undefined) settings.profile = d.profile;
+  if (d.region !== undefined) {
+    settings.region = d.region;
+    const from = sourceOf(config, 'region');
+    if (from !== undefined) settings.regionSource = from;
+  }
+  if (d.profile !== undefined) {
+    settings.profile = d.profile;
+    // An unknown profile is named with the files that were read (ERR_AWS_UNKNOWN_PROFILE).
+    await checkProfileExists(d.profile, io.env, sourceOf(config, 'profile'));
+  }
   if (d.endpoint !== undefined) settings.endpoint = d.endpoint;
+  if (d.proxy !== undefined) {
+    settings.proxy = d.proxy;
+    settings.proxySource = sourceOf(config, 'proxy') ?? 'proxy';
+  }
+  // Every AWS API call ends within --timeout (connect and response timeouts are shorter).
+  settings.timeoutMs = d.timeoutMs;
   const fromEnv = envCredentials(io.env);
   if (d.profile === undefined && fromEnv !== undefined) {
     // As the SDK's own chain does (environment first unless a profile is named), but from the
@@ -23,6 +38,13 @@ export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<A
     settings.mfaCodeProvider = (serial: string) => promptLine(io, `MFA code for ${serial}: `);
   }
   return settings;
+}
+
+/** Where a `defaults` key came from: `--region`, `$AWS_REGION`, or `FILE:LINE`. */
+function sourceOf(config: TunnelConfig, key: string): string | undefined {
+  const loc = config.origins.get(`defaults.${key}`)?.locate(['defaults', key]);
+  if (loc?.file === undefined) return undefined;
+  return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
 }
 
 function envCredentials(env: Readonly<Record<string, string | undefined>>): AwsCredentials | undefined {

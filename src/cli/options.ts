@@ -20,6 +20,11 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     .option('profile', { type: 'string', describe: 'AWS profile', global: true })
     .option('region', { type: 'string', describe: 'AWS region', global: true })
     .option('endpoint', { type: 'string', describe: 'SSM API endpoint URL (also AWS_ENDPOINT_URL_SSM)', global: true })
+    .option('proxy', {
+      type: 'string',
+      describe: 'HTTP(S) proxy for AWS API calls and the data channel (default: HTTPS_PROXY; NO_PROXY applies)',
+      global: true,
+    })
     .option('bind', {
       type: 'string',
       array: true,
@@ -95,6 +100,7 @@ export function configFlags(args: GlobalArgs): ConfigFlags {
             .map((b) => b.trim())
             .filter((b) => b !== ''),
     timeout: args.timeout,
+    proxy: args.proxy,
   };
 }
 

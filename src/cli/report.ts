@@ -46,6 +46,10 @@ export function adviceForCode(code: string, message: string, profile?: string): 
       return 'choose another local port (TARGET:PORT:LOCAL_PORT) or `auto`';
     case 'ERR_AWS_ENDPOINT_UNREACHABLE':
       return 'check --endpoint/--region and the network';
+    case 'ERR_AWS_TIMEOUT':
+      return 'the endpoint accepted the connection but did not answer in time: check --endpoint, the network and proxy (raise --timeout on a slow link)';
+    case 'ERR_AWS_PROXY':
+      return 'check the proxy URL (--proxy, proxy:, HTTPS_PROXY) and that it allows CONNECT; NO_PROXY lists hosts that bypass it';
     default:
       return undefined;
   }

@@ -5,8 +5,9 @@
  *   AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL). Lowest precedence: a project file that names its
  *   region beats whatever the shell happens to have.
  * - `tunnelEnvLayer`: TUNNEL_PROFILE, TUNNEL_REGION, TUNNEL_ENDPOINT, TUNNEL_BIND (comma
- *   separated), TUNNEL_TIMEOUT. Overrides the files.
- * - `flagsLayer`: --profile, --region, --endpoint, --bind, --timeout. Overrides everything.
+ *   separated), TUNNEL_TIMEOUT, TUNNEL_PROXY. Overrides the files.
+ * - `flagsLayer`: --profile, --region, --endpoint, --bind, --timeout, --proxy. Overrides everything.
+ *   (HTTPS_PROXY / NO_PROXY are read by src/aws/network.ts when no `proxy` is set.)
  */
 import { validateLayer } from './schema.js';
 import type { ConfigPath, ConfigSource, Location } from './source.js';
@@ -21,9 +22,11 @@ export interface ConfigFlags {
   bind?: string | readonly string[] | undefined;
   /** Seconds, or a duration text (`30s`, `2m`). */
   timeout?: number | string | undefined;
+  /** HTTP(S) proxy URL for every AWS connection. */
+  proxy?: string | undefined;
 }
 
-const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout'] as const;
+const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout', 'proxy'] as const;
 type DefaultKey = (typeof DEFAULT_KEYS)[number];
 
 /** A layer holding only `defaults`, whose positions name the variable or flag each came from. */

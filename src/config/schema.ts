@@ -23,8 +23,10 @@ export interface ConfigDefaults {
   endpoint?: string;
   /** Local addresses every forward binds unless it sets its own. */
   bind: string[];
-  /** How long forwards may take to become ready (`--timeout`). */
+  /** How long forwards may take to become ready (`--timeout`); also every AWS API call's deadline. */
   timeoutMs: number;
+  /** HTTP(S) proxy for every AWS connection (API and data channel), over HTTP CONNECT. */
+  proxy?: string;
 }
 
 /** A forward as written in the config; `target` is still unresolved text or an inline selector. */
@@ -73,7 +75,7 @@ export const DEFAULT_CONFIG: Readonly<TunnelConfig> = Object.freeze({
 });
 
 export const TOP_KEYS = ['$schema', 'version', 'defaults', 'targets', 'forwards', 'groups'] as const;
-export const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout'] as const;
+export const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout', 'proxy'] as const;
 export const FORWARD_KEYS = [
   'target',
   'host',
@@ -411,6 +413,12 @@ function readDefaults(v: unknown, path: ConfigPath, out: IssueList): Partial<Con
   if (v['timeout'] !== undefined) {
     const ms = readDuration(v['timeout'], at('timeout'), out);
     if (ms !== undefined) d.timeoutMs = ms;
+  }
+  if (v['proxy'] !== undefined) {
+    const s = readString(v['proxy'], at('proxy'), out);
+    if (s !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(s))
+      out.add(at('proxy'), `"${s}" is not a proxy URL`, 'e.g. http://proxy.example.com:3128');
+    else if (s !== undefined) d.proxy = s;
   }
   return d;
 }

@@ -27,7 +27,10 @@ export interface InstanceSettings {
   /** Shorthand for `tags.Name`. */
   name?: string;
   tags?: Record<string, string>;
-  /** Default `3.3.1142.0`, the agent the fixtures were recorded with. */
+  /**
+   * Default `3.3.4851.0` (2026-07), which also refuses loopback and container-credential
+   * destinations for ToRemoteHost; `3.3.1142.0` is the agent the fixtures were recorded with.
+   */
   agentVersion?: string;
   /** Default `Online`; anything else makes StartSession fail with TargetNotConnected. */
   pingStatus?: PingStatus;
@@ -109,7 +112,7 @@ export interface EmulatorOptions {
   region?: string;
   /** The only credentials the SigV4 check accepts. Default: random per start. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
-  /** Default: one Online instance, Name tag `demo`, agent 3.3.1142.0. */
+  /** Default: one Online instance, Name tag `demo`, agent 3.3.4851.0. */
   instances?: InstanceSettings[];
   /** None: an instance's `localhost:P` is this machine's `127.0.0.1:P`. */
   destinations?: DestinationMapping[];
@@ -125,8 +128,26 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Service maximum session duration; default 0 = no limit (the Session Manager default). */
   maxSessionDurationMs?: number;
+  /**
+   * SigV4 on the data-channel websocket upgrade (client 1.2.764.0+ signs it, service
+   * `ssmmessages`). `required`: an unsigned or badly signed upgrade gets HTTP 403; `optional`
+   * (default): a signature that is present must verify, none is fine (the 2024 client);
+   * `off`: never checked.
+   */
+  dataChannelAuth?: DataChannelAuth;
+  /**
+   * `fresh` (default): ResumeSession returns a StreamUrl with a new `cell-number`, and once a
+   * session was resumed an older URL of it gets HTTP 403 (as the service now does). `same`:
+   * ResumeSession returns the original URL and any URL of the session is accepted (2024).
+   */
+  resumeStreamUrl?: ResumeStreamUrl;
   clock?: Clock;
 }
+
+export type DataChannelAuth = 'required' | 'optional' | 'off';
+export type ResumeStreamUrl = 'fresh' | 'same';
+export const DATA_CHANNEL_AUTH_VALUES: readonly DataChannelAuth[] = ['required', 'optional', 'off'];
+export const RESUME_STREAM_URL_VALUES: readonly ResumeStreamUrl[] = ['fresh', 'same'];
 
 export interface ResolvedEmulatorOptions {
   host: string;
@@ -142,11 +163,19 @@ export interface ResolvedEmulatorOptions {
   accessDeny: Array<{ action: string; resource: string }>;
   idleTimeoutMs: number;
   maxSessionDurationMs: number;
+  dataChannelAuth: DataChannelAuth;
+  resumeStreamUrl: ResumeStreamUrl;
   clock: Clock;
 }
 
-/** The agent version the fixtures were recorded with (smux, keep-alive off). */
-export const DEFAULT_AGENT_VERSION = '3.3.1142.0';
+/**
+ * The default instance's agent: 3.3.4851.0 (2026-07), the first to refuse loopback and the
+ * container credential endpoints for ToRemoteHost. Smux with keep-alive off, as 3.3.1142.0
+ * (the agent the fixtures were recorded with).
+ */
+export const DEFAULT_AGENT_VERSION = '3.3.4851.0';
+/** Agents from this version on refuse `REFUSED_FROM_3_3_4851` destinations for ToRemoteHost. */
+export const AGENT_VERSION_REFUSES_LOOPBACK = '3.3.4851.0';
 export const DEFAULT_INSTANCE_ID = 'i-0123456789abcdef0';
 export const DEFAULT_REGION = 'us-east-1';
 /** Session Manager's default idle session timeout (the service ends a quiet session). */
@@ -252,6 +281,8 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     accessDeny: (o.accessDeny ?? []).map((r) => ({ action: r.action, resource: r.resource ?? '*' })),
     idleTimeoutMs: o.idleTimeoutMs ?? SERVICE_IDLE_SESSION_TIMEOUT_MS,
     maxSessionDurationMs: o.maxSessionDurationMs ?? 0,
+    dataChannelAuth: o.dataChannelAuth ?? 'optional',
+    resumeStreamUrl: o.resumeStreamUrl ?? 'fresh',
     clock: o.clock ?? systemClock,
   };
 }
@@ -295,6 +326,8 @@ const TOP_KEYS = new Set([
   'accessDeny',
   'idleTimeoutMs',
   'maxSessionDurationMs',
+  'dataChannelAuth',
+  'resumeStreamUrl',
   'clock',
 ]);
 const INSTANCE_KEYS = new Set([
@@ -461,6 +494,13 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         out.push(issue([...root, 'faults', 'unresolvableHosts'], 'must be a list of host names'));
     }
   }
+
+  const auth = value['dataChannelAuth'];
+  if (auth !== undefined && !(DATA_CHANNEL_AUTH_VALUES as readonly unknown[]).includes(auth))
+    out.push(issue([...root, 'dataChannelAuth'], `must be one of ${DATA_CHANNEL_AUTH_VALUES.join(', ')}`));
+  const resume = value['resumeStreamUrl'];
+  if (resume !== undefined && !(RESUME_STREAM_URL_VALUES as readonly unknown[]).includes(resume))
+    out.push(issue([...root, 'resumeStreamUrl'], `must be one of ${RESUME_STREAM_URL_VALUES.join(', ')}`));
 
   const deny = value['remoteHostDenyList'];
   if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string')))

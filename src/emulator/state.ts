@@ -26,8 +26,16 @@ export interface EmulatedSession {
   parameters: Record<string, string[]>;
   /** The document's `properties` after `{{ param }}` substitution; all values are strings. */
   properties: Record<string, string>;
-  /** `ws://HOST:PORT/v1/data-channel/<SessionId>?role=publish_subscribe` */
+  /**
+   * The session's current StreamUrl:
+   * `ws://HOST:PORT/v1/data-channel/<SessionId>?role=publish_subscribe&cell-number=<cell>`.
+   * With `resumeStreamUrl: fresh` each ResumeSession replaces it (new `cell`).
+   */
   streamUrl: string;
+  /** The `cell-number` of `streamUrl` (base64, as the service's). */
+  cell: string;
+  /** ResumeSession was called for it (fresh mode then refuses older URLs). */
+  resumed: boolean;
   status: 'started' | 'connected' | 'terminated';
   /** Epoch milliseconds (clock.wallNow()). */
   startedAt: number;
@@ -59,6 +67,11 @@ export interface NewSession {
   documentName: string;
   parameters: Record<string, string[]>;
   properties: Record<string, string>;
+}
+
+/** A cell number in the service's shape: base64 of a few random bytes (may hold `+`, `/`, `=`). */
+function newCell(): string {
+  return randomBytes(16).toString('base64');
 }
 
 /** Oldest calls are forgotten beyond this, so a long-running `tunnel emulator` stays bounded. */
@@ -105,9 +118,27 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
     this.#baseUrl = url.replace(/\/+$/, '');
   }
 
-  /** The StreamUrl of a session id. */
-  streamUrlFor(sessionId: string): string {
-    return `${this.#baseUrl}/v1/data-channel/${sessionId}?role=publish_subscribe`;
+  /** The StreamUrl of a session id in a cell (`cell-number` is base64, percent-encoded like the service's). */
+  streamUrlFor(sessionId: string, cell: string): string {
+    return `${this.#baseUrl}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=${encodeURIComponent(cell)}`;
+  }
+
+  /**
+   * ResumeSession's StreamUrl. `fresh`: a new cell, which becomes the only one accepted from now
+   * on (the service moves a resumed session and refuses the old URL). `same`: the original URL.
+   */
+  resumeStreamUrl(session: EmulatedSession): string {
+    session.resumed = true;
+    if (this.options.resumeStreamUrl === 'same') return session.streamUrl;
+    session.cell = newCell();
+    session.streamUrl = this.streamUrlFor(session.sessionId, session.cell);
+    return session.streamUrl;
+  }
+
+  /** May a websocket upgrade that carries `cell` (undefined: no `cell-number`) attach to the session? */
+  acceptsCell(session: EmulatedSession, cell: string | undefined): boolean {
+    if (this.options.resumeStreamUrl === 'same' || !session.resumed) return true;
+    return cell === session.cell;
   }
 
   /** Change (or add) an instance at run time, e.g. `{ pingStatus: 'ConnectionLost' }`. */
@@ -162,10 +193,13 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
       documentName: init.documentName,
       parameters: init.parameters,
       properties: init.properties,
-      streamUrl: this.streamUrlFor(sessionId),
+      streamUrl: '',
+      cell: newCell(),
+      resumed: false,
       status: 'started',
       startedAt: this.options.clock.wallNow(),
     };
+    session.streamUrl = this.streamUrlFor(sessionId, session.cell);
     this.sessions.set(sessionId, session);
     this.emit('session-started', session);
     return session;

@@ -1,7 +1,24 @@
 import type { Clock } from '../clock.js';
 import type { KmsHandshakeHandler } from './handshake.js';
+import type { Agent } from 'node:http';
 import type { MessageTransport } from './message-transport.js';
 import type { ReconnectBackoffOptions } from './reconnect-policy.js';
+
+/** ResumeSession's answer: a new token and (since 2026) a new StreamUrl; '' = keep the old URL. */
+export interface ResumeGrant {
+  tokenValue: string;
+  streamUrl?: string;
+}
+
+/** Per-connect additions to the websocket upgrade, computed just before each connect. */
+export interface ConnectExtras {
+  /** SigV4 headers of the upgrade GET (secret: never logged). */
+  headers?: Record<string, string>;
+  /** HTTP CONNECT proxy agent. */
+  agent?: Agent;
+  /** Trusted CA certificates (PEM) for wss://. */
+  ca?: string[];
+}
 
 /** Options of the client `DataChannel` (src/session/data-channel.ts). */
 export interface DataChannelOptions {
@@ -16,8 +33,13 @@ export interface DataChannelOptions {
   clock?: Clock;
   /** Default: the ws transport (src/session/ws-transport.ts). */
   connect?(url: string): Promise<MessageTransport>;
-  /** ResumeSession → new token; undefined or '' = the session is gone. */
-  resume(): Promise<string | undefined>;
+  /**
+   * ResumeSession → new token (and StreamUrl, used for the reconnect when not empty);
+   * undefined or '' = the session is gone.
+   */
+  resume(): Promise<string | ResumeGrant | undefined>;
+  /** Called before every connect of the default ws transport with the URL about to be opened. */
+  prepareConnect?(url: string): Promise<ConnectExtras>;
   /** Optional KMS encryption (issue #9). */
   kms?: KmsHandshakeHandler;
   /** From the websocket open to HandshakeComplete. Default 30 s. */

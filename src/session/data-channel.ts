@@ -8,7 +8,7 @@
  *                                                                  │ (EncChallenge ↔)  Complete
  *                                                                  ▼
  *           Reconnecting ◀──ws dropped / dead peer──  Established ──channel_closed──▶ Closed
- *             │  resume() → new token, same StreamUrl,    ▲              close()/terminate()/fatal ─▶ Closed
+ *             │  resume() → new token + StreamUrl,        ▲              close()/terminate()/fatal ─▶ Closed
  *             │  new RequestId, same ClientId; seq kept   │
  *             └───────────────────────────────────────────┘
  * ```
@@ -53,6 +53,7 @@ import { ReliableLink } from './reliable-link.js';
 import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
 import type { DataChannelOptions } from './data-channel-options.js';
+import { isFinalConnectError, isRefusedUpgrade, openTransport, readResumeGrant } from './data-channel-connect.js';
 
 export type { HandshakeResult, KmsHandshakeHandler } from './handshake.js';
 
@@ -96,6 +97,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   readonly #link: ReliableLink;
   #state = DataChannelState.Idle;
   #token: string;
+  /** The StreamUrl of the next connect: StartSession's, then the newest ResumeSession returned. */
+  #streamUrl: string;
   #transport: MessageTransport | undefined;
   #handshake: HandshakeResult | undefined;
   #agentVersion = '';
@@ -121,6 +124,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#clientId = opts.clientId ?? randomUUID();
     this.#clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
     this.#token = opts.tokenValue;
+    this.#streamUrl = opts.streamUrl;
     const linkOpts = {
       role: 'client' as const,
       clock: this.#clock,
@@ -182,15 +186,15 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         break;
       } catch (e) {
         lastError = e;
-        // A refused URL (plain ws:// off loopback) will be refused again: no retries.
-        if (isInsecureUrlError(e)) break;
+        // A refused URL or upgrade (HTTP 403) will be refused again: no retries.
+        if (isFinalConnectError(e)) break;
         if (this.#isClosed() || !(await policy.wait())) break;
         if (this.#isClosed()) break;
       }
     }
     if ((this.#state as DataChannelState) === DataChannelState.Connecting) {
       this.#fail(
-        isInsecureUrlError(lastError)
+        isFinalConnectError(lastError)
           ? lastError
           : new SessionError(
               'ERR_SESSION_CONNECT_FAILED',
@@ -304,11 +308,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   // ---- transport ---------------------------------------------------------------------------
 
-  async #connect(): Promise<MessageTransport> {
-    if (this.#opts.connect !== undefined) return this.#opts.connect(this.#opts.streamUrl);
-    const { connectWebSocket } = await import('./ws-transport.js');
-    const high = this.#opts.transportHighWaterBytes;
-    return connectWebSocket(this.#opts.streamUrl, high === undefined ? {} : { highWaterBytes: high });
+  #connect(): Promise<MessageTransport> {
+    return openTransport(this.#opts, this.#streamUrl);
   }
 
   #attach(t: MessageTransport): void {
@@ -384,9 +385,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   }
 
   /**
-   * ResumeSession → reconnect to the same StreamUrl, on the ReconnectBackoff schedule: the first
-   * attempt after a healthy connection is immediate, later ones wait longer and longer (across
-   * drops), and after its last attempt the channel fails (the forward starts a fresh session).
+   * ResumeSession → reconnect to the StreamUrl it returned, on the ReconnectBackoff schedule: the
+   * first attempt after a healthy connection is immediate, later ones wait longer and longer
+   * (across drops), and after its last attempt the channel fails (the forward starts a fresh session).
    */
   async #reconnect(reason: SessionError): Promise<void> {
     const policy = this.#resumeBackoff;
@@ -396,8 +397,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       if (!(await policy.wait())) break;
       if (this.#isClosed()) return;
       let token: string | undefined;
+      let freshUrl: string | undefined;
       try {
-        token = await this.#opts.resume();
+        ({ token, streamUrl: freshUrl } = readResumeGrant(await this.#opts.resume()));
       } catch (e) {
         lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
           cause: e,
@@ -415,8 +417,11 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         return;
       }
       this.#token = token;
+      // INTEROP (client 1.2.835.0+): connect to the StreamUrl ResumeSession returned (a new
+      // `cell-number`); the service refuses the old one once a session was resumed. An empty
+      // one keeps the current URL. Same ClientId, sequence numbers continue.
+      if (freshUrl !== undefined && freshUrl !== '') this.#streamUrl = freshUrl;
       try {
-        // INTEROP: the original StreamUrl, not the one ResumeSession returns.
         const t = await this.#connect();
         if (this.#isClosed()) {
           t.close();
@@ -428,6 +433,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         this.emit('reconnected');
         return;
       } catch (e) {
+        if (isRefusedUpgrade(e)) {
+          lastError = e; // HTTP 403: the same signature/URL would be refused again
+          break;
+        }
         lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
       }
     }
@@ -672,8 +681,4 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function isInsecureUrlError(e: unknown): e is SessionError {
-  return e instanceof SessionError && e.code === 'ERR_SESSION_INSECURE_URL';
 }

@@ -4,8 +4,13 @@
  * - URL policy: `wss://` always; plain `ws://` only to a loopback IP (127.0.0.0/8, ::1), or
  *   with `allowInsecure` (ERR_SESSION_INSECURE_URL otherwise). A host *name* such as
  *   `localhost` is not trusted to be loopback.
- * - No permessage-deflate, no subprotocol, no extra headers: the token travels in the first
- *   text frame, never in the upgrade (docs/protocol.md §W1).
+ * - No permessage-deflate, no subprotocol. The token travels in the first text frame, never in
+ *   the upgrade (docs/protocol.md §W1); the only extra headers are the caller's SigV4 ones
+ *   (`Authorization`, `X-Amz-Date`, `X-Amz-Security-Token`: client 1.2.764.0+ signs the
+ *   upgrade), never logged or put in an error.
+ * - An `agent` (HTTP CONNECT through a proxy) and a `ca` list come from the caller (src/aws/).
+ * - HTTP 401/403 on the upgrade is ERR_SESSION_UPGRADE_REFUSED: the service refused the
+ *   signature or the URL, and the same request would be refused again.
  * - Backpressure, one watermark: `isFull` is true while `bufferedAmount` ≥ `highWaterBytes`;
  *   once it was, 'drain' is emitted from the first send callback that sees it below the mark
  *   again (every send passes the same bound callback), so the DataChannel can stop producing
@@ -16,6 +21,7 @@
  * - close() ends the TCP connection without a close frame, as both upstream peers do.
  */
 import { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { SessionError } from '../errors.js';
 import type { MessageTransport } from './message-transport.js';
@@ -28,6 +34,12 @@ export interface ConnectWebSocketOptions {
   handshakeTimeoutMs?: number;
   /** The transport is full while bufferedAmount is at or above this. Default 4 MiB. */
   highWaterBytes?: number;
+  /** Extra upgrade headers (the SigV4 signature). Secret: never logged. */
+  headers?: Record<string, string>;
+  /** Connection agent, e.g. an HTTP CONNECT proxy agent. */
+  agent?: Agent;
+  /** Trusted CA certificates (PEM) for wss:// when no agent carries them. */
+  ca?: string[];
 }
 
 /** The part of the ws client's socket we use to cork writes (ws keeps it as `_socket`). */
@@ -165,16 +177,31 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
     maxPayload: 4 * 1024 * 1024,
     handshakeTimeout: options.handshakeTimeoutMs ?? 45_000,
     followRedirects: false,
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
+    ...(options.agent === undefined ? {} : { agent: options.agent }),
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
   });
   return new Promise<MessageTransport>((resolve, reject) => {
-    const fail = (what: string, cause?: unknown): void => {
+    const fail = (what: string, cause?: unknown, status?: number): void => {
       cleanup();
       ws.on('error', () => undefined); // late errors after we gave up must not crash the process
       ws.terminate();
+      const host = new URL(url).host;
+      if (status === 401 || status === 403) {
+        reject(
+          new SessionError(
+            'ERR_SESSION_UPGRADE_REFUSED',
+            `the data channel endpoint ${host} refused the websocket upgrade (HTTP ${status}): ` +
+              'its SigV4 signature (service ssmmessages, the session region, current credentials) or the StreamUrl was not accepted',
+            { details: { httpStatus: status, host } },
+          ),
+        );
+        return;
+      }
       reject(
         new SessionError(
           'ERR_SESSION_CONNECT_FAILED',
-          `websocket to ${new URL(url).host} failed: ${what}`,
+          `websocket to ${host} failed: ${what}`,
           cause === undefined ? {} : { cause },
         ),
       );
@@ -184,7 +211,8 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
       resolve(new WsTransport(ws, options.highWaterBytes ?? DEFAULT_TRANSPORT_HIGH_WATER_BYTES));
     };
     const onError = (e: Error): void => fail(e.message, e);
-    const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => fail(`HTTP ${res.statusCode ?? '?'}`);
+    const onUnexpected = (_req: unknown, res: { statusCode?: number }): void =>
+      fail(`HTTP ${res.statusCode ?? '?'}`, undefined, res.statusCode);
     const onClose = (): void => fail('closed during the opening handshake');
     const cleanup = (): void => {
       ws.off('open', onOpen);

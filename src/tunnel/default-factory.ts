@@ -6,11 +6,14 @@ import { MuxSession } from '../mux/mux-session.js';
 import { DataChannel } from '../session/data-channel.js';
 import { DataChannelDuplex } from '../session/data-channel-duplex.js';
 import type { KmsHandshakeHandler } from '../session/handshake.js';
+import type { DataChannelOptions } from '../session/data-channel-options.js';
 import type { ChannelPort, SessionFactory } from './session-ports.js';
 
 export interface DefaultSessionFactoryOptions {
   /** A fresh KMS handler per data channel (issue #9); without one, a KMSEncryption request fails the handshake. */
   kms?: () => KmsHandshakeHandler;
+  /** Before every websocket connect: SigV4 upgrade headers and the network route (src/aws/data-channel-auth.ts). */
+  prepareConnect?: DataChannelOptions['prepareConnect'];
 }
 
 /** The production factory; TunnelManager passes a KMS handler factory built from its AWS settings. */
@@ -27,6 +30,7 @@ export function createDefaultSessionFactory(factoryOptions: DefaultSessionFactor
         ...(init.clientVersion === undefined ? {} : { clientVersion: init.clientVersion }),
         ...(init.random === undefined ? {} : { random: init.random }),
         ...(factoryOptions.kms === undefined ? {} : { kms: factoryOptions.kms() }),
+        ...(factoryOptions.prepareConnect === undefined ? {} : { prepareConnect: factoryOptions.prepareConnect }),
       });
     },
     createMux(channel, options) {

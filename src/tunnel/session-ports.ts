@@ -68,8 +68,11 @@ export interface ChannelInit {
   clientVersion?: string;
   /** Jitter source for the channel's reconnect delays (the engine's injected random). */
   random?: () => number;
-  /** ResumeSession → new token, undefined when the session is gone. */
-  resume(): Promise<string | undefined>;
+  /**
+   * ResumeSession → new token and the StreamUrl it returned ('' = keep the current one), or
+   * undefined when the session is gone.
+   */
+  resume(): Promise<{ tokenValue: string; streamUrl: string } | undefined>;
 }
 
 export interface SessionFactory {

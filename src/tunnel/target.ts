@@ -41,9 +41,10 @@ export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<Resolv
   const found = await api.describeInstances(filters);
   const what = describeTargetRef(ref);
   if (found.length === 0) {
+    const region = await api.regionDescription?.().catch(() => undefined);
     throw new ForwardError(
       'ERR_TUNNEL_TARGET_NOT_FOUND',
-      `no managed node matches ${what} (DescribeInstanceInformation found none)`,
+      `no managed node matches ${what} (DescribeInstanceInformation found none${region === undefined ? '' : ` in region ${region}`})`,
       {
         details: { target: what },
       },

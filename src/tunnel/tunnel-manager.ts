@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
 import { createSsmApi, type SsmApi } from '../aws/ssm-api.js';
+import { dataChannelConnectorFor } from '../aws/data-channel-auth.js';
 import type { AwsSettings } from '../aws/settings.js';
 import { ForwardError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type RandomSource } from './backoff.js';
@@ -56,7 +57,12 @@ export class TunnelManager extends EventEmitter {
     this.#clock = options.clock ?? systemClock;
     this.#api = options.ssm ?? createSsmApi(options.aws);
     // The KMS client is created (and its SDK loaded) only if an agent asks for encryption.
-    this.#factory = options.factory ?? createDefaultSessionFactory({ kms: kmsHandlerFactory(options.aws) });
+    this.#factory =
+      options.factory ??
+      createDefaultSessionFactory({
+        kms: kmsHandlerFactory(options.aws),
+        prepareConnect: dataChannelConnectorFor(options.aws, this.#api),
+      });
     const creds = options.aws.credentials;
     if (creds !== undefined) {
       // Whatever the provider hands out must never show up in an event.

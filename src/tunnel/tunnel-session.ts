@@ -56,6 +56,9 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   // ask KMS again and be refused the same way.
   'ERR_AWS_KMS',
   'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+  // HTTP 403 on the websocket upgrade at the first connect: the signature (credentials,
+  // region) is refused, and a new session would be signed the same way.
+  'ERR_SESSION_UPGRADE_REFUSED',
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',
   'ERR_SESSION_UNSUPPORTED_SESSION_TYPE',
@@ -93,13 +96,13 @@ export function isPermanentCode(code: string | undefined): boolean {
  * permanent. Anything else (TerminateSession, idle timeout, "Unable to connect to specified port"
  * in basic mode) may well succeed next time.
  */
-export function classifyChannelClosed(output: string): SessionEnd {
+export function classifyChannelClosed(output: string, context: { agentVersion?: string } = {}): SessionEnd {
   // The agent's own text, prefixed with where it happened: the check and the lookup run on the
   // instance (its deny list, its resolver), not on this machine.
   if (/is forbidden|not allowed|denied/i.test(output)) {
     return {
       reason: 'channel-closed',
-      message: `refused on the instance: ${output}`,
+      message: `refused on the instance: ${forbiddenHostMessage(output, context.agentVersion)}`,
       code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
       permanent: true,
     };
@@ -118,6 +121,24 @@ export function classifyChannelClosed(output: string): SessionEnd {
     code: 'ERR_SESSION_CHANNEL_CLOSED',
     permanent: false,
   };
+}
+
+/**
+ * The agent's refusal, with the rule behind it and what to do. Every agent refuses the instance
+ * metadata and related link-local addresses (`Mgs.DeniedPortForwardingRemoteIPs`); agents from
+ * 3.3.4851.0 (2026-07, a server-side request forgery fix) also refuse loopback and the container
+ * credential endpoints for AWS-StartPortForwardingSessionToRemoteHost.
+ */
+export function forbiddenHostMessage(output: string, agentVersion: string | undefined): string {
+  const agent = agentVersion === undefined ? 'the agent' : `the agent (version ${agentVersion})`;
+  return (
+    `${output.trim()} ${agent} refuses this destination for AWS-StartPortForwardingSessionToRemoteHost: ` +
+    'every agent refuses the instance metadata and related link-local addresses, and agents from 3.3.4851.0 on ' +
+    'also refuse loopback (localhost, 127.0.0.0/8, ::1) and the container credential endpoints ' +
+    '(169.254.170.2, 169.254.170.23, fd00:ec2::23). For a service on the instance itself use host localhost ' +
+    '(tunnel then starts AWS-StartPortForwardingSession, which is allowed); otherwise forward to an address ' +
+    'the instance reaches that is not on these lists. Not retried.'
+  );
 }
 
 export class TunnelSession extends EventEmitter {
@@ -219,8 +240,10 @@ export class TunnelSession extends EventEmitter {
           }
           throw err;
         }
-        if (g !== undefined) o.onSecret(g.tokenValue);
-        return g?.tokenValue;
+        if (g === undefined) return undefined;
+        o.onSecret(g.tokenValue);
+        // The reconnect goes to the StreamUrl ResumeSession returned (data-channel.ts).
+        return { tokenValue: g.tokenValue, streamUrl: g.streamUrl };
       },
     });
     this.#channel = channel;
@@ -233,7 +256,11 @@ export class TunnelSession extends EventEmitter {
     });
     // A channel_closed or error before the handshake completes rejects open(); after it, ends the session.
     channel.on('closed', (c: { output?: unknown }) =>
-      this.end(classifyChannelClosed(typeof c?.output === 'string' ? c.output : '')),
+      this.end(
+        classifyChannelClosed(typeof c?.output === 'string' ? c.output : '', {
+          ...(this.#agentVersion(channel) === undefined ? {} : { agentVersion: this.#agentVersion(channel) }),
+        }),
+      ),
     );
     channel.on('error', (err: Error) => {
       // A channel that fails (resume refused, even with AccessDenied; resend exhausted; dead
@@ -292,6 +319,13 @@ export class TunnelSession extends EventEmitter {
       });
     }
     return hs;
+  }
+
+  /** The agent's version from the handshake (the channel knows it before open() returns here). */
+  #agentVersion(channel: ChannelPort): string | undefined {
+    if (this.handshake !== undefined) return this.handshake.agentVersion;
+    const hs = (channel as { handshake?: { agentVersion?: unknown } }).handshake;
+    return typeof hs?.agentVersion === 'string' ? hs.agentVersion : undefined;
   }
 
   /**

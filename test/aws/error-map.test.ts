@@ -41,7 +41,7 @@ t.test('network failures are ERR_AWS_ENDPOINT_UNREACHABLE', async (t) => {
   }
   const timeout = new Error('timed out');
   timeout.name = 'TimeoutError';
-  t.equal(mapAwsError(timeout, 'X').code, 'ERR_AWS_ENDPOINT_UNREACHABLE');
+  t.equal(mapAwsError(timeout, 'X').code, 'ERR_AWS_TIMEOUT');
 });
 
 t.test('credential provider failures are ERR_AWS_CREDENTIALS', async (t) => {

@@ -176,6 +176,46 @@ export const CLI_CASES: CliCase[] = [
     expect: { code: 'ERR_TUNNEL_TARGET_NOT_FOUND', exit: 69, message: /no managed node matches Name=nosuchname/ },
   },
   {
+    id: 'aws-unknown-profile',
+    input: '`tunnel targets --profile nope` (no such profile in ~/.aws/config or ~/.aws/credentials)',
+    args: () => ['targets', '--profile', 'nope'],
+    files: () => ({ '.aws/config': '[profile dev]\nregion = us-east-1\n' }),
+    expect: {
+      code: 'ERR_AWS_UNKNOWN_PROFILE',
+      exit: 78,
+      message:
+        /AWS profile "nope" \(from --profile\) is not in the AWS config files read: .*\.aws\/config, .*\.aws\/credentials \(missing\); profiles there: dev/,
+    },
+  },
+  {
+    id: 'aws-ca-bundle-missing',
+    input: '`AWS_CA_BUNDLE` names a file that does not exist',
+    args: () => ['targets'],
+    env: { AWS_CA_BUNDLE: '/nonexistent/corporate-ca.pem' },
+    expect: {
+      code: 'ERR_AWS_CA_BUNDLE',
+      exit: 78,
+      message: /cannot read the CA bundle \/nonexistent\/corporate-ca\.pem \(from \$AWS_CA_BUNDLE\)/,
+    },
+  },
+  {
+    id: 'proxy-not-a-url',
+    input: '`--proxy proxy.example.com:3128` (no scheme)',
+    args: () => ['targets', '--proxy', 'proxy.example.com:3128'],
+    expect: { code: 'ERR_CONFIG_INVALID', exit: 78, message: /invalid configuration/ },
+  },
+  {
+    id: 'proxy-unreachable',
+    input: '`HTTPS_PROXY` points at a port nothing listens on',
+    args: () => ['targets'],
+    env: { HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: undefined },
+    expect: {
+      code: 'ERR_AWS_PROXY',
+      exit: 69,
+      message: /cannot reach the proxy http:\/\/127\.0\.0\.1:9 \(from \$HTTPS_PROXY\)/,
+    },
+  },
+  {
     id: 'target-tag-not-found',
     input: '`tunnel tag:Env=nope:5432` (no instance has that tag)',
     args: () => ['tag:Env=nope:5432', ...W],

@@ -44,6 +44,10 @@ const portOf = (s: Server): number => {
   return a !== null && typeof a === 'object' ? a.port : 0;
 };
 
+// Each row is a node process that loads the AWS SDK (four at a time): on a loaded 2-core machine
+// the whole table takes longer than the default per-file limit.
+t.setTimeout(420_000);
+
 t.test(
   'CLI bad inputs: each row fails with its code, exit status and message',
   { skip: existsSync(bin) ? false : `${bin} is not built (run npx tsc -p tsconfig.build.json)` },

@@ -203,7 +203,7 @@ t.test('tunnel emulator prints export lines first and stops on SIGINT', async (t
   // The printed settings work: list targets through them.
   const targets = new CapturedIo({ cwd: t.testdir({}), env });
   t.equal(await main(['targets', '--no-user-config'], targets), 0);
-  t.match(targets.stdout.text, /i-0123456789abcdef0\s+demo\s+Online\s+3\.3\.1142\.0\s+Amazon Linux/);
+  t.match(targets.stdout.text, /i-0123456789abcdef0\s+demo\s+Online\s+3\.3\.4851\.0\s+Amazon Linux/);
   t.ok(endpoint.startsWith('http://127.0.0.1:'));
   // The activity log: the DescribeInstanceInformation call of `targets`, without its body.
   await io.stderr.waitFor(/api DescribeInstanceInformation → ok/, done);

@@ -315,7 +315,9 @@ t.test('a named profile on a terminal gets an MFA code provider that prompts; no
   const { awsSettingsFor } = await import('../../src/cli/aws-settings.js');
   const { DEFAULT_CONFIG } = await import('../../src/config/index.js');
   const config = { ...DEFAULT_CONFIG, defaults: { ...DEFAULT_CONFIG.defaults, profile: 'ops' } };
-  const io = new CapturedIo({ cwd: '/' });
+  // The profile must exist in the shared config (an unknown one is ERR_AWS_UNKNOWN_PROFILE).
+  const env = { HOME: t.testdir({ '.aws': { config: '[profile ops]\nregion = eu-west-1\n' } }) };
+  const io = new CapturedIo({ cwd: '/', env });
   const stdin = new PassThrough();
   Object.assign(io, { stdin, stdinIsTTY: true });
   const settings = await awsSettingsFor(io, config);
@@ -325,6 +327,6 @@ t.test('a named profile on a terminal gets an MFA code provider that prompts; no
   stdin.write('654321\n');
   t.equal(await ask, '654321');
   t.equal(io.stderr.text, 'MFA code for arn:aws:iam::1:mfa/me: ');
-  const piped = new CapturedIo({ cwd: '/' });
+  const piped = new CapturedIo({ cwd: '/', env });
   t.equal((await awsSettingsFor(piped, config)).mfaCodeProvider, undefined, 'no prompt without a terminal');
 });

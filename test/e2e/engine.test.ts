@@ -130,14 +130,16 @@ t.test('basic-mode agent: one session per concurrent connection', async (t) => {
 });
 
 t.test('ToRemoteHost forwards through the agent to the named host', async (t) => {
-  const emu = await startEmu(t);
   const echo = await startEcho(t);
+  const emu = await startEmu(t, {
+    destinations: [{ host: 'db.internal', port: 5432, to: { host: '127.0.0.1', port: echo.port } }],
+  });
   const { manager } = makeManager(t, emu);
   const f = manager.add({
     name: 'rh',
     target,
-    remoteHost: '127.0.0.1',
-    remotePort: echo.port,
+    remoteHost: 'db.internal',
+    remotePort: 5432,
     localPort: 'auto',
     bind: ['127.0.0.1'],
   });
@@ -147,9 +149,64 @@ t.test('ToRemoteHost forwards through the agent to the named host', async (t) =>
   const call = emu.state.calls.find((c) => c.operation === 'StartSession');
   t.match(call?.request, {
     DocumentName: 'AWS-StartPortForwardingSessionToRemoteHost',
-    Parameters: { host: ['127.0.0.1'] },
+    Parameters: { host: ['db.internal'] },
   });
 });
+
+t.test(
+  'a loopback host (localhost, 127.0.0.1, ::1) starts the plain document, which 3.3.4851.0 agents allow',
+  async (t) => {
+    const emu = await startEmu(t);
+    const echo = await startEcho(t);
+    const { manager } = makeManager(t, emu);
+    const forwards = ['localhost', '127.0.0.1', '::1'].map((remoteHost, i) =>
+      manager.add({
+        name: `lo${i}`,
+        target,
+        remoteHost,
+        remotePort: echo.port,
+        localPort: 'auto',
+        bind: ['127.0.0.1'],
+      }),
+    );
+    await manager.start();
+    for (const f of forwards) {
+      t.equal(f.state, 'ready', f.spec.name);
+      const p = randomBytes(20_000);
+      t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), `${f.spec.name}: bytes intact`);
+    }
+    const starts = emu.state.calls.filter((c) => c.operation === 'StartSession');
+    t.equal(starts.length, 3);
+    for (const c of starts) {
+      t.match(c.request, { DocumentName: 'AWS-StartPortForwardingSession' });
+      t.notMatch(JSON.stringify(c.request), /"host"/, 'no host parameter');
+    }
+  },
+);
+
+t.test(
+  'a name that resolves to loopback through ToRemoteHost is refused by a 3.3.4851.0 agent: permanent, clear',
+  async (t) => {
+    const emu = await startEmu(t, {}, { resolve: async () => ['127.0.0.1'] });
+    const { manager } = makeManager(t, emu);
+    const f = manager.add({
+      name: 'self',
+      target,
+      remoteHost: 'me.internal',
+      remotePort: 80,
+      localPort: 'auto',
+      bind: ['127.0.0.1'],
+    });
+    await manager.start();
+    await until(f, 'state', () => f.state === 'failed');
+    t.equal(f.error?.code, 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN');
+    t.match(f.error?.message, forbiddenHostText('me.internal'));
+    t.match(f.error?.message, /version 3\.3\.4851\.0/, 'names the agent version');
+    t.match(f.error?.message, /loopback/, 'names the rule');
+    t.match(f.error?.message, /use host localhost/, 'says what to do');
+    t.equal(emu.state.calls.filter((c) => c.operation === 'StartSession').length, 1, 'not retried');
+  },
+);
 
 t.test('a forbidden remote host fails that forward with the agent text; others keep running', async (t) => {
   const emu = await startEmu(t);
@@ -167,8 +224,9 @@ t.test('a forbidden remote host fails that forward with the agent text; others k
   await manager.start();
   await until(bad, 'state', () => bad.state === 'failed');
   t.equal(bad.error?.code, 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN');
-  // The agent's own text, prefixed with where it was refused (main: classifyChannelClosed).
-  t.equal(bad.error?.message, `refused on the instance: ${forbiddenHostText('169.254.169.254')}`);
+  // The agent's own text, prefixed with where it was refused, and what the rule is.
+  t.match(bad.error?.message, `refused on the instance: ${forbiddenHostText('169.254.169.254')}`);
+  t.match(bad.error?.message, /instance metadata/);
   t.equal(good.state, 'ready');
   const p = randomBytes(1000);
   t.equal(sha(await roundTrip(good.port ?? 0, p)), sha(p));

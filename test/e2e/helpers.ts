@@ -2,7 +2,12 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
+import {
+  startEmulator,
+  type Emulator,
+  type EmulatorOptions,
+  type StartEmulatorInternals,
+} from '../../src/emulator/index.js';
 import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
 import { TunnelManager, type TunnelManagerOptions } from '../../src/tunnel/tunnel-manager.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
@@ -20,8 +25,12 @@ export function startEcho(t: Teardown): Promise<LoopbackServer> {
   return startEchoServer(t, { allowHalfOpen: true });
 }
 
-export async function startEmu(t: Teardown, options: EmulatorOptions = {}): Promise<Emulator> {
-  const emu = await startEmulator({ pacing: 'none', seed: 1, ...options });
+export async function startEmu(
+  t: Teardown,
+  options: EmulatorOptions = {},
+  internals: StartEmulatorInternals = {},
+): Promise<Emulator> {
+  const emu = await startEmulator({ pacing: 'none', seed: 1, ...options }, internals);
   t.teardown(() => emu.close());
   return emu;
 }

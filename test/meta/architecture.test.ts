@@ -21,7 +21,20 @@ const ALLOWED: Record<string, readonly string[]> = {
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
   config: ['tunnel', 'errors', 'loopback', 'files'],
   emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback', 'files'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback', 'files'],
+  cli: [
+    'protocol',
+    'session',
+    'mux',
+    'aws',
+    'tunnel',
+    'config',
+    'emulator',
+    'errors',
+    'clock',
+    'random',
+    'loopback',
+    'files',
+  ],
   index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'errors', 'clock', 'random', 'loopback', 'files'],
 };
 

@@ -462,7 +462,7 @@ t.test(
     t.equal(r.resumes, 1);
     t.equal(r.conn.transports.length, 2);
     const second = r.conn.last;
-    t.same(r.conn.urls, [URL, URL], 'the original StreamUrl again');
+    t.same(r.conn.urls, [URL, URL], 'a bare token (no StreamUrl) keeps the current URL');
     const o1 = decodeOpenDataChannel(first.texts[0] ?? '');
     const o2 = decodeOpenDataChannel(second.texts[0] ?? '');
     t.equal(o2.tokenValue, 'TOKEN-2');
@@ -787,4 +787,62 @@ t.test('open() twice, and use before open, are refused', async (t) => {
   await t.rejects(r.ch.open(), { code: 'ERR_SESSION_CLOSED' });
   r.ch.close();
   await t.rejects(p, { code: 'ERR_SESSION_CLOSED' });
+});
+
+t.test('reconnect: the StreamUrl ResumeSession returned is used; an empty one keeps the current URL', async (t) => {
+  const fresh = 'wss://ssmmessages.example/v1/data-channel/s-1?role=publish_subscribe&cell-number=AAEC';
+  const grants = [
+    { tokenValue: 'TOKEN-2', streamUrl: fresh },
+    { tokenValue: 'TOKEN-3', streamUrl: '' },
+  ];
+  const r = rig({ resume: async () => grants.shift() });
+  await established(r);
+  r.conn.last.drop();
+  await flush();
+  t.same(r.conn.urls, [URL, fresh], 'the first reconnect goes to the fresh URL');
+  t.equal(decodeOpenDataChannel(r.conn.last.texts[0] ?? '').tokenValue, 'TOKEN-2');
+  r.conn.last.drop();
+  await flush();
+  // A second drop right after a resume waits out the growing backoff (issue 13) first.
+  r.clock.advance(1_000);
+  await flush();
+  t.same(r.conn.urls, [URL, fresh, fresh], 'an empty StreamUrl keeps the current one');
+  t.equal(decodeOpenDataChannel(r.conn.last.texts[0] ?? '').tokenValue, 'TOKEN-3');
+  r.ch.close();
+});
+
+t.test('a refused upgrade (HTTP 403) is final: no retries on open, none on reconnect', async (t) => {
+  const refused = (): SessionError =>
+    new SessionError('ERR_SESSION_UPGRADE_REFUSED', 'the endpoint refused the websocket upgrade (HTTP 403)');
+  let calls = 0;
+  const r = rig({
+    connect: async () => {
+      calls++;
+      throw refused();
+    },
+  });
+  await t.rejects(r.ch.open(), { code: 'ERR_SESSION_UPGRADE_REFUSED' });
+  t.equal(calls, 1, 'open: one connect, no retry storm');
+
+  const conn = new FakeConnector();
+  let n = 0;
+  const r2 = rig({
+    connect: async (url) => {
+      n++;
+      if (n > 1) throw refused();
+      return conn.connect(url);
+    },
+  });
+  const p = r2.ch.open();
+  await flush();
+  conn.last.receive(handshakeRequest({ agentVersion: '3.3.1142.0' }));
+  await flush();
+  conn.last.receive(agentAck(0));
+  conn.last.receive(handshakeComplete(1));
+  await p;
+  conn.last.drop();
+  await flush(6);
+  t.equal(r2.resumes, 1, 'one ResumeSession');
+  t.equal(n, 2, 'one refused reconnect, not six');
+  t.equal(r2.errors[0]?.code, 'ERR_SESSION_UPGRADE_REFUSED');
 });

@@ -1,15 +1,29 @@
 import t from 'tap';
 import { classifyChannelClosed } from '../../src/tunnel/tunnel-session.js';
 
-t.test('a denied remote host is permanent, with the agent text', async (t) => {
-  const end = classifyChannelClosed('Forwarding to IP address 169.254.169.254 is forbidden.');
-  t.same(end, {
-    reason: 'channel-closed',
-    message: 'refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden.',
-    code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
-    permanent: true,
-  });
-});
+t.test(
+  'a denied remote host is permanent, with the agent text, the rule, the agent version and what to do',
+  async (t) => {
+    const end = classifyChannelClosed('Forwarding to IP address 169.254.169.254 is forbidden.', {
+      agentVersion: '3.3.4851.0',
+    });
+    t.match(end, { reason: 'channel-closed', code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true });
+    t.ok(
+      end.message.startsWith('refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden. '),
+      end.message,
+    );
+    t.match(end.message, /the agent \(version 3\.3\.4851\.0\) refuses this destination/);
+    t.match(end.message, /instance metadata/);
+    t.match(end.message, /3\.3\.4851\.0 on also refuse loopback/);
+    t.match(end.message, /169\.254\.170\.2/);
+    t.match(end.message, /use host localhost/);
+    t.match(end.message, /Not retried/);
+    t.match(
+      classifyChannelClosed('Forwarding to IP address x is forbidden.').message,
+      /^refused on the instance: Forwarding .* the agent refuses/,
+    );
+  },
+);
 
 t.test('a remote host the agent cannot resolve is permanent (the agent resolves once per session)', async (t) => {
   const end = classifyChannelClosed('lookup nosuchhost.invalid: no such host');

@@ -22,7 +22,8 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
   const renderer = rendererFor(io, args);
   const services = await startDemoServices();
   try {
-    const emu = await startEmulator({ destinations: services.destinations });
+    // As the current service: the data-channel upgrade must be SigV4-signed (client 1.2.764.0+).
+    const emu = await startEmulator({ destinations: services.destinations, dataChannelAuth: 'required' });
     try {
       renderer.info(`emulator on ${emu.endpoint}; demo instance i-0123456789abcdef0 (Name=demo)`);
       const creds = { ...emu.credentials };

@@ -8,11 +8,18 @@
  * order (first success wins). The emulator keeps those rules but connects through a mapping
  * `(instance, host, port) → loopback address`, so emulated instances can have private services
  * behind made-up hosts. With no mapping, an instance's `localhost:P` is this machine's
- * `127.0.0.1:P`, and a remote host that resolves to a loopback address is dialed as is.
+ * `127.0.0.1:P`, and a remote host that resolves to a loopback address is dialed as is by agents
+ * before 3.3.4851.0.
+ *
+ * Agent 3.3.4851.0 (2026-07) fixed a server-side request forgery that could reach the instance
+ * role's credentials: from that version on ToRemoteHost (a non-empty `host`) also refuses loopback
+ * (`localhost`, 127.0.0.0/8, ::1) and the container credential endpoints, with the same text.
+ * AWS-StartPortForwardingSession (no `host`) still dials the instance's own localhost.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { ResolvedEmulatorOptions } from '../options.js';
+import { compareVersionsAgentStyle } from '../../protocol/ssm/versions.js';
+import { AGENT_VERSION_REFUSES_LOOPBACK, type ResolvedEmulatorOptions } from '../options.js';
 import { isLoopbackName } from '../../loopback.js';
 
 export type ResolvedDestinationMapping = ResolvedEmulatorOptions['destinations'][number];
@@ -57,6 +64,14 @@ export function isDeniedIp(ip: string, denyList: readonly string[]): boolean {
   return denyList.some((d) => unmapIpv4(canonicalIp(d)) === c);
 }
 
+/** Container credential endpoints (ECS task role, EKS Pod Identity), refused by agents ≥ 3.3.4851.0. */
+export const CONTAINER_CREDENTIAL_ADDRESSES: readonly string[] = ['169.254.170.2', '169.254.170.23', 'fd00:ec2::23'];
+
+/** Does this agent refuse loopback and container-credential destinations for ToRemoteHost? */
+export function agentRefusesLoopback(agentVersion: string | undefined): boolean {
+  return agentVersion !== undefined && compareVersionsAgentStyle(agentVersion, AGENT_VERSION_REFUSES_LOOPBACK) >= 0;
+}
+
 /** The mapping for `(instanceId, host, port)`: an exact instance match wins over `'*'`. */
 export function findMapping(
   mappings: readonly ResolvedDestinationMapping[],
@@ -97,6 +112,8 @@ export interface PlanInput {
   properties: Record<string, string>;
   mappings: readonly ResolvedDestinationMapping[];
   denyList: readonly string[];
+  /** The instance's agent version: ≥ 3.3.4851.0 also refuses loopback and container endpoints. */
+  agentVersion?: string;
   /** Injected resolver (tests); default `dns.lookup(host, { all: true })`. */
   resolve?: (host: string) => Promise<string[]>;
 }
@@ -127,6 +144,10 @@ export async function planDestination(input: PlanInput): Promise<DestinationPlan
     return { ok: true, targets: [to], description: `localhost:${port}` };
   }
 
+  const strict = agentRefusesLoopback(input.agentVersion);
+  if (strict && (isLoopbackName(unmapIpv4(canonicalIp(host))) || isDeniedIp(host, CONTAINER_CREDENTIAL_ADDRESSES)))
+    return { ok: false, output: forbiddenHostText(host) };
+
   let ips: string[];
   if (isIP(canonicalIp(host)) !== 0) ips = [canonicalIp(host)];
   else if (hasHostMapping(input.mappings, input.instanceId, host)) ips = [];
@@ -140,6 +161,11 @@ export async function planDestination(input: PlanInput): Promise<DestinationPlan
     if (ips.length === 0) return { ok: false, output: `lookup ${host}: no such host` };
   }
   if (ips.some((ip) => isDeniedIp(ip, input.denyList))) return { ok: false, output: forbiddenHostText(host) };
+  if (
+    strict &&
+    ips.some((ip) => isLoopbackName(unmapIpv4(canonicalIp(ip))) || isDeniedIp(ip, CONTAINER_CREDENTIAL_ADDRESSES))
+  )
+    return { ok: false, output: forbiddenHostText(host) };
 
   if (mapped) return { ok: true, targets: [mapped.to], description: `${host}:${port}` };
   return { ok: true, targets: ips.map((ip) => ({ host: ip, port })), description: `${host}:${port}` };

@@ -294,6 +294,7 @@ export class PortAgent extends EventEmitter {
       properties: this.#o.properties,
       mappings: this.#o.mappings,
       denyList: this.#o.denyList,
+      agentVersion: this.#o.agentVersion,
     };
     if (this.#o.resolve) planInput.resolve = this.#o.resolve;
     const plan = await planDestination(planInput);

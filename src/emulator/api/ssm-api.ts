@@ -91,7 +91,7 @@ function resumeSession(state: EmulatorState, body: JsonObject): JsonObject {
   if (!session) throw new AwsFault('DoesNotExistException', `Session with id ${sessionId} does not exist.`);
   // A terminated session resumes without a token: the client reports "timed out" and exits.
   if (session.status === 'terminated') return { SessionId: sessionId, StreamUrl: session.streamUrl };
-  return { SessionId: sessionId, StreamUrl: session.streamUrl, TokenValue: state.issueToken(sessionId) };
+  return { SessionId: sessionId, StreamUrl: state.resumeStreamUrl(session), TokenValue: state.issueToken(sessionId) };
 }
 
 function terminateSession(state: EmulatorState, body: JsonObject): JsonObject {

@@ -6,6 +6,10 @@
  * frame (§4.1, §8.1). A wrong token, a binary first frame or malformed JSON closes the socket and
  * records `ERR_EMULATOR_BAD_TOKEN`. A session that has already ended answers with its
  * `channel_closed` and closes.
+ *
+ * Before the websocket opens, the upgrade request itself is checked as the current service does
+ * (`#admit`): its SigV4 signature (`dataChannelAuth`) and, after a resume, that it uses the newest
+ * StreamUrl (`resumeStreamUrl: fresh`). A refusal is an HTTP 403 with no websocket.
  */
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { TimerHandle } from '../../clock.js';
 import { EmulatorError } from '../../errors.js';
+import { verifySigV4 } from '../sigv4.js';
 import { decodeOpenDataChannel, type OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import type { EmulatedSession, EmulatorState } from '../state.js';
 import { encodeChannelClosedRecord } from './channel-closed.js';
@@ -69,8 +74,66 @@ export class Gateway {
       return;
     }
     const sessionId = decodeURIComponent(m[1]);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, sessionId));
+    void this.#admit(req, sessionId).then(
+      (refusal) => {
+        if (refusal !== undefined) return this.#refuseUpgrade(socket, sessionId, refusal);
+        if (this.#closed || socket.destroyed) return void socket.destroy();
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, sessionId));
+      },
+      () => socket.destroy(),
+    );
   };
+
+  /**
+   * The checks the service makes on the upgrade request itself, before any websocket exists:
+   * the SigV4 signature (service `ssmmessages`) per `dataChannelAuth`, and, once a session was
+   * resumed under `resumeStreamUrl: fresh`, that the URL is its newest one. Returns why it is
+   * refused, or undefined.
+   */
+  async #admit(req: IncomingMessage, sessionId: string): Promise<string | undefined> {
+    const { state } = this.#o;
+    const mode = state.options.dataChannelAuth;
+    const signed = req.headers['authorization'] !== undefined;
+    if (mode === 'required' && !signed) return 'the upgrade request is not signed (SigV4, service ssmmessages)';
+    if (mode !== 'off' && signed) {
+      const failure = await verifySigV4(
+        { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) },
+        {
+          credentials: state.options.credentials,
+          region: state.options.region,
+          service: 'ssmmessages',
+          nowMs: state.options.clock.wallNow(),
+        },
+      );
+      if (failure !== undefined) return `bad upgrade signature: ${failure.code}: ${failure.message}`;
+    }
+    const session = state.sessions.get(sessionId);
+    const cell = new URL(req.url ?? '/', 'http://gateway').searchParams.get('cell-number') ?? undefined;
+    if (session !== undefined && !state.acceptsCell(session, cell))
+      return 'the StreamUrl is not the one the last ResumeSession returned (stale cell-number)';
+    return undefined;
+  }
+
+  /** HTTP 403 before the websocket opens, as the service answers a refused upgrade. */
+  #refuseUpgrade(socket: Duplex, sessionId: string, why: string): void {
+    this.#record(
+      new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: upgrade refused: ${why}`, {
+        details: { sessionId, httpStatus: 403 },
+      }),
+    );
+    const body = JSON.stringify({ message: 'Forbidden' });
+    socket.on('error', () => undefined);
+    socket.end(
+      `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  #record(err: EmulatorError): void {
+    this.#o.errors.push(err);
+    if (this.#o.errors.length > MAX_RECORDED_ERRORS)
+      this.#o.errors.splice(0, this.#o.errors.length - MAX_RECORDED_ERRORS);
+    this.#o.events.emit('bad-token', err);
+  }
 
   /** `state.faults` was replaced: live sockets re-arm their timers (dropEveryMs, byeAfterMs). */
   faultsChanged(): void {
@@ -194,10 +257,7 @@ export class Gateway {
     const err = new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: ${why}`, {
       details: { sessionId },
     });
-    this.#o.errors.push(err);
-    if (this.#o.errors.length > MAX_RECORDED_ERRORS)
-      this.#o.errors.splice(0, this.#o.errors.length - MAX_RECORDED_ERRORS);
-    this.#o.events.emit('bad-token', err);
+    this.#record(err);
     if (ws.readyState === WebSocket.OPEN) ws.close(BAD_TOKEN_CLOSE_CODE, 'invalid token');
     const t = setTimeout(() => ws.terminate(), 1000);
     t.unref();

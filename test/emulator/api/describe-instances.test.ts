@@ -17,7 +17,7 @@ function fleet(): InstanceSettings[] {
       tags: n % 2 === 0 ? { Env: 'dev' } : { Env: 'prod', Team: 'db' },
       pingStatus: n % 7 === 3 ? 'ConnectionLost' : 'Online',
       platformType: n % 4 === 1 ? 'Windows' : 'Linux',
-      agentVersion: n % 3 === 0 ? '3.2.582.0' : '3.3.1142.0',
+      agentVersion: n % 3 === 0 ? '3.2.582.0' : '3.3.4851.0',
     });
   }
   return out;
@@ -68,7 +68,7 @@ t.test('elements carry the service fields, timestamps as dates, and no tags', as
   t.equal(ec2?.PingStatus, 'Online');
   t.equal(ec2?.PlatformType, 'Windows');
   t.equal(ec2?.ResourceType, 'EC2Instance');
-  t.equal(ec2?.AgentVersion, '3.3.1142.0');
+  t.equal(ec2?.AgentVersion, '3.3.4851.0');
   t.equal(ec2?.IsLatestVersion, true);
   t.equal(ec2?.SourceType, 'AWS::EC2::Instance');
   t.ok(ec2?.LastPingDateTime instanceof Date, 'epoch seconds parse as a Date');

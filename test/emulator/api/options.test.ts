@@ -18,7 +18,9 @@ t.test('defaults: one Online demo instance, random credentials, agent pacing', a
   t.equal(a.clock, systemClock);
   t.equal(a.instances.length, 1);
   t.equal(a.instances[0]?.pingStatus, 'Online');
-  t.equal(a.instances[0]?.agentVersion, '3.3.1142.0');
+  t.equal(a.instances[0]?.agentVersion, '3.3.4851.0', 'the current agent (refuses loopback through ToRemoteHost)');
+  t.equal(a.dataChannelAuth, 'optional');
+  t.equal(a.resumeStreamUrl, 'fresh');
   t.same(a.instances[0]?.tags, { Name: 'demo' });
   t.equal(a.instances[0]?.resourceType, 'EC2Instance');
   t.match(a.credentials.accessKeyId, /^AKIA[A-Z2-7]{16}$/);
@@ -138,4 +140,14 @@ t.test('loadEmulatorConfig reports file:line:col for each problem', async (t) =>
   } catch (e) {
     t.ok(isTunnelError(e, 'ERR_EMULATOR_CONFIG'));
   }
+});
+
+t.test('dataChannelAuth and resumeStreamUrl: accepted values, and a clear error otherwise', async (t) => {
+  const o = resolveEmulatorOptions({ dataChannelAuth: 'required', resumeStreamUrl: 'same' });
+  t.equal(o.dataChannelAuth, 'required');
+  t.equal(o.resumeStreamUrl, 'same');
+  t.throws(
+    () => resolveEmulatorOptions({ dataChannelAuth: 'yes' as never, resumeStreamUrl: 'new' as never }),
+    /dataChannelAuth: must be one of required, optional, off[\s\S]*resumeStreamUrl: must be one of fresh, same/,
+  );
 });

@@ -30,10 +30,11 @@ t.test(
       }),
     );
     t.match(out.SessionId, /^emulator-[0-9a-f]{17}$/);
-    t.equal(
+    t.match(
       out.StreamUrl,
-      `${api.endpoint.replace('http:', 'ws:')}/v1/data-channel/${out.SessionId}?role=publish_subscribe`,
+      `${api.endpoint.replace('http:', 'ws:')}/v1/data-channel/${out.SessionId}?role=publish_subscribe&cell-number=`,
     );
+    t.match(new URL(out.StreamUrl ?? '').searchParams.get('cell-number'), /^[A-Za-z0-9+/]+=*$/, 'base64 cell');
     t.type(out.TokenValue, 'string');
     t.match(out.$metadata.requestId, /^[0-9a-f-]{36}$/);
     const [session] = (await started) as [EmulatedSession];
@@ -247,7 +248,10 @@ t.test('ResumeSession issues a fresh token; a terminated session resumes without
   const id = started.SessionId ?? '';
   const resumed = await ssm.send(new ResumeSessionCommand({ SessionId: id }));
   t.equal(resumed.SessionId, id);
-  t.equal(resumed.StreamUrl, started.StreamUrl, 'same stream url');
+  const cell = (u: string | undefined): string | null => new URL(u ?? '').searchParams.get('cell-number');
+  t.not(resumed.StreamUrl, started.StreamUrl, 'resumeStreamUrl fresh (default): a new StreamUrl');
+  t.equal(new URL(resumed.StreamUrl ?? '').pathname, new URL(started.StreamUrl ?? '').pathname, 'same session path');
+  t.not(cell(resumed.StreamUrl), cell(started.StreamUrl), 'a new cell-number');
   t.type(resumed.TokenValue, 'string');
   t.not(resumed.TokenValue, started.TokenValue, 'a fresh token');
   t.ok(api.state.checkToken(id, resumed.TokenValue ?? ''));
