@@ -60,6 +60,10 @@ export const ERROR_CODES = [
   'ERR_AWS_INSECURE_ENDPOINT',
   'ERR_AWS_API',
   'ERR_AWS_KMS',
+  // --- aws: sign-in (issue #15) ----------------------------------------------------------
+  'ERR_AWS_LOGIN_REQUIRED',
+  'ERR_AWS_LOGIN_FAILED',
+  'ERR_AWS_NOT_SSO_PROFILE',
   // --- tunnel: forwards and listeners ----------------------------------------------------
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',

@@ -11,6 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
 import { initCommand } from './commands/init.js';
+import { loginCommand, logoutCommand } from './commands/login.js';
 import { lsCommand } from './commands/ls.js';
 import { runCommandModule } from './commands/run.js';
 import { targetsCommand } from './commands/targets.js';
@@ -52,6 +53,8 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .command(lsCommand(safe))
     .command(targetsCommand(safe))
     .command(initCommand(safe))
+    .command(loginCommand(safe))
+    .command(logoutCommand(safe))
     // The emulator's whole point is to print its own throwaway credentials: unmasked io.
     .command(emulatorCommand(io))
     .command(demoCommand(safe))

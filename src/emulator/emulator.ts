@@ -11,6 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
+import { createIdentityHandler, isIdentityRequest } from './identity/identity-api.js';
+import type { IdentityStore } from './identity/identity-store.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
 import type { GatewaySession, RestartAgentOptions } from './gateway/gateway-session.js';
@@ -25,6 +27,12 @@ export interface Emulator {
   /** The only credentials the SigV4 check accepts. */
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   readonly state: EmulatorState;
+  /**
+   * The sign-in side (issue #15): SSO OIDC, the portal and STS on this same endpoint
+   * (AWS_ENDPOINT_URL_SSO_OIDC / _SSO / _STS). `identity.approve(userCode)` is the test hook
+   * that approves a pending device code; `identity.expireAll()` ends every sign-in at once.
+   */
+  readonly identity: IdentityStore;
   /**
    * Runtime fault knobs: reads and replaces `state.faults`. Changes apply at once, including the
    * per-socket timers of attached sockets (counted from when each attached).
@@ -67,10 +75,12 @@ export async function startEmulator(
   if (internals.resolve) gatewayOptions.resolve = internals.resolve;
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
+  const identity = createIdentityHandler(state, state.identity);
 
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    if (isIdentityRequest(req, path)) return identity(req, res);
     if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(
@@ -105,6 +115,7 @@ export async function startEmulator(
     region: resolved.region,
     credentials: { ...resolved.credentials },
     state,
+    identity: state.identity,
     get faults(): FaultSettings {
       return state.faults;
     },

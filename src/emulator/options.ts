@@ -10,6 +10,11 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
+import {
+  resolveIdentitySettings,
+  type IdentitySettings,
+  type ResolvedIdentitySettings,
+} from './identity/identity-store.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type PlatformType = 'Linux' | 'Windows' | 'MacOS';
@@ -39,6 +44,10 @@ export interface InstanceSettings {
   resourceType?: ResourceType;
   /** Issue #9: when set, the agent asks for KMS encryption with this key id. */
   kmsKeyId?: string;
+  /** Issue #15: the account the instance lives in (default 123456789012, the root keys' account). */
+  accountId?: string;
+  /** Issue #15: the region the instance lives in (default: the emulator's region). */
+  region?: string;
 }
 
 /** An instance setting with every field the API reports filled in. */
@@ -115,6 +124,8 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Service maximum session duration; default 0 = no limit (the Session Manager default). */
   maxSessionDurationMs?: number;
+  /** Issue #15: the sign-in side (SSO OIDC, portal, STS): lifetimes, MFA, test knobs. */
+  identity?: IdentitySettings;
   clock?: Clock;
 }
 
@@ -132,6 +143,7 @@ export interface ResolvedEmulatorOptions {
   accessDeny: Array<{ action: string; resource: string }>;
   idleTimeoutMs: number;
   maxSessionDurationMs: number;
+  identity: ResolvedIdentitySettings;
   clock: Clock;
 }
 
@@ -246,6 +258,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     accessDeny: (o.accessDeny ?? []).map((r) => ({ action: r.action, resource: r.resource ?? '*' })),
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxSessionDurationMs: o.maxSessionDurationMs ?? 0,
+    identity: resolveIdentitySettings(o.identity),
     clock: o.clock ?? systemClock,
   };
 }
@@ -289,6 +302,7 @@ const TOP_KEYS = new Set([
   'accessDeny',
   'idleTimeoutMs',
   'maxSessionDurationMs',
+  'identity',
   'clock',
 ]);
 const INSTANCE_KEYS = new Set([
@@ -304,6 +318,8 @@ const INSTANCE_KEYS = new Set([
   'computerName',
   'resourceType',
   'kmsKeyId',
+  'accountId',
+  'region',
 ]);
 const FAULT_NUMBER_KEYS = [
   'dropAfterMessages',
@@ -383,8 +399,12 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
           'ipAddress',
           'computerName',
           'kmsKeyId',
+          'region',
         ])
           checkString(inst, k, at, out);
+        const acct = inst['accountId'];
+        if (acct !== undefined && (typeof acct !== 'string' || !/^\d{12}$/.test(acct)))
+          out.push(issue([...at, 'accountId'], 'must be a 12-digit account id'));
         const av = inst['agentVersion'];
         if (typeof av === 'string' && !/^\d+(\.\d+){3}$/.test(av))
           out.push(issue([...at, 'agentVersion'], 'must be four dotted numbers, e.g. 3.3.1142.0'));
@@ -438,6 +458,31 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       }
       if (faults['failResumeOnce'] !== undefined && typeof faults['failResumeOnce'] !== 'boolean')
         out.push(issue([...root, 'faults', 'failResumeOnce'], 'must be true or false'));
+    }
+  }
+
+  const ident = value['identity'];
+  if (ident !== undefined) {
+    if (!isRecord(ident)) out.push(issue([...root, 'identity'], 'must be a mapping'));
+    else {
+      const nums = [
+        'tokenLifetimeSeconds',
+        'credentialLifetimeSeconds',
+        'deviceCodeLifetimeSeconds',
+        'pollIntervalSeconds',
+      ];
+      const bools = ['slowDownOnce', 'autoApprove'];
+      const known = new Set([...nums, ...bools, 'mfaRoles', 'mfaCode']);
+      for (const k of Object.keys(ident))
+        if (!known.has(k)) out.push(issue([...root, 'identity', k], 'unknown setting'));
+      for (const k of nums) checkNonNegative(ident, k, [...root, 'identity'], out);
+      for (const k of bools)
+        if (ident[k] !== undefined && typeof ident[k] !== 'boolean')
+          out.push(issue([...root, 'identity', k], 'must be true or false'));
+      checkString(ident, 'mfaCode', [...root, 'identity'], out);
+      const roles = ident['mfaRoles'];
+      if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')))
+        out.push(issue([...root, 'identity', 'mfaRoles'], 'must be a list of role ARNs or names'));
     }
   }
 

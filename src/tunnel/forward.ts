@@ -300,7 +300,7 @@ export class Forward extends EventEmitter {
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
     // Before the first ready, an unknown/offline target or unusable credentials will not fix
-    // themselves while the user waits; after it, they may (agent restart, `aws sso login`).
+    // themselves while the user waits; after it, they may (agent restart, `tunnel login`).
     const permanent =
       isPermanentCode(code) ||
       (!this.#everReady &&

@@ -228,7 +228,7 @@ export const CLI_CASES: CliCase[] = [
         startUrl: 'https://corp.example/start',
       }),
     }),
-    expect: { code: 'ERR_AWS_CREDENTIALS', exit: 77, message: /aws sso login/ },
+    expect: { code: 'ERR_AWS_LOGIN_REQUIRED', exit: 77, message: /run `tunnel login --profile expired`/ },
   },
   {
     id: 'region-mismatch',
