@@ -22,6 +22,8 @@ import {
 } from './events.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
+import type { LoginHook } from './accounts.js';
+import { isCredentialsCode, needsLoginMessage } from './needs-login.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 import { isPermanentCode, sessionEndError, TunnelSession, type SessionEnd } from './tunnel-session.js';
@@ -43,6 +45,8 @@ export interface ForwardDeps {
   maxPending: number;
   /** Secrets to scrub from events (shared by every forward of a manager). */
   secrets: Set<string>;
+  /** Issue #15: profile-based credentials; refused credentials park the forward in `needs-login`. */
+  login?: LoginHook;
   emit(event: TunnelEvent): void;
 }
 
@@ -72,6 +76,10 @@ export class Forward extends EventEmitter {
   #reconnects = 0;
   #rate = { t: 0, bytesIn: 0, bytesOut: 0, inBps: 0, outBps: 0 };
   #readyWaiters: Array<() => void> = [];
+  /** needs-login: aborts the wait for a new sign-in (stop, fail). */
+  #loginWait: AbortController | undefined;
+  /** A credentials check already ran since the last ready session (no second pre-check). */
+  #loginChecked = false;
 
   constructor(spec: ForwardSpec, deps: ForwardDeps) {
     super();
@@ -208,6 +216,7 @@ export class Forward extends EventEmitter {
   /** Start sessions until the pool (mux) or the waiting connections (basic) are covered. */
   #grow(): void {
     if (this.#isDone() || this.#retryTimer !== undefined || this.#target === undefined) return;
+    if (this.#state === 'needs-login') return;
     const live = this.#liveSessions();
     const basic = live.some((s) => s.mode === 'basic');
     const idle = this.spec.lazy === true && this.#pending.length === 0 && this.#active === 0;
@@ -290,6 +299,7 @@ export class Forward extends EventEmitter {
     }
     this.#retryAttempt = 0;
     this.#startFailures = 0;
+    this.#loginChecked = false;
     this.#markReady();
     this.#drainPending();
     this.#grow();
@@ -299,6 +309,13 @@ export class Forward extends EventEmitter {
   #onStartFailure(err: unknown): void {
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
+    // Issue #15: refused credentials after the first ready park the forward until a new sign-in
+    // (no retry storm against the API); static keys cannot fix themselves, so they fail it.
+    if (this.#everReady && isCredentialsCode(code)) {
+      if (this.#d.login !== undefined) this.#onCredentialsRefused(code, message);
+      else this.#fail(err);
+      return;
+    }
     // Before the first ready, an unknown/offline target or unusable credentials will not fix
     // themselves while the user waits; after it, they may (agent restart, `tunnel login`).
     const permanent =
@@ -306,6 +323,7 @@ export class Forward extends EventEmitter {
       (!this.#everReady &&
         (code === 'ERR_AWS_TARGET_NOT_CONNECTED' ||
           code === 'ERR_AWS_CREDENTIALS' ||
+          code === 'ERR_AWS_LOGIN_REQUIRED' ||
           code === 'ERR_AWS_EXPIRED_TOKEN'));
     if (permanent) {
       this.#fail(err);
@@ -343,6 +361,54 @@ export class Forward extends EventEmitter {
       this.#grow();
       this.#settleIfIdle();
     }, delayMs);
+  }
+
+  /** Credentials refused: one re-check (an expired key may just need refreshing), else needs-login. */
+  #onCredentialsRefused(code: string | undefined, message: string): void {
+    const login = this.#d.login;
+    if (login === undefined || this.#state === 'needs-login') return;
+    if (!this.#loginChecked) {
+      this.#loginChecked = true;
+      void login.check().then(
+        () => this.#grow(),
+        () => this.#enterNeedsLogin(login, code, message),
+      );
+      return;
+    }
+    this.#enterNeedsLogin(login, code, message);
+  }
+
+  #enterNeedsLogin(login: LoginHook, code: string | undefined, message: string): void {
+    if (this.#isDone() || this.#state === 'needs-login') return;
+    this.#error = { code: code ?? 'ERR_AWS_CREDENTIALS', message: needsLoginMessage(login, message) };
+    this.#clearTimers();
+    // Waiting clients are told at once; new ones are closed on accept while the port stays open.
+    for (const c of [...this.#pending]) {
+      this.#failed++;
+      c.abort();
+    }
+    this.#setState('needs-login');
+    this.#event('needs-login', {
+      profile: login.profile,
+      command: login.command,
+      code: this.#error.code,
+      message: this.#error.message,
+    });
+    const wait = new AbortController();
+    this.#loginWait = wait;
+    login.waitForLogin(wait.signal).then(
+      () => {
+        if (this.#loginWait !== wait || this.#isDone()) return;
+        this.#loginWait = undefined;
+        this.#error = undefined;
+        this.#retryAttempt = 0;
+        this.#loginChecked = true;
+        this.#setState('reconnecting');
+        this.#grow();
+        this.#settleIfIdle();
+      },
+      () => undefined,
+    );
   }
 
   #onSessionEnd(s: TunnelSession, end: SessionEnd): void {
@@ -404,7 +470,11 @@ export class Forward extends EventEmitter {
     socket.on('error', () => {
       // Reported through the connection's close; a reset client must not crash the process.
     });
-    if (this.#isDone() || this.#pending.length >= this.#d.maxPending) {
+    if (this.#isDone() || this.#pending.length >= this.#d.maxPending || this.#state === 'needs-login') {
+      if (this.#state === 'needs-login') {
+        this.#total++;
+        this.#failed++;
+      }
       socket.destroy();
       return;
     }
@@ -543,6 +613,8 @@ export class Forward extends EventEmitter {
   }
 
   #clearTimers(): void {
+    this.#loginWait?.abort();
+    this.#loginWait = undefined;
     if (this.#retryTimer !== undefined) this.#d.clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#disarmIdle();
@@ -557,7 +629,7 @@ export class Forward extends EventEmitter {
     this.#event('forward-state', {
       state,
       previous,
-      ...(state === 'failed' && this.#error !== undefined
+      ...((state === 'failed' || state === 'needs-login') && this.#error !== undefined
         ? { code: this.#error.code, message: this.#error.message }
         : {}),
     });

@@ -26,6 +26,8 @@ export interface Proc {
   all: () => string;
   /** Wait until stdout or stderr matches (rejects if the process exits first). */
   wait(re: RegExp): Promise<RegExpMatchArray>;
+  /** Wait until `pred` holds, re-checked on every output chunk (rejects if the process exits first). */
+  until<T>(pred: () => T | undefined): Promise<T>;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -101,6 +103,19 @@ export function runTunnel(
     exit,
     write(s: string) {
       child.stdin?.write(s);
+    },
+    async until<T>(pred: () => T | undefined): Promise<T> {
+      for (let i = 0; i < 100_000; i++) {
+        const v = pred();
+        if (v !== undefined) return v;
+        const r = await Promise.race([once(child, 'out').then(() => 'out'), exit.then(() => 'exit')]);
+        if (r === 'exit') {
+          const last = pred();
+          if (last !== undefined) return last;
+          throw new Error(`tunnel exited before the awaited output\nstdout: ${out}\nstderr: ${err}`);
+        }
+      }
+      throw new Error('unreachable');
     },
     async wait(re) {
       for (let i = 0; i < 100_000; i++) {

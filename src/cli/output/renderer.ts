@@ -113,6 +113,8 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
     }
     case 'warning':
       return `${f}warning: ${str(e['message']) ?? ''}`;
+    case 'needs-login':
+      return `${f}${str(e['message']) ?? `sign-in needed: run \`${str(e['command']) ?? 'tunnel login'}\``}`;
     case 'retry-scheduled':
       return `${f}retrying in ${Math.round(Number(e['delayMs'] ?? 0))} ms: ${str(e['message']) ?? ''}`;
     case 'connect-error':
@@ -154,6 +156,7 @@ class PlainRenderer implements Renderer {
       e.type === 'warning' ||
       e.type === 'connect-error' ||
       e.type === 'retry-scheduled' ||
+      e.type === 'needs-login' ||
       (e.type === 'forward-state' && e['state'] === 'failed') ||
       (e.type === 'listening' && e['fellBack'] === true);
     if (this.options.quiet && !problem) return;
