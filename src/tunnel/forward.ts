@@ -23,7 +23,7 @@ import {
 import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
 import type { LoginHook } from './accounts.js';
-import { isCredentialsCode, needsLoginMessage } from './needs-login.js';
+import { isCredentialsCode, LoginPause, needsLoginMessage } from './needs-login.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 import { isPermanentCode, sessionEndError, TunnelSession, type SessionEnd } from './tunnel-session.js';
@@ -76,15 +76,14 @@ export class Forward extends EventEmitter {
   #reconnects = 0;
   #rate = { t: 0, bytesIn: 0, bytesOut: 0, inBps: 0, outBps: 0 };
   #readyWaiters: Array<() => void> = [];
-  /** needs-login: aborts the wait for a new sign-in (stop, fail). */
-  #loginWait: AbortController | undefined;
-  /** A credentials check already ran since the last ready session (no second pre-check). */
-  #loginChecked = false;
+  /** Issue #15: the wait for a new sign-in, when credentials come from a profile. */
+  readonly #loginPause: LoginPause | undefined;
 
   constructor(spec: ForwardSpec, deps: ForwardDeps) {
     super();
     this.spec = spec;
     this.#d = deps;
+    this.#loginPause = deps.login === undefined ? undefined : new LoginPause(deps.login);
     this.#listener = new TunnelListener({
       ...(spec.bind === undefined ? {} : { bind: spec.bind }),
       port: spec.localPort,
@@ -299,7 +298,7 @@ export class Forward extends EventEmitter {
     }
     this.#retryAttempt = 0;
     this.#startFailures = 0;
-    this.#loginChecked = false;
+    this.#loginPause?.sessionReady();
     this.#markReady();
     this.#drainPending();
     this.#grow();
@@ -363,52 +362,32 @@ export class Forward extends EventEmitter {
     }, delayMs);
   }
 
-  /** Credentials refused: one re-check (an expired key may just need refreshing), else needs-login. */
+  /** Credentials refused (issue #15): one re-check, else `needs-login` until a new sign-in. */
   #onCredentialsRefused(code: string | undefined, message: string): void {
-    const login = this.#d.login;
-    if (login === undefined || this.#state === 'needs-login') return;
-    if (!this.#loginChecked) {
-      this.#loginChecked = true;
-      void login.check().then(
-        () => this.#grow(),
-        () => this.#enterNeedsLogin(login, code, message),
-      );
-      return;
-    }
-    this.#enterNeedsLogin(login, code, message);
-  }
-
-  #enterNeedsLogin(login: LoginHook, code: string | undefined, message: string): void {
-    if (this.#isDone() || this.#state === 'needs-login') return;
-    this.#error = { code: code ?? 'ERR_AWS_CREDENTIALS', message: needsLoginMessage(login, message) };
-    this.#clearTimers();
-    // Waiting clients are told at once; new ones are closed on accept while the port stays open.
-    for (const c of [...this.#pending]) {
-      this.#failed++;
-      c.abort();
-    }
-    this.#setState('needs-login');
-    this.#event('needs-login', {
-      profile: login.profile,
-      command: login.command,
-      code: this.#error.code,
-      message: this.#error.message,
-    });
-    const wait = new AbortController();
-    this.#loginWait = wait;
-    login.waitForLogin(wait.signal).then(
-      () => {
-        if (this.#loginWait !== wait || this.#isDone()) return;
-        this.#loginWait = undefined;
+    this.#loginPause?.refused({
+      retry: () => this.#grow(),
+      park: (login) => {
+        if (this.#isDone() || this.#state === 'needs-login') return false;
+        this.#error = { code: code ?? 'ERR_AWS_CREDENTIALS', message: needsLoginMessage(login, message) };
+        this.#clearTimers();
+        // Waiting clients are told at once; new ones are closed on accept while the port stays open.
+        for (const c of [...this.#pending]) {
+          this.#failed++;
+          c.abort();
+        }
+        this.#setState('needs-login');
+        this.#event('needs-login', { profile: login.profile, command: login.command, ...this.#error });
+        return true;
+      },
+      resume: () => {
+        if (this.#isDone()) return;
         this.#error = undefined;
         this.#retryAttempt = 0;
-        this.#loginChecked = true;
         this.#setState('reconnecting');
         this.#grow();
         this.#settleIfIdle();
       },
-      () => undefined,
-    );
+    });
   }
 
   #onSessionEnd(s: TunnelSession, end: SessionEnd): void {
@@ -613,8 +592,7 @@ export class Forward extends EventEmitter {
   }
 
   #clearTimers(): void {
-    this.#loginWait?.abort();
-    this.#loginWait = undefined;
+    this.#loginPause?.cancel();
     if (this.#retryTimer !== undefined) this.#d.clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#disarmIdle();

@@ -65,6 +65,8 @@ export class TunnelManager extends EventEmitter {
       makeFactory: (settings) => createDefaultSessionFactory({ kms: kmsHandlerFactory(settings) }),
       ...(options.loginRecheckMs === undefined ? {} : { loginRecheckMs: options.loginRecheckMs }),
     });
+    // The default account's clients now: a bad endpoint is refused before anything starts.
+    this.#accounts.for({});
     const creds = options.aws.credentials;
     if (creds !== undefined) {
       // Whatever the provider hands out must never show up in an event.
