@@ -9,10 +9,13 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { readBody } from './api/wire.js';
 import type { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
 import { createIdentityHandler, isIdentityRequest } from './identity/identity-api.js';
 import type { IdentityStore } from './identity/identity-store.js';
+import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
 import type { GatewaySession, RestartAgentOptions } from './gateway/gateway-session.js';
@@ -76,11 +79,34 @@ export async function startEmulator(
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
   const identity = createIdentityHandler(state, state.identity);
+  const sts = createStsHandler(state);
+
+  /** Read the form once, then hand a replay of it to the handler of its Action. */
+  const routeQuery = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch {
+      res.destroy();
+      return;
+    }
+    const action = new URLSearchParams(body.toString('utf8')).get('Action');
+    const replay = Object.assign(Readable.from([body]), {
+      headers: req.headers,
+      method: req.method,
+      url: req.url,
+      socket: req.socket,
+    }) as unknown as IncomingMessage;
+    if (action === 'AssumeRole') identity(replay, res);
+    else sts(replay, res);
+  };
 
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     if (isIdentityRequest(req, path)) return identity(req, res);
+    // STS speaks the query protocol (form body, no X-Amz-Target); AssumeRole is the sign-in side's (issue #15).
+    if (req.method === 'POST' && path === '/' && isQueryProtocolRequest(req)) return void routeQuery(req, res);
     if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(

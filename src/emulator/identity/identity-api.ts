@@ -25,9 +25,8 @@ const OIDC_PATHS = new Set(['/client/register', '/device_authorization', '/token
 export function isIdentityRequest(req: IncomingMessage, path: string): boolean {
   if (OIDC_PATHS.has(path) || path === '/federation/credentials' || path === '/logout' || path === '/device')
     return true;
-  if (path.startsWith('/_emulator/identity/')) return true;
-  const type = req.headers['content-type'] ?? '';
-  return req.method === 'POST' && path === '/' && type.startsWith('application/x-www-form-urlencoded');
+  // STS AssumeRole (form POST /) is routed here by emulator.ts after it read the Action.
+  return path.startsWith('/_emulator/identity/');
 }
 
 /** Secret and token of an access key the emulator issued, for the SigV4 check. */
