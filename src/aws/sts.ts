@@ -10,7 +10,8 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider } from './credentials.js';
 import { mapAwsError } from './error-map.js';
-import { isLoopbackHost, resolveSsmEndpoint, type AwsSettings } from './settings.js';
+import { isLoopbackName } from '../loopback.js';
+import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
 export interface CallerIdentity {
   arn: string;
@@ -30,7 +31,7 @@ export function resolveStsEndpoint(settings: AwsSettings): string | undefined {
       throw new AwsError('ERR_AWS_API', `STS endpoint is not a valid URL: ${raw}`);
     }
     if (url.protocol === 'https:') return raw;
-    if (url.protocol === 'http:' && (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true))
+    if (url.protocol === 'http:' && (isLoopbackName(url.hostname) || settings.allowInsecureEndpoint === true))
       return raw;
     throw new AwsError(
       'ERR_AWS_INSECURE_ENDPOINT',
@@ -38,7 +39,7 @@ export function resolveStsEndpoint(settings: AwsSettings): string | undefined {
     );
   }
   const ssm = resolveSsmEndpoint(settings);
-  if (ssm !== undefined && isLoopbackHost(new URL(ssm).hostname)) return ssm;
+  if (ssm !== undefined && isLoopbackName(new URL(ssm).hostname)) return ssm;
   return undefined;
 }
 

@@ -4,7 +4,7 @@
  * interface endpoint with private DNS; a name that does not resolve in a private network usually
  * means a missing endpoint or private DNS turned off.
  */
-import { isLoopbackHost } from '../../aws/settings.js';
+import { isLoopbackName } from '../../loopback.js';
 import { netSettings, proxyFor } from './net-settings.js';
 import { isLoopbackAddress, isPrivateAddress, probeEndpoint } from './net-probe.js';
 import { ssmEndpoint } from './clock.js';
@@ -43,7 +43,7 @@ export const endpointsCheck: Check = {
     ];
     // The emulator (any loopback endpoint) serves the data channel on its own port; everywhere
     // else StreamUrls point at ssmmessages.REGION.amazonaws.com:443, VPC endpoint or not.
-    if (isLoopbackHost(url.hostname)) {
+    if (isLoopbackName(url.hostname)) {
       targets.push({ ...targets[0]!, role: 'data channel', service: 'ssmmessages' });
     } else if (ctx.region !== undefined) {
       targets.push({
@@ -78,7 +78,7 @@ export const endpointsCheck: Check = {
           `${name}${proxy === undefined ? '' : ` via proxy ${proxy.host}`}: ${r.connect.error ?? 'no connection'}`,
         );
         fixes.push(
-          isLoopbackHost(t.host)
+          isLoopbackName(t.host)
             ? `start the endpoint at ${t.host}:${t.port} (e.g. \`tunnel emulator\`) or fix --endpoint / AWS_ENDPOINT_URL_SSM`
             : `allow outbound TCP ${t.port} to ${t.host}${proxy === undefined ? '' : ` through the proxy`} (firewall, the VPC endpoint's security group)`,
         );

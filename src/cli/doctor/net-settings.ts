@@ -5,7 +5,7 @@
  * a proxy, `PROXY_APPLIED` becomes true (or this module reads the settings from that code), and
  * the runtime check stops warning that the proxy is ignored.
  */
-import { isLoopbackHost } from '../../aws/settings.js';
+import { isLoopbackName } from '../../loopback.js';
 
 /** Does this build send its own traffic (SDK calls, data channel) through HTTPS_PROXY? */
 export const PROXY_APPLIED = false;
@@ -65,7 +65,7 @@ export function netSettings(env: Readonly<Record<string, string | undefined>>): 
 /** The proxy to use for `host`, or undefined (no proxy, NO_PROXY match, loopback). */
 export function proxyFor(settings: NetSettings, host: string): URL | undefined {
   const url = settings.httpsProxy?.url;
-  if (url === undefined || isLoopbackHost(host)) return undefined;
+  if (url === undefined || isLoopbackName(host)) return undefined;
   const h = host.toLowerCase();
   for (const entry of settings.noProxy) {
     if (entry === '*') return undefined;
