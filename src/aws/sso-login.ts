@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sso-oidc';
 import { LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
 import { AwsError } from '../errors.js';
-import { isLoopbackHost } from './settings.js';
+import { isLoopbackName } from '../loopback.js';
 import type { SsoProfile } from './shared-config.js';
 import {
   isoSeconds,
@@ -72,7 +72,7 @@ export function identityEndpoint(
   } catch {
     throw new AwsError('ERR_AWS_API', `${variable} is not a valid URL: ${raw}`);
   }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return raw;
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackName(url.hostname))) return raw;
   throw new AwsError(
     'ERR_AWS_INSECURE_ENDPOINT',
     `refusing ${variable}=${url.protocol}//${url.host}: sign-in tokens would travel unencrypted (use https://, or http only on loopback)`,

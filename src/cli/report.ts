@@ -36,8 +36,7 @@ export function adviceForCode(code: string, message: string, profile?: string): 
     case 'ERR_AWS_LOGIN_FAILED':
       return undefined;
     case 'ERR_AWS_ACCESS_DENIED':
-      if (/MultiFactorAuthentication/.test(err.message))
-        return 'the MFA code was refused: run again with a current code';
+      if (/MultiFactorAuthentication/.test(message)) return 'the MFA code was refused: run again with a current code';
       return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
     case 'ERR_AWS_TARGET_NOT_CONNECTED':
       return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SsmApi } from '../aws/ssm-api.js';
-import { ForwardError, isTunnelError, type TunnelError } from '../errors.js';
+import { AwsError, ForwardError, isTunnelError, type TunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
 import {
@@ -378,7 +378,11 @@ export class Forward extends EventEmitter {
       retry: () => this.#grow(),
       park: (login) => {
         if (this.#isDone() || this.#state === 'needs-login') return false;
-        this.#error = { code: code ?? 'ERR_AWS_CREDENTIALS', message: needsLoginMessage(login, message) };
+        const known =
+          code === 'ERR_AWS_LOGIN_REQUIRED' || code === 'ERR_AWS_EXPIRED_TOKEN' ? code : 'ERR_AWS_CREDENTIALS';
+        this.#error = new AwsError(known, needsLoginMessage(login, message), {
+          details: { forward: this.spec.name, profile: login.profile, command: login.command },
+        });
         this.#clearTimers();
         // Waiting clients are told at once; new ones are closed on accept while the port stays open.
         for (const c of [...this.#pending]) {
@@ -386,7 +390,12 @@ export class Forward extends EventEmitter {
           c.abort();
         }
         this.#setState('needs-login');
-        this.#event('needs-login', { profile: login.profile, command: login.command, ...this.#error });
+        this.#event('needs-login', {
+          profile: login.profile,
+          command: login.command,
+          code: this.#error.code,
+          message: this.#error.message,
+        });
         return true;
       },
       resume: () => {
