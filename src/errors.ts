@@ -67,6 +67,10 @@ export const ERROR_CODES = [
   'ERR_AWS_PROXY',
   'ERR_AWS_CA_BUNDLE',
   'ERR_AWS_UNKNOWN_PROFILE',
+  // --- aws: sign-in (issue #15) ----------------------------------------------------------
+  'ERR_AWS_LOGIN_REQUIRED',
+  'ERR_AWS_LOGIN_FAILED',
+  'ERR_AWS_NOT_SSO_PROFILE',
   // --- tunnel: forwards and listeners ----------------------------------------------------
   'ERR_TUNNEL_TARGET_NOT_FOUND',
   'ERR_TUNNEL_TARGET_AMBIGUOUS',

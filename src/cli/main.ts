@@ -12,6 +12,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
 import { initCommand } from './commands/init.js';
+import { loginCommand, logoutCommand } from './commands/login.js';
 import { lsCommand } from './commands/ls.js';
 import { runCommandModule } from './commands/run.js';
 import { targetsCommand } from './commands/targets.js';
@@ -74,6 +75,8 @@ export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, ne
   add(lsCommand(safe));
   add(targetsCommand(safe));
   add(initCommand(safe));
+  add(loginCommand(safe));
+  add(logoutCommand(safe));
   // The emulator's whole point is to print its own throwaway credentials: unmasked io.
   add(emulatorCommand(io));
   add(demoCommand(safe));

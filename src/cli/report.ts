@@ -7,7 +7,7 @@ import { redactKeys } from './output/redact.js';
 export interface ReportOptions {
   json: boolean;
   verbose: boolean;
-  /** Profile in use, for the `aws sso login --profile …` advice. */
+  /** Profile in use, for the `tunnel login --profile …` advice. */
   profile?: string | undefined;
   /** Write the human text to stderr (default true; `run --json` keeps stderr pure NDJSON). */
   text?: boolean;
@@ -26,13 +26,17 @@ export function adviceForCode(code: string, message: string, profile?: string): 
   switch (code) {
     case 'ERR_AWS_EXPIRED_TOKEN':
       return sso
-        ? `the SSO session has expired: run \`aws sso login${p}\``
-        : `the credentials have expired: refresh them (for SSO profiles: \`aws sso login${p}\`)`;
+        ? `the SSO session has expired: run \`tunnel login${p}\``
+        : `the credentials have expired: refresh them (for SSO profiles: \`tunnel login${p}\`)`;
     case 'ERR_AWS_CREDENTIALS':
       return sso
-        ? `run \`aws sso login${p}\` and try again`
+        ? `run \`tunnel login${p}\` and try again`
         : 'set AWS credentials (environment, --profile, or `aws configure`)';
+    case 'ERR_AWS_LOGIN_REQUIRED':
+    case 'ERR_AWS_LOGIN_FAILED':
+      return undefined;
     case 'ERR_AWS_ACCESS_DENIED':
+      if (/MultiFactorAuthentication/.test(message)) return 'the MFA code was refused: run again with a current code';
       return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
     case 'ERR_AWS_TARGET_NOT_CONNECTED':
       return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';

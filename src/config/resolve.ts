@@ -54,6 +54,20 @@ export function forwardSpecOf(config: TunnelConfig, name: string, f: ForwardConf
   if (f.idleTimeoutMs !== undefined) spec.idleTimeoutMs = f.idleTimeoutMs;
   if (f.probe !== undefined) spec.probe = f.probe;
   if (f.reason !== undefined) spec.reason = f.reason;
+  return withAccount(spec, f);
+}
+
+/**
+ * Profile and region of a spec (issue #15): the forward's own, else its target alias's; absent
+ * means `defaults` (the manager's settings). The target keeps no copy: the spec carries them.
+ */
+export function withAccount(spec: ForwardSpec, f?: { profile?: string; region?: string }): ForwardSpec {
+  const { profile, region, ...target } = spec.target;
+  const p = f?.profile ?? profile;
+  const r = f?.region ?? region;
+  spec.target = target as TargetRef;
+  if (p !== undefined) spec.profile = p;
+  if (r !== undefined) spec.region = r;
   return spec;
 }
 
@@ -196,7 +210,7 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
     };
     if (spec.localPort === undefined) f.allowBusyFallback = true;
     if (spec.host !== undefined) f.remoteHost = spec.host;
-    result.push(f);
+    result.push(withAccount(f));
   }
   return result;
 }

@@ -45,6 +45,9 @@ export interface ForwardConfig {
   idleTimeoutMs?: number;
   probe?: boolean;
   reason?: string;
+  /** AWS profile and region for this forward (issue #15); override the target alias's and `defaults`. */
+  profile?: string;
+  region?: string;
 }
 
 /** One validated document; every section may be partial. */
@@ -87,8 +90,33 @@ export const FORWARD_KEYS = [
   'idleTimeout',
   'probe',
   'reason',
+  'profile',
+  'region',
 ] as const;
-export const TARGET_KEYS = ['id', 'name', 'tags'] as const;
+export const TARGET_KEYS = ['id', 'name', 'tags', 'profile', 'region'] as const;
+/** The keys of a target mapping that say which instance (exactly one is required). */
+const TARGET_SELECTOR_KEYS = ['id', 'name', 'tags'] as const;
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** `profile:` / `region:` of a forward or target mapping (issue #15). */
+function readAccount(
+  v: Record<string, unknown>,
+  path: ConfigPath,
+  out: IssueList,
+): { profile?: string; region?: string } {
+  const a: { profile?: string; region?: string } = {};
+  if (v['profile'] !== undefined) {
+    const s = readString(v['profile'], [...path, 'profile'], out);
+    if (s !== undefined) a.profile = s;
+  }
+  if (v['region'] !== undefined) {
+    const s = readString(v['region'], [...path, 'region'], out);
+    if (s !== undefined && !REGION_RE.test(s))
+      out.add([...path, 'region'], `"${s}" is not an AWS region`, 'e.g. eu-west-1, us-east-1');
+    else if (s !== undefined) a.region = s;
+  }
+  return a;
+}
 
 /** Forward, group and alias names: usable in SPECs, env var names and `{name.port}`. */
 export const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -274,7 +302,8 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
     return undefined;
   }
   checkKeys(v, path, TARGET_KEYS, out);
-  const present = TARGET_KEYS.filter((k) => v[k] !== undefined);
+  const account = readAccount(v, path, out);
+  const present = TARGET_SELECTOR_KEYS.filter((k) => v[k] !== undefined);
   if (present.length !== 1) {
     out.add(
       path,
@@ -294,11 +323,11 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
       );
       return undefined;
     }
-    return id === undefined ? undefined : { kind: 'id', id };
+    return id === undefined ? undefined : { kind: 'id', id, ...account };
   }
   if (v['name'] !== undefined) {
     const name = readString(v['name'], [...path, 'name'], out);
-    return name === undefined ? undefined : { kind: 'name', name };
+    return name === undefined ? undefined : { kind: 'name', name, ...account };
   }
   const tags = v['tags'];
   if (!isRecord(tags) || Object.keys(tags).length === 0) {
@@ -318,7 +347,7 @@ export function readTarget(v: unknown, path: ConfigPath, out: IssueList): Target
       ok = false;
     }
   }
-  return ok ? { kind: 'tags', tags: result } : undefined;
+  return ok ? { kind: 'tags', tags: result, ...account } : undefined;
 }
 
 function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfig | undefined {
@@ -378,6 +407,7 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
     const r = readString(v['reason'], at('reason'), out);
     if (r !== undefined) f.reason = r;
   }
+  Object.assign(f, readAccount(v, path, out));
   // Entries with problems are kept, with placeholders for a broken target or remote port (the
   // config is rejected anyway: every issue fails it), so that the cross-entry checks such as
   // duplicate local ports still report the forward's other problems.

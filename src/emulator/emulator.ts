@@ -9,8 +9,12 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { readBody } from './api/wire.js';
 import { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
+import { createIdentityHandler, isIdentityRequest } from './identity/identity-api.js';
+import type { IdentityStore } from './identity/identity-store.js';
 import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
@@ -26,6 +30,12 @@ export interface Emulator {
   /** The only credentials the SigV4 check accepts. */
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   readonly state: EmulatorState;
+  /**
+   * The sign-in side (issue #15): SSO OIDC, the portal and STS on this same endpoint
+   * (AWS_ENDPOINT_URL_SSO_OIDC / _SSO / _STS). `identity.approve(userCode)` is the test hook
+   * that approves a pending device code; `identity.expireAll()` ends every sign-in at once.
+   */
+  readonly identity: IdentityStore;
   /**
    * Runtime fault knobs: reads and replaces `state.faults`. Changes apply at once, including the
    * per-socket timers of attached sockets (counted from when each attached).
@@ -68,13 +78,36 @@ export async function startEmulator(
   if (internals.resolve) gatewayOptions.resolve = internals.resolve;
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
+  const identity = createIdentityHandler(state, state.identity);
   const sts = createStsHandler(state);
+
+  /** Read the form once, then hand a replay of it to the handler of its Action. */
+  const routeQuery = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch {
+      res.destroy();
+      return;
+    }
+    const action = new URLSearchParams(body.toString('utf8')).get('Action');
+    const replay = Object.assign(Readable.from([body]), {
+      headers: req.headers,
+      method: req.method,
+      url: req.url,
+      socket: req.socket,
+    }) as unknown as IncomingMessage;
+    if (action === 'AssumeRole') identity(replay, res);
+    else sts(replay, res);
+  };
 
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-    // STS speaks the query protocol (form body, no X-Amz-Target); everything else is JSON.
-    if (req.method === 'POST' && path === '/') return isQueryProtocolRequest(req) ? sts(req, res) : api(req, res);
+    if (isIdentityRequest(req, path)) return identity(req, res);
+    // STS speaks the query protocol (form body, no X-Amz-Target); AssumeRole is the sign-in side's (issue #15).
+    if (req.method === 'POST' && path === '/' && isQueryProtocolRequest(req)) return void routeQuery(req, res);
+    if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
@@ -122,6 +155,7 @@ export async function startEmulator(
     region: resolved.region,
     credentials: { ...resolved.credentials },
     state,
+    identity: state.identity,
     get faults(): FaultSettings {
       return state.faults;
     },

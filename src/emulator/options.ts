@@ -10,6 +10,11 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
 import { readSmallTextFile } from '../files.js';
+import {
+  resolveIdentitySettings,
+  type IdentitySettings,
+  type ResolvedIdentitySettings,
+} from './identity/identity-store.js';
 import { isLoopbackName } from '../loopback.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
@@ -43,6 +48,10 @@ export interface InstanceSettings {
   resourceType?: ResourceType;
   /** Issue #9: when set, the agent asks for KMS encryption with this key id. */
   kmsKeyId?: string;
+  /** Issue #15: the account the instance lives in (default 123456789012, the root keys' account). */
+  accountId?: string;
+  /** Issue #15: the region the instance lives in (default: the emulator's region). */
+  region?: string;
 }
 
 /** An instance setting with every field the API reports filled in. */
@@ -141,6 +150,8 @@ export interface EmulatorOptions {
    * ResumeSession returns the original URL and any URL of the session is accepted (2024).
    */
   resumeStreamUrl?: ResumeStreamUrl;
+  /** Issue #15: the sign-in side (SSO OIDC, portal, STS): lifetimes, MFA, test knobs. */
+  identity?: IdentitySettings;
   clock?: Clock;
 }
 
@@ -165,6 +176,7 @@ export interface ResolvedEmulatorOptions {
   maxSessionDurationMs: number;
   dataChannelAuth: DataChannelAuth;
   resumeStreamUrl: ResumeStreamUrl;
+  identity: ResolvedIdentitySettings;
   clock: Clock;
 }
 
@@ -283,6 +295,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     maxSessionDurationMs: o.maxSessionDurationMs ?? 0,
     dataChannelAuth: o.dataChannelAuth ?? 'optional',
     resumeStreamUrl: o.resumeStreamUrl ?? 'fresh',
+    identity: resolveIdentitySettings(o.identity),
     clock: o.clock ?? systemClock,
   };
 }
@@ -328,6 +341,7 @@ const TOP_KEYS = new Set([
   'maxSessionDurationMs',
   'dataChannelAuth',
   'resumeStreamUrl',
+  'identity',
   'clock',
 ]);
 const INSTANCE_KEYS = new Set([
@@ -343,6 +357,8 @@ const INSTANCE_KEYS = new Set([
   'computerName',
   'resourceType',
   'kmsKeyId',
+  'accountId',
+  'region',
 ]);
 const FAULT_NUMBER_KEYS = [
   'dropAfterMessages',
@@ -422,8 +438,12 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
           'ipAddress',
           'computerName',
           'kmsKeyId',
+          'region',
         ])
           checkString(inst, k, at, out);
+        const acct = inst['accountId'];
+        if (acct !== undefined && (typeof acct !== 'string' || !/^\d{12}$/.test(acct)))
+          out.push(issue([...at, 'accountId'], 'must be a 12-digit account id'));
         const av = inst['agentVersion'];
         if (typeof av === 'string' && !/^\d+(\.\d+){3}$/.test(av))
           out.push(issue([...at, 'agentVersion'], 'must be four dotted numbers, e.g. 3.3.1142.0'));
@@ -501,6 +521,30 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   const resume = value['resumeStreamUrl'];
   if (resume !== undefined && !(RESUME_STREAM_URL_VALUES as readonly unknown[]).includes(resume))
     out.push(issue([...root, 'resumeStreamUrl'], `must be one of ${RESUME_STREAM_URL_VALUES.join(', ')}`));
+  const ident = value['identity'];
+  if (ident !== undefined) {
+    if (!isRecord(ident)) out.push(issue([...root, 'identity'], 'must be a mapping'));
+    else {
+      const nums = [
+        'tokenLifetimeSeconds',
+        'credentialLifetimeSeconds',
+        'deviceCodeLifetimeSeconds',
+        'pollIntervalSeconds',
+      ];
+      const bools = ['slowDownOnce', 'autoApprove'];
+      const known = new Set([...nums, ...bools, 'mfaRoles', 'mfaCode']);
+      for (const k of Object.keys(ident))
+        if (!known.has(k)) out.push(issue([...root, 'identity', k], 'unknown setting'));
+      for (const k of nums) checkNonNegative(ident, k, [...root, 'identity'], out);
+      for (const k of bools)
+        if (ident[k] !== undefined && typeof ident[k] !== 'boolean')
+          out.push(issue([...root, 'identity', k], 'must be true or false'));
+      checkString(ident, 'mfaCode', [...root, 'identity'], out);
+      const roles = ident['mfaRoles'];
+      if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')))
+        out.push(issue([...root, 'identity', 'mfaRoles'], 'must be a list of role ARNs or names'));
+    }
+  }
 
   const deny = value['remoteHostDenyList'];
   if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string')))

@@ -17,7 +17,8 @@ export interface SigV4Failure {
     | 'MissingAuthenticationTokenException'
     | 'IncompleteSignatureException'
     | 'UnrecognizedClientException'
-    | 'InvalidSignatureException';
+    | 'InvalidSignatureException'
+    | 'ExpiredTokenException';
   message: string;
 }
 
@@ -36,6 +37,13 @@ export interface SigV4Policy {
   service: string;
   /** Server time, epoch milliseconds. */
   nowMs: number;
+  /** Further regions a credential scope may name (instances in other regions, issue #15). */
+  regions?: readonly string[];
+  /**
+   * Temporary credentials the emulator issued (issue #15), by access key id: their secret, the
+   * session token the request must carry, and whether they have expired.
+   */
+  lookup?: (accessKeyId: string) => { secretAccessKey: string; sessionToken: string; expired: boolean } | undefined;
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -46,6 +54,7 @@ export const SIGNATURE_MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 export const UNRECOGNIZED_CLIENT_MESSAGE = 'The security token included in the request is invalid.';
 export const MISSING_AUTH_MESSAGE = 'Missing Authentication Token';
+export const EXPIRED_TOKEN_MESSAGE = 'The security token included in the request is expired';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -162,8 +171,19 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
     return { code: 'MissingAuthenticationTokenException', message: MISSING_AUTH_MESSAGE };
   const auth = parseAuthorization(authorization);
   if ('code' in auth) return auth;
-  if (auth.accessKeyId !== policy.credentials.accessKeyId)
-    return { code: 'UnrecognizedClientException', message: UNRECOGNIZED_CLIENT_MESSAGE };
+  let secretAccessKey = policy.credentials.secretAccessKey;
+  let expired = false;
+  if (auth.accessKeyId !== policy.credentials.accessKeyId) {
+    const issued = policy.lookup?.(auth.accessKeyId);
+    if (issued === undefined) return { code: 'UnrecognizedClientException', message: UNRECOGNIZED_CLIENT_MESSAGE };
+    // Temporary keys are only valid together with their session token.
+    const given = Buffer.from(header(req.headers, 'x-amz-security-token') ?? '', 'utf8');
+    const want = Buffer.from(issued.sessionToken, 'utf8');
+    if (given.length !== want.length || !timingSafeEqual(given, want))
+      return { code: 'UnrecognizedClientException', message: UNRECOGNIZED_CLIENT_MESSAGE };
+    secretAccessKey = issued.secretAccessKey;
+    expired = issued.expired;
+  }
 
   const amzDate = header(req.headers, 'x-amz-date');
   if (amzDate === undefined) {
@@ -190,7 +210,7 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
       message: `Credential should be scoped to correct service: '${policy.service}'. `,
     };
   }
-  if (auth.region !== policy.region) {
+  if (auth.region !== policy.region && policy.regions?.includes(auth.region) !== true) {
     return {
       code: 'InvalidSignatureException',
       message: `Credential should be scoped to a valid region, not '${auth.region}'. `,
@@ -257,7 +277,7 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
     body: req.body,
   });
   const signer = new SignatureV4({
-    credentials: { accessKeyId: policy.credentials.accessKeyId, secretAccessKey: policy.credentials.secretAccessKey },
+    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
     region: auth.region,
     service: auth.service,
     sha256: NodeSha256,
@@ -270,5 +290,6 @@ export async function verifySigV4(req: SignedRequest, policy: SigV4Policy): Prom
   if (want.length === 0 || given.length !== want.length || !timingSafeEqual(given, want)) {
     return { code: 'InvalidSignatureException', message: SIGNATURE_MISMATCH_MESSAGE };
   }
+  if (expired) return { code: 'ExpiredTokenException', message: EXPIRED_TOKEN_MESSAGE };
   return undefined;
 }

@@ -15,6 +15,14 @@ import {
   type ResolvedEmulatorOptions,
   type ResolvedInstanceSettings,
 } from './options.js';
+import { EMULATOR_ACCOUNT_ID } from './options.js';
+import { IdentityStore } from './identity/identity-store.js';
+
+/** Who calls and where (issue #15): the account of the signing credentials and the signed region. */
+export interface CallContext {
+  accountId: string;
+  region: string;
+}
 
 export interface EmulatedSession {
   /** `<caller>-<17 lowercase hex>`, like the real service (caller = the IAM user name). */
@@ -86,6 +94,8 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
   readonly createdAt: number;
   /** Runtime fault knobs; starts as a copy of `options.faults` and may be changed at any time. */
   faults: FaultSettings;
+  /** The sign-in side: OIDC device codes, tokens, issued temporary credentials (issue #15). */
+  readonly identity: IdentityStore;
   #baseUrl: string;
   /** Every token issued for a session stays valid until the session is terminated. */
   readonly #tokens = new Map<string, Set<string>>();
@@ -96,6 +106,7 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
     this.faults = { ...options.faults };
     this.createdAt = options.clock.wallNow();
     this.instances = new Map(options.instances.map((i) => [i.instanceId, i]));
+    this.identity = new IdentityStore(options.identity, options.clock);
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.#baseUrl = `ws://${host}:${options.port}`;
   }
@@ -139,6 +150,24 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
   acceptsCell(session: EmulatedSession, cell: string | undefined): boolean {
     if (this.options.resumeStreamUrl === 'same' || !session.resumed) return true;
     return cell === session.cell;
+  }
+
+  /**
+   * Is the instance visible to this caller? Instances live in one account and region (default:
+   * the root keys' account and the emulator's region); a call without context sees the defaults.
+   */
+  visible(i: ResolvedInstanceSettings, ctx: CallContext | undefined): boolean {
+    const account = i.accountId ?? EMULATOR_ACCOUNT_ID;
+    const region = i.region ?? this.options.region;
+    const c = ctx ?? { accountId: EMULATOR_ACCOUNT_ID, region: this.options.region };
+    return account === c.accountId && region === c.region;
+  }
+
+  /** Every region some instance lives in (the SigV4 check accepts those scopes). */
+  regions(): string[] {
+    const out = new Set([this.options.region]);
+    for (const i of this.instances.values()) if (i.region !== undefined) out.add(i.region);
+    return [...out];
   }
 
   /** Change (or add) an instance at run time, e.g. `{ pingStatus: 'ConnectionLost' }`. */

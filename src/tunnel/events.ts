@@ -4,7 +4,8 @@
  * scrubs every string value against the secrets it has seen before emitting.
  */
 
-export type ForwardState = 'idle' | 'starting' | 'ready' | 'reconnecting' | 'failed' | 'stopped';
+/** `needs-login` (issue #15): credentials refused; the port stays open, no API calls until a new sign-in. */
+export type ForwardState = 'idle' | 'starting' | 'ready' | 'reconnecting' | 'needs-login' | 'failed' | 'stopped';
 
 export interface ForwardStatus {
   name: string;
@@ -56,6 +57,7 @@ export const EVENT_TYPES = [
   'connect-error',
   'probe',
   'idle-close',
+  'needs-login',
 ] as const;
 export type TunnelEventType = (typeof EVENT_TYPES)[number];
 

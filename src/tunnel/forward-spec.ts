@@ -3,9 +3,17 @@
  * helpers only: `config/` imports this file, so it must stay free of I/O.
  */
 
+/** Where a target lives when it is not where `defaults` point (issue #15: a `targets` alias's `profile:`/`region:`). */
+export interface TargetAccount {
+  profile?: string;
+  region?: string;
+}
+
 /** How the user named the target: an instance/managed-node id, a Name tag value, or tags. */
-export type TargetRef =
-  { kind: 'id'; id: string } | { kind: 'name'; name: string } | { kind: 'tags'; tags: Record<string, string> };
+export type TargetRef = (
+  { kind: 'id'; id: string } | { kind: 'name'; name: string } | { kind: 'tags'; tags: Record<string, string> }
+) &
+  TargetAccount;
 
 export interface ForwardSpec {
   /** Unique name of the forward (events and status are keyed by it). */
@@ -36,6 +44,10 @@ export interface ForwardSpec {
   probe?: boolean;
   /** Audit text passed to StartSession as `Reason`. */
   reason?: string;
+  /** AWS profile for this forward's API calls (issue #15); default: the manager's settings. */
+  profile?: string;
+  /** AWS region for this forward's API calls (issue #15); default: the manager's settings. */
+  region?: string;
 }
 
 /** Default listen addresses: clients disagree on what `localhost` resolves to. */

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SsmApi } from '../aws/ssm-api.js';
-import { ForwardError, isTunnelError, type TunnelError } from '../errors.js';
+import { AwsError, ForwardError, isTunnelError, type TunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
 import { ForwardStats } from './forward-stats.js';
@@ -28,37 +28,16 @@ import {
 } from './events.js';
 import { DEFAULT_SESSION_IDLE_CLOSE_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
+import type { LoginHook } from './accounts.js';
+import { isCredentialsCode, LoginPause, needsLoginMessage } from './needs-login.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 import { SessionPool } from './session-pool.js';
+import type { ForwardDeps } from './forward-deps.js';
 import type { HandshakeInfo } from './session-ports.js';
 import { isPermanentCode, sessionEndError, type SessionEnd, type TunnelSession } from './tunnel-session.js';
 
-export interface ForwardDeps {
-  api: SsmApi;
-  factory: SessionFactory;
-  clock: Clock;
-  random: RandomSource;
-  backoff: BackoffPolicy;
-  /** Transient start failures tolerated before the first ready (then `failed`). */
-  startAttempts: number;
-  probeTimeoutMs: number;
-  /** Spare idle sessions above the pool's floor are terminated after this long. */
-  basicSpareLingerMs: number;
-  /** Basic mode with a fixed `sessions` count: at most this many sessions at once. */
-  maxBasicSessions: number;
-  /** Connections waiting for a session; beyond this new ones are refused. */
-  maxPending: number;
-  /**
-   * A session that lived this long was healthy: the retry backoff starts over. A session that
-   * dies younger (connect, immediate close, failed resumes) is replaced under growing backoff.
-   * Default 10 s.
-   */
-  healthyAfterMs?: number;
-  /** Secrets to scrub from events (shared by every forward of a manager). */
-  secrets: Set<string>;
-  emit(event: TunnelEvent): void;
-}
+export type { ForwardDeps } from './forward-deps.js';
 
 /** While connections wait and every session is stalled, look again this often. */
 const STALLED_RECHECK_MS = 250;
@@ -105,11 +84,14 @@ export class Forward extends EventEmitter {
   #poolTimer: TimerHandle | undefined;
   #nextConnId = 1;
   #readyWaiters: Array<() => void> = [];
+  /** Issue #15: the wait for a new sign-in, when credentials come from a profile. */
+  readonly #loginPause: LoginPause | undefined;
 
   constructor(spec: ForwardSpec, deps: ForwardDeps) {
     super();
     this.spec = spec;
     this.#d = deps;
+    this.#loginPause = deps.login === undefined ? undefined : new LoginPause(deps.login);
     this.#listener = new TunnelListener({
       ...(spec.bind === undefined ? {} : { bind: spec.bind }),
       port: spec.localPort,
@@ -262,6 +244,7 @@ export class Forward extends EventEmitter {
 
   /** Ask the pool for the sessions the floor, the waiting connections and the load call for. */
   #grow(): void {
+    if (this.#state === 'needs-login') return;
     const target = this.#target;
     if (this.#isDone() || this.#retryTimer !== undefined || target === undefined) return;
     const idle = this.spec.lazy === true && this.#pending.length === 0 && this.#stats.active === 0;
@@ -317,6 +300,7 @@ export class Forward extends EventEmitter {
     this.#lastFailure = undefined;
     this.#startFailures = 0;
     this.#armHealthy(s);
+    this.#loginPause?.sessionReady();
     this.#markReady();
     this.#drainPending();
     this.#grow();
@@ -338,13 +322,21 @@ export class Forward extends EventEmitter {
     const code = isTunnelError(err) ? err.code : undefined;
     const message = err instanceof Error ? err.message : String(err);
     this.#lastFailure = isTunnelError(err) ? err : new ForwardError('ERR_TUNNEL_SESSION_LOST', message, { cause: err });
+    // Issue #15: refused credentials after the first ready park the forward until a new sign-in
+    // (no retry storm against the API); static keys cannot fix themselves, so they fail it.
+    if (this.#everReady && isCredentialsCode(code)) {
+      if (this.#d.login !== undefined) this.#onCredentialsRefused(code, message);
+      else this.#fail(err);
+      return;
+    }
     // Before the first ready, an unknown/offline target or unusable credentials will not fix
-    // themselves while the user waits; after it, they may (agent restart, `aws sso login`).
+    // themselves while the user waits; after it, they may (agent restart, `tunnel login`).
     const permanent =
       isPermanentCode(code) ||
       (!this.#everReady &&
         (code === 'ERR_AWS_TARGET_NOT_CONNECTED' ||
           code === 'ERR_AWS_CREDENTIALS' ||
+          code === 'ERR_AWS_LOGIN_REQUIRED' ||
           code === 'ERR_AWS_EXPIRED_TOKEN'));
     if (permanent) {
       this.#fail(err);
@@ -383,6 +375,43 @@ export class Forward extends EventEmitter {
       this.#grow();
       this.#settleIfIdle();
     }, delayMs);
+  }
+
+  /** Credentials refused (issue #15): one re-check, else `needs-login` until a new sign-in. */
+  #onCredentialsRefused(code: string | undefined, message: string): void {
+    this.#loginPause?.refused({
+      retry: () => this.#grow(),
+      park: (login) => {
+        if (this.#isDone() || this.#state === 'needs-login') return false;
+        const known =
+          code === 'ERR_AWS_LOGIN_REQUIRED' || code === 'ERR_AWS_EXPIRED_TOKEN' ? code : 'ERR_AWS_CREDENTIALS';
+        this.#error = new AwsError(known, needsLoginMessage(login, message), {
+          details: { forward: this.spec.name, profile: login.profile, command: login.command },
+        });
+        this.#clearTimers();
+        // Waiting clients are told at once; new ones are closed on accept while the port stays open.
+        for (const c of [...this.#pending]) {
+          this.#stats.failed++;
+          c.abort();
+        }
+        this.#setState('needs-login');
+        this.#event('needs-login', {
+          profile: login.profile,
+          command: login.command,
+          code: this.#error.code,
+          message: this.#error.message,
+        });
+        return true;
+      },
+      resume: () => {
+        if (this.#isDone()) return;
+        this.#error = undefined;
+        this.#retryAttempt = 0;
+        this.#setState('reconnecting');
+        this.#grow();
+        this.#settleIfIdle();
+      },
+    });
   }
 
   #onSessionEnd(s: TunnelSession, end: SessionEnd): void {
@@ -451,7 +480,11 @@ export class Forward extends EventEmitter {
     socket.on('error', () => {
       // Reported through the connection's close; a reset client must not crash the process.
     });
-    if (this.#isDone() || this.#pending.length >= this.#d.maxPending) {
+    if (this.#isDone() || this.#pending.length >= this.#d.maxPending || this.#state === 'needs-login') {
+      if (this.#state === 'needs-login') {
+        this.#stats.total++;
+        this.#stats.failed++;
+      }
       socket.resetAndDestroy();
       return;
     }
@@ -595,6 +628,7 @@ export class Forward extends EventEmitter {
   }
 
   #clearTimers(): void {
+    this.#loginPause?.cancel();
     for (const t of [this.#retryTimer, this.#healthyTimer, this.#recheckTimer, this.#poolTimer])
       if (t !== undefined) this.#d.clock.clearTimeout(t);
     this.#poolTimer = undefined;
@@ -611,7 +645,7 @@ export class Forward extends EventEmitter {
     this.#event('forward-state', {
       state,
       previous,
-      ...(state === 'failed' && this.#error !== undefined
+      ...((state === 'failed' || state === 'needs-login') && this.#error !== undefined
         ? { code: this.#error.code, message: this.#error.message }
         : {}),
     });

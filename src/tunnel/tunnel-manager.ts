@@ -7,8 +7,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
-import { createSsmApi, type SsmApi } from '../aws/ssm-api.js';
+import type { SsmApi } from '../aws/ssm-api.js';
 import { dataChannelConnectorFor } from '../aws/data-channel-auth.js';
+import { Accounts } from './accounts.js';
 import type { AwsSettings } from '../aws/settings.js';
 import { ForwardError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type RandomSource } from './backoff.js';
@@ -41,28 +42,37 @@ export interface TunnelManagerOptions {
   maxPending?: number;
   /** stop() deadline; default 1800 ms (exit within 2 s). */
   stopDeadlineMs?: number;
+  /** needs-login: periodic credentials re-check besides cache-file changes; default 60 s. */
+  loginRecheckMs?: number;
 }
 
 export class TunnelManager extends EventEmitter {
   readonly #forwards = new Map<string, Forward>();
   readonly #opts: TunnelManagerOptions;
-  readonly #api: SsmApi;
   readonly #clock: Clock;
   readonly #secrets = new Set<string>();
-  readonly #factory: SessionFactory;
+  /** SSM/KMS clients and credentials per (profile, region) (issue #15). */
+  readonly #accounts: Accounts;
 
   constructor(options: TunnelManagerOptions) {
     super();
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
-    this.#api = options.ssm ?? createSsmApi(options.aws);
-    // The KMS client is created (and its SDK loaded) only if an agent asks for encryption.
-    this.#factory =
-      options.factory ??
-      createDefaultSessionFactory({
-        kms: kmsHandlerFactory(options.aws),
-        prepareConnect: dataChannelConnectorFor(options.aws, this.#api),
-      });
+    this.#accounts = new Accounts(options.aws, {
+      clock: this.#clock,
+      ...(options.ssm === undefined ? {} : { ssm: options.ssm }),
+      ...(options.factory === undefined ? {} : { factory: options.factory }),
+      // The KMS client is created (and its SDK loaded) only if an agent asks for encryption;
+      // every data-channel connect is signed with this account's credentials (issue 14).
+      makeFactory: (settings, api) =>
+        createDefaultSessionFactory({
+          kms: kmsHandlerFactory(settings),
+          prepareConnect: dataChannelConnectorFor(settings, api),
+        }),
+      ...(options.loginRecheckMs === undefined ? {} : { loginRecheckMs: options.loginRecheckMs }),
+    });
+    // The default account's clients now: a bad endpoint is refused before anything starts.
+    this.#accounts.for({});
     const creds = options.aws.credentials;
     if (creds !== undefined) {
       // Whatever the provider hands out must never show up in an event.
@@ -83,9 +93,11 @@ export class TunnelManager extends EventEmitter {
       });
     }
     const o = this.#opts;
+    const account = this.#accounts.for(spec);
     const f = new Forward(spec, {
-      api: this.#api,
-      factory: this.#factory,
+      api: account.api,
+      factory: account.factory,
+      ...(account.login === undefined ? {} : { login: account.login }),
       clock: this.#clock,
       random: o.random ?? Math.random,
       backoff: { ...DEFAULT_BACKOFF, ...(o.backoff ?? {}) },

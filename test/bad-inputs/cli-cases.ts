@@ -285,7 +285,26 @@ export const CLI_CASES: CliCase[] = [
         startUrl: 'https://corp.example/start',
       }),
     }),
-    expect: { code: 'ERR_AWS_CREDENTIALS', exit: 77, message: /aws sso login/ },
+    expect: { code: 'ERR_AWS_LOGIN_REQUIRED', exit: 77, message: /run `tunnel login --profile expired`/ },
+  },
+  {
+    id: 'login-not-sso-profile',
+    input: '`tunnel login --profile keys` for a profile without IAM Identity Center settings',
+    args: () => ['login', '--profile', 'keys', '--no-browser'],
+    files: () => ({ '.aws/config': '[profile keys]\nregion = us-east-1\n' }),
+    expect: {
+      code: 'ERR_AWS_NOT_SSO_PROFILE',
+      exit: 78,
+      message: /profile keys does not sign in through IAM Identity Center/,
+    },
+  },
+  {
+    id: 'forward-region-invalid',
+    input: 'a forward with `region: mars-1`',
+    args: () => ['up'],
+    files: () =>
+      config(['forwards:', '  db:', '    target: { name: demo }', '    remotePort: 5432', '    region: mars-1']),
+    expect: { code: 'ERR_CONFIG_INVALID', exit: 78, message: /invalid configuration/ },
   },
   {
     id: 'region-mismatch',

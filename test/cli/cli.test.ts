@@ -132,7 +132,22 @@ t.test('completion scripts and candidates from the config', async (t) => {
   const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
   t.same(
     c1.io.stdout.lines().sort(),
-    ['backend', 'cache', 'completion', 'db', 'demo', 'doctor', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort(),
+    [
+      'backend',
+      'cache',
+      'completion',
+      'db',
+      'demo',
+      'doctor',
+      'emulator',
+      'init',
+      'login',
+      'logout',
+      'ls',
+      'run',
+      'targets',
+      'up',
+    ].sort(),
   );
   const c5 = await run(['__complete', '--index', '2', '--', 'tunnel', 'doctor', 'ca'], dir);
   t.same(c5.io.stdout.lines(), ['cache'], 'doctor completes forward names');

@@ -193,6 +193,9 @@ t.test('tunnel emulator prints export lines first and stops on SIGINT', async (t
     /^export AWS_ACCESS_KEY_ID=\S+$/,
     /^export AWS_SECRET_ACCESS_KEY=\S+$/,
     /^export AWS_REGION=us-east-1$/,
+    /^export AWS_ENDPOINT_URL_SSO_OIDC=http:\/\/127\.0\.0\.1:\d+$/,
+    /^export AWS_ENDPOINT_URL_SSO=http:\/\/127\.0\.0\.1:\d+$/,
+    /^export AWS_ENDPOINT_URL_STS=http:\/\/127\.0\.0\.1:\d+$/,
   ]);
   const endpoint = /=(\S+)$/.exec(lines[0] ?? '')?.[1] ?? '';
   const env: Record<string, string> = {};

@@ -274,14 +274,14 @@ t.test('error reports: config issues listed, advice for SSO and credentials, --j
       new TunnelError('ERR_AWS_EXPIRED_TOKEN', 'The SSO session associated with this profile has expired'),
       'dev',
     ),
-    'aws sso login --profile dev',
+    'tunnel login --profile dev',
   );
   t.match(
     adviceFor(
       new TunnelError('ERR_AWS_CREDENTIALS', 'Token is expired. To refresh this SSO session run aws sso login'),
       undefined,
     ),
-    /run `aws sso login`/,
+    /run `tunnel login`/,
   );
   t.match(
     adviceFor(new TunnelError('ERR_AWS_CREDENTIALS', 'Could not load credentials from any providers')),

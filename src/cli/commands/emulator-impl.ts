@@ -51,6 +51,10 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
     ['AWS_ACCESS_KEY_ID', emu.credentials.accessKeyId],
     ['AWS_SECRET_ACCESS_KEY', emu.credentials.secretAccessKey],
     ['AWS_REGION', emu.region],
+    // Issue #15: the sign-in side (tunnel login, SSO profiles, assume-role) on the same endpoint.
+    ['AWS_ENDPOINT_URL_SSO_OIDC', emu.endpoint],
+    ['AWS_ENDPOINT_URL_SSO', emu.endpoint],
+    ['AWS_ENDPOINT_URL_STS', emu.endpoint],
   ];
   if (options.json) {
     io.stdout.write(

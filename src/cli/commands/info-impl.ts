@@ -36,12 +36,29 @@ async function resolveAll(
 ): Promise<Map<string, Resolution>> {
   const { createSsmApi } = await import('../../aws/ssm-api.js');
   const { resolveTarget } = await import('../../tunnel/target.js');
-  const api = createSsmApi(await awsSettingsFor(io, config));
+  const base = await awsSettingsFor(io, config);
+  // Issue #15: each forward is looked up in its own account and region.
+  const apis = new Map<string, ReturnType<typeof createSsmApi>>();
+  const apiFor = (s: ForwardSpec): ReturnType<typeof createSsmApi> => {
+    const key = `${s.profile ?? ''}\u0000${s.region ?? ''}`;
+    let api = apis.get(key);
+    if (api === undefined) {
+      const settings = { ...base };
+      if (s.profile !== undefined && s.profile !== base.profile) {
+        settings.profile = s.profile;
+        delete settings.credentials;
+      }
+      if (s.region !== undefined) settings.region = s.region;
+      api = createSsmApi(settings);
+      apis.set(key, api);
+    }
+    return api;
+  };
   const out = new Map<string, Resolution>();
   await Promise.all(
     specs.map(async (s) => {
       try {
-        const r = await resolveTarget(api, s.target);
+        const r = await resolveTarget(apiFor(s), s.target);
         out.set(s.name, {
           instanceId: r.instanceId,
           ...(r.pingStatus === undefined ? {} : { pingStatus: r.pingStatus }),
@@ -76,6 +93,8 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
         bind: s.bind ?? [],
         lazy: s.lazy ?? false,
         sessions: s.sessions ?? 'auto',
+        profile: s.profile ?? config.defaults.profile ?? null,
+        region: s.region ?? config.defaults.region ?? null,
       });
     }
     for (const [name, members] of Object.entries(config.groups)) json(io, { type: 'group', group: name, members });
@@ -97,6 +116,9 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
         ? `sessions=${typeof s.sessions === 'object' ? `${s.sessions.min}..${s.sessions.max}` : s.sessions}`
         : '',
       s.probe === true ? 'probe' : '',
+      // Issue #15: a forward in another account or region says so.
+      s.profile !== undefined ? `profile=${s.profile}` : '',
+      s.region !== undefined ? `region=${s.region}` : '',
     ].filter((o) => o !== '');
     const r = resolved?.get(s.name);
     const instance =

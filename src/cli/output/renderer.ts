@@ -125,6 +125,8 @@ export function describeEvent(e: TunnelEvent, verbose: boolean, stopping = false
     }
     case 'warning':
       return `${f}warning: ${str(e['message']) ?? ''}`;
+    case 'needs-login':
+      return `${f}${str(e['message']) ?? `sign-in needed: run \`${str(e['command']) ?? 'tunnel login'}\``}`;
     case 'retry-scheduled':
       return `${f}retrying in ${Math.round(Number(e['delayMs'] ?? 0))} ms: ${str(e['message']) ?? ''}`;
     case 'connect-error':
@@ -171,6 +173,7 @@ export function lineKind(e: TunnelEvent): 'problem' | 'notice' | 'status' {
     e.type === 'warning' ||
     e.type === 'connect-error' ||
     e.type === 'retry-scheduled' ||
+    e.type === 'needs-login' ||
     (e.type === 'forward-state' && e['state'] === 'failed') ||
     (e.type === 'listening' && e['fellBack'] === true)
   ) {

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_AGENT_VERSION, type ResolvedInstanceSettings } from '../options.js';
-import type { EmulatorState } from '../state.js';
+import type { CallContext, EmulatorState } from '../state.js';
 import { AwsFault, isRecord, optionalString, requireString, validationError, type JsonObject } from './wire.js';
 
 const FILTER_KEYS = new Set([
@@ -203,7 +203,7 @@ function decodeToken(s: string): PageToken {
   return { offset: v['o'], query: v['q'] };
 }
 
-export function describeInstanceInformation(state: EmulatorState, body: JsonObject): JsonObject {
+export function describeInstanceInformation(state: EmulatorState, body: JsonObject, ctx?: CallContext): JsonObject {
   const rawMax = body['MaxResults'];
   let max = 10;
   if (rawMax !== undefined && rawMax !== null) {
@@ -225,7 +225,7 @@ export function describeInstanceInformation(state: EmulatorState, body: JsonObje
     offset = t.offset;
   }
   const all = [...state.instances.values()]
-    .filter((i) => filters.every((f) => matches(i, f)))
+    .filter((i) => state.visible(i, ctx) && filters.every((f) => matches(i, f)))
     .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
   const page = all.slice(offset, offset + max);
   const out: JsonObject = { InstanceInformationList: page.map((i) => describe(state, i)) };
@@ -234,7 +234,7 @@ export function describeInstanceInformation(state: EmulatorState, body: JsonObje
 }
 
 /** ListTagsForResource for managed nodes (ResourceType `ManagedInstance`, also given EC2 ids). */
-export function listTagsForResource(state: EmulatorState, body: JsonObject): JsonObject {
+export function listTagsForResource(state: EmulatorState, body: JsonObject, ctx?: CallContext): JsonObject {
   const resourceType = requireString(body, 'ResourceType', 'resourceType');
   const resourceId = requireString(body, 'ResourceId', 'resourceId');
   const known = [
@@ -257,7 +257,7 @@ export function listTagsForResource(state: EmulatorState, body: JsonObject): Jso
       'The resource type is not valid. For example, if you are attempting to tag an EC2 instance, the instance must be a registered managed node.',
     );
   const instance = state.instances.get(resourceId);
-  if (!instance)
+  if (!instance || !state.visible(instance, ctx))
     throw new AwsFault(
       'InvalidResourceId',
       "The resource ID isn't valid. Verify that you entered the correct ID and try again.",

@@ -11,7 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_SESSION_DOCUMENT, findPortDocument, resolveDocumentParameters } from '../documents.js';
 import { EMULATOR_USER_ARN } from '../options.js';
 import { verifySigV4 } from '../sigv4.js';
-import type { EmulatorState } from '../state.js';
+import type { CallContext, EmulatorState } from '../state.js';
+import { callerOf, credentialLookup } from '../identity/identity-api.js';
 import { describeInstanceInformation, listTagsForResource } from './describe-instances.js';
 import { KMS_OPERATIONS } from './kms-api.js';
 import {
@@ -31,9 +32,9 @@ import {
 } from './wire.js';
 
 /** One operation: takes the parsed body, returns the response body or throws AwsFault. */
-export type Operation = (state: EmulatorState, body: JsonObject) => JsonObject;
+export type Operation = (state: EmulatorState, body: JsonObject, ctx?: CallContext) => JsonObject;
 
-function startSession(state: EmulatorState, body: JsonObject): JsonObject {
+function startSession(state: EmulatorState, body: JsonObject, ctx?: CallContext): JsonObject {
   const target = requireString(body, 'Target', 'target');
   const documentName = optionalString(body, 'DocumentName') ?? DEFAULT_SESSION_DOCUMENT;
   const reason = optionalString(body, 'Reason');
@@ -58,8 +59,8 @@ function startSession(state: EmulatorState, body: JsonObject): JsonObject {
   const resolved = resolveDocumentParameters(doc, body['Parameters']);
   if ('code' in resolved) throw new AwsFault(resolved.code, resolved.message);
   const instance = state.instances.get(target);
-  // Unknown, offline and foreign targets look the same to the caller.
-  if (!instance || instance.pingStatus !== 'Online')
+  // Unknown, offline and foreign targets (another account or region) look the same to the caller.
+  if (!instance || instance.pingStatus !== 'Online' || !state.visible(instance, ctx))
     throw new AwsFault('TargetNotConnected', `${target} is not connected.`);
   const session = state.createSession({
     target,
@@ -102,9 +103,9 @@ function terminateSession(state: EmulatorState, body: JsonObject): JsonObject {
   return { SessionId: sessionId };
 }
 
-function describeInstances(state: EmulatorState, body: JsonObject): JsonObject {
+function describeInstances(state: EmulatorState, body: JsonObject, ctx?: CallContext): JsonObject {
   checkAccess(state, 'ssm:DescribeInstanceInformation', '*');
-  return describeInstanceInformation(state, body);
+  return describeInstanceInformation(state, body, ctx);
 }
 
 export const SSM_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
@@ -155,6 +156,8 @@ async function handle(
         region: state.options.region,
         service: r.service,
         nowMs: state.apiNow(),
+        regions: state.regions(),
+        lookup: credentialLookup(state.identity, state.apiNow()),
       },
     );
     if (failure) throw new AwsFault(failure.code, failure.message);
@@ -167,7 +170,12 @@ async function handle(
     }
     const parsed = parseJsonBody(body);
     request = parsed;
-    const out = r.operation(state, parsed);
+    const authorization = typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined;
+    const ctx: CallContext = {
+      accountId: callerOf(state.identity, authorization).accountId,
+      region: /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization ?? '')?.[1] ?? state.options.region,
+    };
+    const out = r.operation(state, parsed, ctx);
     state.recordCall({ operation: r.recorded, at, request });
     sendJson(state, res, requestId, out);
   } catch (e) {

@@ -18,6 +18,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { TimerHandle } from '../../clock.js';
 import { EmulatorError } from '../../errors.js';
 import { verifySigV4 } from '../sigv4.js';
+import { credentialLookup } from '../identity/identity-api.js';
 import { decodeOpenDataChannel, type OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import type { EmulatedSession, EmulatorState } from '../state.js';
 import { encodeChannelClosedRecord } from './channel-closed.js';
@@ -102,7 +103,10 @@ export class Gateway {
           credentials: state.options.credentials,
           region: state.options.region,
           service: 'ssmmessages',
-          nowMs: state.options.clock.wallNow(),
+          nowMs: state.apiNow(),
+          // The same keys and regions the API accepts (temporary keys it issued, every account).
+          regions: state.regions(),
+          lookup: credentialLookup(state.identity, state.apiNow()),
         },
       );
       if (failure !== undefined) return `bad upgrade signature: ${failure.code}: ${failure.message}`;
