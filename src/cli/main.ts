@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { UsageError, isTunnelError } from '../errors.js';
+import { daemonCommand, downCommand, logsCommand, serviceCommand, statusCommand } from './commands/background.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
@@ -49,6 +50,11 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .command(forwardCommand(safe))
     .command(upCommand(safe))
     .command(runCommandModule(safe))
+    .command(statusCommand(safe))
+    .command(downCommand(safe))
+    .command(logsCommand(safe))
+    .command(daemonCommand(safe))
+    .command(serviceCommand(safe))
     .command(lsCommand(safe))
     .command(targetsCommand(safe))
     .command(initCommand(safe))

@@ -19,7 +19,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random'],
   config: ['tunnel', 'errors'],
   emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
+  // The background process and its control socket: the engine, without the CLI above it.
+  daemon: ['tunnel', 'aws', 'errors', 'clock', 'random'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'daemon', 'errors', 'clock', 'random'],
   index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
 };
 

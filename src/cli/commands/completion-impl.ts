@@ -7,7 +7,21 @@ import { UsageError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
 import type { CliIo } from '../io.js';
 
-export const COMMANDS = ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion'] as const;
+export const COMMANDS = [
+  'up',
+  'run',
+  'status',
+  'down',
+  'logs',
+  'ls',
+  'targets',
+  'init',
+  'emulator',
+  'demo',
+  'daemon',
+  'service',
+  'completion',
+] as const;
 export const GLOBAL_FLAGS = [
   '--config',
   '--no-user-config',
@@ -29,6 +43,12 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   init: ['--force', '--stdout'],
   emulator: ['--port'],
   demo: ['--once'],
+  up: ['--detach', '-d'],
+  status: ['--watch'],
+  down: ['--all'],
+  logs: ['--follow', '-f'],
+  daemon: ['--keep'],
+  service: ['--kind', '--stdout'],
 };
 /** Flags followed by a value (`--config FILE`), for finding the command word. */
 const VALUE_FLAGS = new Set([
