@@ -25,6 +25,8 @@ export interface ForwardingOptions {
    * It gets an AbortSignal that fires on SIGINT/SIGTERM. Absent: stay up until a signal.
    */
   whileUp?: (up: ReadonlyArray<ForwardStatus>, signal: AbortSignal) => Promise<number>;
+  /** Forwards already up elsewhere (the background process): passed to `whileUp` with the others. */
+  alreadyUp?: readonly ForwardStatus[];
   /** Status refresh for the live table. */
   refreshMs?: number;
 }
@@ -145,6 +147,10 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     upOnce = true;
     const up = statuses.filter(isUp);
     for (const s of up) renderer.cliEvent('ready', readySummary(s), describeUp(s, specByName.get(s.name)));
+    for (const s of options.alreadyUp ?? []) {
+      renderer.cliEvent('ready', { ...readySummary(s), background: true }, `${describeUp(s, undefined)}  (background)`);
+      up.push(s);
+    }
     renderer.status(manager.status());
 
     let code = 0;

@@ -270,6 +270,8 @@ export async function waitForExit(pid: number): Promise<boolean> {
   for (let i = 0; i < 200; i++) {
     try {
       process.kill(pid, 0);
+      // Exited but not yet reaped (Linux): gone as far as anyone can tell.
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
     } catch (e) {
       if (errnoOf(e) === 'ESRCH') return true;
     }
