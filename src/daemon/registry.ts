@@ -43,11 +43,35 @@ export class Registry {
     return this.#entries.size;
   }
 
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Changes to the set of forwards happen one request at a time (racing `up -d`s, `down`). */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   async up(req: UpRequest): Promise<UpReply> {
+    const { changes, requested } = await this.#serial(() => this.#apply(req));
+    // Wait outside the queue: every requested forward, including one another request is still
+    // starting (start() of a started forward resolves once it is ready or failed).
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<'timeout'>(
+      (r) => (timer = this.#o.clock.setTimeout(() => r('timeout'), req.timeoutMs)),
+    );
+    const outcome = await Promise.race([
+      Promise.all(requested.map((e) => e.manager.start())).then(() => 'settled' as const),
+      timedOut,
+    ]);
+    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
+    return { outcome, changes, forwards: requested.map((e) => statusOf(e)) };
+  }
+
+  async #apply(req: UpRequest): Promise<{ changes: Change[]; requested: Entry[] }> {
     const aws = awsSettingsFromInput(req.aws);
     const awsId = canonical(req.aws);
     const changes: Change[] = [];
-    const started: Entry[] = [];
     const requested: Entry[] = [];
     // Build every new manager before stopping anything: a bad endpoint fails the request whole.
     const plans: Array<{ spec: ForwardSpec; old: Entry | undefined; manager: TunnelManager | undefined }> = [];
@@ -83,23 +107,19 @@ export class Registry {
       };
       this.#entries.set(keyOf(req.project, spec.name), e);
       changes.push(this.#change(req.project, spec.name, old === undefined ? 'added' : 'restarted'));
-      started.push(e);
       requested.push(e);
+      // Start now; the caller waits for it outside the queue.
+      void e.manager.start();
     }
-    let timer: TimerHandle | undefined;
-    const timedOut = new Promise<'timeout'>(
-      (r) => (timer = this.#o.clock.setTimeout(() => r('timeout'), req.timeoutMs)),
-    );
-    const outcome = await Promise.race([
-      Promise.all(started.map((e) => e.manager.start())).then(() => 'settled' as const),
-      timedOut,
-    ]);
-    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
-    return { outcome, changes, forwards: requested.map((e) => statusOf(e)) };
+    return { changes, requested };
   }
 
   /** Stop the selected forwards: by name (any project), by project, or all. */
-  async down(sel: { names?: string[]; project?: string; all?: boolean }): Promise<DownReply> {
+  down(sel: { names?: string[]; project?: string; all?: boolean }): Promise<DownReply> {
+    return this.#serial(() => this.#down(sel));
+  }
+
+  async #down(sel: { names?: string[]; project?: string; all?: boolean }): Promise<DownReply> {
     const names = sel.names ?? [];
     const chosen = [...this.#entries.values()].filter((e) => {
       if (sel.all === true) return true;
@@ -125,9 +145,11 @@ export class Registry {
     return all.filter((e) => names.length === 0 || names.includes(e.spec.name)).map((e) => statusOf(e));
   }
 
-  async stopAll(): Promise<void> {
-    const changes: Change[] = [];
-    await Promise.all([...this.#entries.values()].map((e) => this.#remove(e, 'stopped', changes)));
+  stopAll(): Promise<void> {
+    return this.#serial(async () => {
+      const changes: Change[] = [];
+      await Promise.all([...this.#entries.values()].map((e) => this.#remove(e, 'stopped', changes)));
+    });
   }
 
   #noSuch(missing: string[]): TunnelError {
