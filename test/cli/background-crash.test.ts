@@ -149,12 +149,36 @@ t.test('a client of another protocol version gets a clear message, both ways', a
   t.match(up.stderr, /ERR_DAEMON_PROTOCOL/);
 });
 
+/**
+ * `node ARGS` as uid/gid 65534 (nobody) with exactly `env` (`env -i`: nothing of this test
+ * process's environment, such as tap's coverage hooks, reaches a process that could not write
+ * their files).
+ */
+function asNobody(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  const child = spawn('/usr/bin/env', ['-i', ...vars, process.execPath, ...args], {
+    uid: 65534,
+    gid: 65534,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 t.test('another user is refused', { skip: root ? false : 'needs root to run a client as another uid' }, async (t) => {
   const { sb } = await setup(t);
   t.equal((await sb.run(['up', '-d', '--no-user-config'])).code, 0);
   // The CLI as uid 65534 (nobody) with the same runtime directory: the directory is not theirs.
-  const other = await sb.run(['status'], { extra: { uid: 65534, gid: 65534 } });
+  const other = await asNobody([BIN, 'status'], sb.env, sb.project);
   t.equal(other.code, 77, other.stderr);
   t.match(other.stderr, /belongs to (uid 0, not to you \(uid 65534\)|another user).*\[ERR_DAEMON_ACCESS\]/);
   // Even with the directory and socket opened up (a misconfiguration), the server refuses a
@@ -171,36 +195,22 @@ t.test('another user is refused', { skip: root ? false : 'needs root to run a cl
     s.on('close', () => { process.stdout.write(out); });
     s.on('error', (e) => { process.stdout.write('error ' + e.code); });
   `;
-  const child = spawn(process.execPath, ['-e', script, join(sb.dir, 'tunnel.sock')], {
-    uid: 65534,
-    gid: 65534,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await once(child, 'close');
+  const out = (await asNobody(['-e', script, join(sb.dir, 'tunnel.sock')], sb.env, '/')).stdout;
   const reply = JSON.parse(out) as { ok: boolean; error: { code: string } };
   t.equal(reply.ok, false);
   t.equal(reply.error.code, 'ERR_DAEMON_ACCESS');
   // The token file itself is unreadable to them.
-  const read = await new Promise<string>((resolve) => {
-    const c = spawn(
-      process.execPath,
+  const read = (
+    await asNobody(
       [
         '-e',
         `try { require('fs').readFileSync(process.argv[1]); console.log('read') } catch (e) { console.log(e.code) }`,
         join(sb.dir, 'token'),
       ],
-      {
-        uid: 65534,
-        gid: 65534,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let o = '';
-    c.stdout.on('data', (d: Buffer) => (o += d.toString()));
-    c.on('close', () => resolve(o.trim()));
-  });
+      sb.env,
+      '/',
+    )
+  ).stdout.trim();
   t.equal(read, 'EACCES');
   chmodSync(sb.dir, 0o700);
   const logs = readFileSync(join(sb.dir, 'tunnel.log'), 'utf8');
