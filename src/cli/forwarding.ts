@@ -112,7 +112,8 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
 
   try {
     for (const spec of options.specs) manager.add(spec);
-    renderer.info(`starting ${options.specs.length} forward${options.specs.length === 1 ? '' : 's'}…`);
+    if (options.specs.length > 0)
+      renderer.info(`starting ${options.specs.length} forward${options.specs.length === 1 ? '' : 's'}…`);
     // On a terminal the table shows progress (starting, retrying) from the first moment.
     if (io.isTTY) tick();
     let timer: ReturnType<CliIo['clock']['setTimeout']> | undefined;

@@ -77,6 +77,8 @@ export interface StatusReply {
 export interface DownReply {
   changes: Change[];
   remaining: number;
+  /** The process exits now (it holds nothing and was not started with `--keep`). */
+  exiting?: boolean;
 }
 
 /** One line of the log file, and what `subscribe` streams. */

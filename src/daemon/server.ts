@@ -266,13 +266,13 @@ export class Daemon {
       }
       case 'down': {
         const project = typeof msg['project'] === 'string' ? msg['project'] : undefined;
-        return {
-          ...(await this.#registry.down({
-            names,
-            all: msg['all'] === true,
-            ...(project === undefined ? {} : { project }),
-          })),
-        };
+        const out = await this.#registry.down({
+          names,
+          all: msg['all'] === true,
+          ...(project === undefined ? {} : { project }),
+        });
+        // The client waits for the process to be gone only when it is about to go.
+        return { ...out, exiting: out.remaining === 0 && this.#o.keep !== true };
       }
       case 'subscribe':
         this.#subscribers.set(s, new Set(names));

@@ -126,7 +126,7 @@ export async function down(io: CliIo, args: GlobalArgs, names: string[], all: bo
       names,
       all,
       ...(project === undefined ? {} : { project }),
-    })) as unknown as { changes: Change[]; remaining: number };
+    })) as unknown as { changes: Change[]; remaining: number; exiting?: boolean };
     for (const c of r.changes) {
       if (args.json)
         io.stdout.write(
@@ -136,8 +136,11 @@ export async function down(io: CliIo, args: GlobalArgs, names: string[], all: bo
     }
     if (r.changes.length === 0 && !args.quiet && !args.json)
       io.stderr.write('no background forwards of this project\n');
-    if (r.remaining === 0) {
-      await client.closed;
+    if (r.exiting === true) {
+      // Bounded: stopping the forwards takes about 2 s.
+      let timer: ReturnType<CliIo['clock']['setTimeout']> | undefined;
+      await Promise.race([client.closed, new Promise<void>((r) => (timer = io.clock.setTimeout(r, 10_000)))]);
+      if (timer !== undefined) io.clock.clearTimeout(timer);
       await waitForExit(pid);
       if (!args.quiet && !args.json) io.stderr.write(`background process ${pid} exited (it holds no forwards)\n`);
     }
