@@ -58,7 +58,8 @@ export class ControlClient {
 
   /** Connect and authenticate; ERR_DAEMON_NOT_RUNNING when nothing answers. */
   static async connect(paths: DaemonPaths, clientVersion: string): Promise<ControlClient> {
-    if (existsSync(paths.dir)) checkPrivateDir(paths.dir, false);
+    // Ours but too open: tightened; not ours: refused (ERR_DAEMON_ACCESS).
+    if (existsSync(paths.dir)) checkPrivateDir(paths.dir, true);
     const s = await new Promise<Socket>((resolve, reject) => {
       const sock = createConnection(paths.socket);
       sock.once('connect', () => {
