@@ -14,6 +14,9 @@ import type { DaemonPaths } from './paths.js';
 import { LineSplitter, PROTOCOL_VERSION, isRecord, versionMismatch } from './protocol.js';
 import type { LogRecord, Request } from './protocol.js';
 
+/** How long a request may go unanswered; `up` adds its own readiness timeout to this. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
 type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void };
 
 function errnoOf(e: unknown): string | undefined {
@@ -34,6 +37,7 @@ export class ControlClient {
   #nextId = 1;
   #onEvent: ((e: LogRecord) => void) | undefined;
   #closedError: Error | undefined;
+  #timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
   /** The background process's pid and version (from `hello`). */
   server: { pid: number; version: string } = { pid: 0, version: '?' };
 
@@ -57,7 +61,11 @@ export class ControlClient {
   }
 
   /** Connect and authenticate; ERR_DAEMON_NOT_RUNNING when nothing answers. */
-  static async connect(paths: DaemonPaths, clientVersion: string): Promise<ControlClient> {
+  static async connect(
+    paths: DaemonPaths,
+    clientVersion: string,
+    requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ): Promise<ControlClient> {
     // Ours but too open: tightened; not ours: refused (ERR_DAEMON_ACCESS).
     if (existsSync(paths.dir)) checkPrivateDir(paths.dir, true);
     const s = await new Promise<Socket>((resolve, reject) => {
@@ -96,16 +104,44 @@ export class ControlClient {
         { cause: e },
       );
     }
+    c.#timeoutMs = requestTimeoutMs;
     const hello = await c.request({ op: 'hello', token, client: clientVersion });
     c.server = { pid: Number(hello['pid']), version: String(hello['server']) };
     return c;
   }
 
-  request(req: Request): Promise<Record<string, unknown>> {
+  /**
+   * Send a request; the reply, or ERR_DAEMON_NOT_RUNNING (with `unresponsive`) when none comes
+   * within the request timeout plus `extraMs` (a stopped or wedged process: the socket accepts,
+   * nobody answers).
+   */
+  request(req: Request, extraMs = 0): Promise<Record<string, unknown>> {
+    const timeoutMs = this.#timeoutMs + extraMs;
     if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new TunnelError(
+            'ERR_DAEMON_NOT_RUNNING',
+            `the background process${this.server.pid > 0 ? ` (pid ${this.server.pid})` : ''} does not answer (stopped or hung?): kill it, then run \`tunnel up -d\` again`,
+            { details: { unresponsive: true } },
+          ),
+        );
+        this.#s.destroy();
+      }, timeoutMs);
+      timer.unref();
+      this.#pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.#s.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ...req })}\n`);
     });
   }
@@ -181,6 +217,8 @@ export interface SpawnOptions {
   clientVersion: string;
   /** How long to wait for the lock and for the new process to answer; default 20 s. */
   timeoutMs?: number;
+  /** How long a request may go unanswered (before `up`'s own wait); default 15 s. */
+  requestTimeoutMs?: number;
 }
 
 /** Connect to the background process, starting it (under the start lock) when none answers. */
@@ -189,9 +227,10 @@ export async function connectOrStart(
   o: SpawnOptions,
 ): Promise<{ client: ControlClient; started: boolean }> {
   try {
-    return { client: await ControlClient.connect(paths, o.clientVersion), started: false };
+    return { client: await ControlClient.connect(paths, o.clientVersion, o.requestTimeoutMs), started: false };
   } catch (e) {
-    if (!isTunnelError(e, 'ERR_DAEMON_NOT_RUNNING')) throw e;
+    // A process that is there but does not answer is not replaced behind its back.
+    if (!isTunnelError(e, 'ERR_DAEMON_NOT_RUNNING') || e.details['unresponsive'] === true) throw e;
   }
   ensurePrivateDir(paths);
   const timeoutMs = o.timeoutMs ?? 20_000;
@@ -199,9 +238,9 @@ export async function connectOrStart(
   try {
     // Whoever held the lock before us may have started it.
     try {
-      return { client: await ControlClient.connect(paths, o.clientVersion), started: false };
+      return { client: await ControlClient.connect(paths, o.clientVersion, o.requestTimeoutMs), started: false };
     } catch (e) {
-      if (!isTunnelError(e, 'ERR_DAEMON_NOT_RUNNING')) throw e;
+      if (!isTunnelError(e, 'ERR_DAEMON_NOT_RUNNING') || e.details['unresponsive'] === true) throw e;
     }
     // Nothing answers on the socket: a file left there is stale (its process was killed).
     try {
@@ -210,7 +249,7 @@ export async function connectOrStart(
       // Not there.
     }
     await spawnDaemon(o, timeoutMs);
-    return { client: await ControlClient.connect(paths, o.clientVersion), started: true };
+    return { client: await ControlClient.connect(paths, o.clientVersion, o.requestTimeoutMs), started: true };
   } finally {
     lock.release();
   }

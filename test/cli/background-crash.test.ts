@@ -173,6 +173,46 @@ function asNobody(
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+t.test(
+  'a stopped (SIGSTOP) background process: commands say it does not answer; up -d does not start a second',
+  async (t) => {
+    const { sb } = await setup(t);
+    t.equal((await sb.run(['up', '-d', '--no-user-config'])).code, 0);
+    const pid = sb.pid() ?? 0;
+    process.kill(pid, 'SIGSTOP');
+    t.teardown(() => {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone.
+      }
+    });
+    sb.env['TUNNEL_CONTROL_TIMEOUT_MS'] = '1500';
+    const st = await sb.run(['status']);
+    t.equal(st.code, 69);
+    t.match(st.stderr, /does not answer \(stopped or hung\?\)/);
+    const up = await sb.run(['up', '-d', '--no-user-config']);
+    t.equal(up.code, 69, up.stderr);
+    t.match(up.stderr, /does not answer/);
+    t.same(sb.daemons(), [pid], 'no second process');
+    process.kill(pid, 'SIGCONT');
+    delete sb.env['TUNNEL_CONTROL_TIMEOUT_MS'];
+    const st2 = await sb.run(['status']);
+    t.equal(st2.code, 0, 'answers again after SIGCONT');
+    // Garbage on the control socket: an error reply, the process carries on.
+    const s = createConnection(join(sb.dir, 'tunnel.sock'));
+    await once(s, 'connect');
+    s.write('this is not json\n');
+    let text = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (text += d));
+    await once(s, 'close');
+    t.match(text, /"code":"ERR_DAEMON_PROTOCOL"/);
+    t.equal((await sb.run(['status'])).code, 0, 'still serving');
+    t.equal((await sb.run(['down', '--all'])).code, 0);
+  },
+);
+
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 t.test('another user is refused', { skip: root ? false : 'needs root to run a client as another uid' }, async (t) => {
   const { sb } = await setup(t);

@@ -11,9 +11,15 @@ export function pathsFor(io: CliIo): DaemonPaths {
   return daemonPaths({ env: io.env, homedir: io.homedir || osHomedir() });
 }
 
+/** How long a control request may go unanswered: `TUNNEL_CONTROL_TIMEOUT_MS`, default 15 s. */
+export function requestTimeoutMs(io: CliIo): number | undefined {
+  const n = Number(io.env['TUNNEL_CONTROL_TIMEOUT_MS']);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
 /** Connect to a running background process (never starts one). */
 export function connectRunning(io: CliIo): Promise<ControlClient> {
-  return ControlClient.connect(pathsFor(io), VERSION);
+  return ControlClient.connect(pathsFor(io), VERSION, requestTimeoutMs(io));
 }
 
 /** `~/src/app` for `/home/me/src/app/.tunnel.yaml`; other files as `~/…/name`. */

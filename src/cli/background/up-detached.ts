@@ -17,7 +17,7 @@ import type { GlobalArgs } from '../options.js';
 import { formatDuration } from '../output/format.js';
 import { createRenderer } from '../output/renderer.js';
 import { VERSION } from '../version.js';
-import { pathsFor } from './common.js';
+import { pathsFor, requestTimeoutMs } from './common.js';
 
 function isUp(s: BackgroundStatus): boolean {
   return s.state === 'ready' || s.state === 'idle' || s.state === 'reconnecting';
@@ -49,25 +49,30 @@ export async function upDetached(io: CliIo, args: GlobalArgs, names: readonly st
     scriptPath: io.scriptPath,
     env: io.env,
     clientVersion: VERSION,
+    ...(requestTimeoutMs(io) === undefined ? {} : { requestTimeoutMs: requestTimeoutMs(io) }),
   });
   let reply: UpReply;
   try {
     if (started) renderer.info(`started the background process (pid ${client.server.pid})`);
     renderer.info(`starting ${specs.length} forward${specs.length === 1 ? '' : 's'} in the background…`);
-    reply = (await client.request({
-      op: 'up',
-      project,
-      cwd: io.cwd,
-      aws: {
-        ...(d.region === undefined ? {} : { region: d.region }),
-        ...(d.profile === undefined ? {} : { profile: d.profile }),
-        ...(d.endpoint === undefined ? {} : { endpoint: d.endpoint }),
-        env: awsEnvOf(io.env),
+    reply = (await client.request(
+      {
+        op: 'up',
+        project,
+        cwd: io.cwd,
+        aws: {
+          ...(d.region === undefined ? {} : { region: d.region }),
+          ...(d.profile === undefined ? {} : { profile: d.profile }),
+          ...(d.endpoint === undefined ? {} : { endpoint: d.endpoint }),
+          env: awsEnvOf(io.env),
+        },
+        forwards: specs,
+        configured: Object.keys(config.forwards),
+        timeoutMs: d.timeoutMs,
+        // Stopping changed forwards (about 2 s each, in parallel) comes on top of the wait.
       },
-      forwards: specs,
-      configured: Object.keys(config.forwards),
-      timeoutMs: d.timeoutMs,
-    })) as unknown as UpReply;
+      d.timeoutMs,
+    )) as unknown as UpReply;
   } finally {
     client.close();
   }
