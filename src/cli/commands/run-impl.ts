@@ -12,6 +12,8 @@ import type { ForwardStatus } from '../../tunnel/events.js';
 import { awsSettingsFor } from '../aws-settings.js';
 import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
+import { withOverrides } from '../spec-flags.js';
+import type { SpecOverrides } from '../spec-flags.js';
 import { deriveIo } from '../io.js';
 import type { CliIo, SignalName } from '../io.js';
 import type { GlobalArgs } from '../options.js';
@@ -77,13 +79,17 @@ export async function runWith(
   args: GlobalArgs,
   words: readonly string[],
   command: readonly string[],
+  overrides: SpecOverrides = {},
 ): Promise<number> {
   const [cmd, ...cmdArgs] = command;
   if (cmd === undefined || cmd === '')
     throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
   const loaded = await loadFor(io, args);
   const { config } = loaded;
-  const wanted = words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words);
+  const wanted = withOverrides(
+    words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words),
+    overrides,
+  );
   if (wanted.length === 0)
     throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
   // Forwards of this project already up in the background (`tunnel up -d`) are used as they are.
