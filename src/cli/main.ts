@@ -9,6 +9,7 @@ import { UsageError, isTunnelError } from '../errors.js';
 import { daemonCommand, downCommand, logsCommand, serviceCommand, statusCommand } from './commands/background.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
 import { initCommand } from './commands/init.js';
@@ -67,6 +68,7 @@ export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, ne
   // The emulator's whole point is to print its own throwaway credentials: unmasked io.
   add(emulatorCommand(io));
   add(demoCommand(safe));
+  add(doctorCommand(safe));
   add(completionCommand(safe));
   add(completeCommand(safe, names));
   return modules;

@@ -16,9 +16,14 @@ export interface ReportOptions {
 /** Extra advice for errors with a well-known fix. */
 export function adviceFor(err: unknown, profile?: string): string | undefined {
   if (!isTunnelError(err)) return undefined;
+  return adviceForCode(err.code, err.message, profile);
+}
+
+/** The hint for an error known by its code and message (an NDJSON event carries no error object). */
+export function adviceForCode(code: string, message: string, profile?: string): string | undefined {
   const p = profile === undefined ? '' : ` --profile ${profile}`;
-  const sso = /\bsso\b|SSO/.test(err.message);
-  switch (err.code) {
+  const sso = /\bsso\b|SSO/.test(message);
+  switch (code) {
     case 'ERR_AWS_EXPIRED_TOKEN':
       return sso
         ? `the SSO session has expired: run \`aws sso login${p}\``

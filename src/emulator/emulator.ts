@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
+import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
 import type { GatewaySession, RestartAgentOptions } from './gateway/gateway-session.js';
@@ -67,11 +68,13 @@ export async function startEmulator(
   if (internals.resolve) gatewayOptions.resolve = internals.resolve;
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
+  const sts = createStsHandler(state);
 
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-    if (req.method === 'POST' && path === '/') return api(req, res);
+    // STS speaks the query protocol (form body, no X-Amz-Target); everything else is JSON.
+    if (req.method === 'POST' && path === '/') return isQueryProtocolRequest(req) ? sts(req, res) : api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({

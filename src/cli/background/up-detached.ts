@@ -4,14 +4,14 @@
  * come up), print the same ready lines, and return. Running it again after editing the config
  * applies the difference: only added, changed and removed forwards are touched.
  */
-import { TunnelError, UsageError } from '../../errors.js';
+import { ERROR_CODES, TunnelError, UsageError } from '../../errors.js';
 import { selectForwards } from '../../config/resolve.js';
 import { awsEnvOf } from '../../daemon/aws-input.js';
 import { connectOrStart } from '../../daemon/client.js';
 import type { BackgroundStatus, Change, UpReply } from '../../daemon/protocol.js';
 import type { ForwardSpec } from '../../tunnel/forward-spec.js';
 import { loadFor } from '../context.js';
-import { describeUp, errorOfStatus, readySummary } from '../forwarding.js';
+import { describeUp, readySummary } from '../forwarding.js';
 import type { CliIo } from '../io.js';
 import type { GlobalArgs } from '../options.js';
 import { formatDuration } from '../output/format.js';
@@ -21,6 +21,12 @@ import { pathsFor, requestTimeoutMs } from './common.js';
 
 function isUp(s: BackgroundStatus): boolean {
   return s.state === 'ready' || s.state === 'idle' || s.state === 'reconnecting';
+}
+
+/** A background forward's failure as a typed error (the exit status follows its code). */
+function errorOfStatus(s: BackgroundStatus): TunnelError {
+  const code = ERROR_CODES.find((c) => c === s.error?.code) ?? 'ERR_TUNNEL_SESSION_LOST';
+  return new TunnelError(code, `${s.name}: ${s.error?.message ?? 'failed'}`, { details: { forward: s.name } });
 }
 
 const CHANGE_TEXT: Record<Change['action'], string> = {

@@ -55,7 +55,7 @@ const VALUE_FLAGS = new Set([
   '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
-const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'status', 'down', 'logs']);
+const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor', 'status', 'down', 'logs']);
 
 export function completionScript(shell: string, name = 'tunnel'): string {
   if (shell === 'bash') {
