@@ -97,6 +97,12 @@ export const ERROR_CODES = [
   'ERR_EMULATOR_BAD_TOKEN',
   'ERR_EMULATOR_PORT_IN_USE',
   'ERR_EMULATOR_LISTEN',
+  // --- daemon: the background process and its control socket ------------------------------
+  'ERR_DAEMON_NOT_RUNNING',
+  'ERR_DAEMON_PROTOCOL',
+  'ERR_DAEMON_ACCESS',
+  'ERR_DAEMON_START_FAILED',
+  'ERR_DAEMON_NO_SUCH_FORWARD',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

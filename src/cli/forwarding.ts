@@ -27,6 +27,8 @@ export interface ForwardingOptions {
    * It gets an AbortSignal that fires on SIGINT/SIGTERM. Absent: stay up until a signal.
    */
   whileUp?: (up: ReadonlyArray<ForwardStatus>, signal: AbortSignal) => Promise<number>;
+  /** Forwards already up elsewhere (the background process): passed to `whileUp` with the others. */
+  alreadyUp?: readonly ForwardStatus[];
   /** Status refresh for the live table. */
   refreshMs?: number;
 }
@@ -127,7 +129,8 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
 
   try {
     for (const spec of options.specs) manager.add(spec);
-    renderer.info(`starting ${options.specs.length} forward${options.specs.length === 1 ? '' : 's'}…`);
+    if (options.specs.length > 0)
+      renderer.info(`starting ${options.specs.length} forward${options.specs.length === 1 ? '' : 's'}…`);
     // On a terminal the table shows progress (starting, retrying) from the first moment.
     if (io.isTTY) tick();
     let timer: ReturnType<CliIo['clock']['setTimeout']> | undefined;
@@ -170,6 +173,10 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     upOnce = true;
     const up = statuses.filter(isUp);
     for (const s of up) renderer.cliEvent('ready', readySummary(s), describeUp(s, specByName.get(s.name)));
+    for (const s of options.alreadyUp ?? []) {
+      renderer.cliEvent('ready', { ...readySummary(s), background: true }, `${describeUp(s, undefined)}  (background)`);
+      up.push(s);
+    }
     renderer.status(manager.status());
 
     let code = 0;

@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError, isTunnelError } from '../errors.js';
+import { daemonCommand, downCommand, logsCommand, serviceCommand, statusCommand } from './commands/background.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -72,6 +73,11 @@ export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, ne
   add(forwardCommand(safe, names));
   add(upCommand(safe));
   add(runCommandModule(safe));
+  add(statusCommand(safe));
+  add(downCommand(safe));
+  add(logsCommand(safe));
+  add(daemonCommand(safe));
+  add(serviceCommand(safe));
   add(lsCommand(safe));
   add(targetsCommand(safe));
   add(initCommand(safe));

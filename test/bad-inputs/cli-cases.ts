@@ -400,6 +400,31 @@ export const CLI_CASES: CliCase[] = [
     expect: { code: 'ERR_CLI_COMMAND_FAILED', exit: 126, message: /cannot run/ },
   },
   ...HOSTILE_CASES,
+  {
+    id: 'status-not-running',
+    input: '`tunnel status` with no background process',
+    args: () => ['status'],
+    expect: { code: 'ERR_DAEMON_NOT_RUNNING', exit: 69, message: /no background tunnel process is running/ },
+  },
+  {
+    id: 'logs-follow-not-running',
+    input: '`tunnel logs -f` with no background process',
+    args: () => ['logs', '-f'],
+    expect: { code: 'ERR_DAEMON_NOT_RUNNING', exit: 69, message: /start one with `tunnel up -d`/ },
+  },
+  {
+    id: 'down-no-project',
+    input: '`tunnel down` outside a project, no names, no `--all`',
+    args: () => ['down'],
+    expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /name the forwards to stop, or use `tunnel down --all`/ },
+  },
+  {
+    id: 'up-detach-no-forwards',
+    input: '`tunnel up -d` with a config that has no forwards',
+    args: () => ['up', '-d'],
+    files: () => config(['targets:', '  demo: { name: demo }']),
+    expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /the configuration has no forwards/ },
+  },
 ];
 
 /** Write a case's files under `dir`. */

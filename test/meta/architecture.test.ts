@@ -21,6 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
   config: ['tunnel', 'errors', 'loopback', 'files'],
   emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback', 'files'],
+  // The background process and its control socket: the engine, without the CLI above it.
+  daemon: ['tunnel', 'aws', 'errors', 'clock', 'random', 'loopback', 'files'],
   cli: [
     'protocol',
     'session',
@@ -29,6 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'tunnel',
     'config',
     'emulator',
+    'daemon',
     'errors',
     'clock',
     'random',

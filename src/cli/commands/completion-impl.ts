@@ -31,6 +31,12 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   init: ['--force', '--stdout'],
   emulator: ['--port'],
   demo: ['--once'],
+  up: ['--detach', '-d'],
+  status: ['--watch'],
+  down: ['--all'],
+  logs: ['--follow', '-f'],
+  daemon: ['--keep'],
+  service: ['--kind', '--stdout'],
 };
 /** Flags followed by a value (`--config FILE`), for finding the command word. */
 const VALUE_FLAGS = new Set([
@@ -44,13 +50,14 @@ const VALUE_FLAGS = new Set([
   '--timeout',
   '--tag',
   '--port',
+  '--kind',
   '--bytes',
   '--index',
   '--sessions',
   '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
-const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor']);
+const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor', 'status', 'down', 'logs']);
 
 export function completionScript(shell: string, name = 'tunnel'): string {
   if (shell === 'bash') {

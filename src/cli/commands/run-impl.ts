@@ -86,12 +86,21 @@ export async function runWith(
     throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
   const loaded = await loadFor(io, args);
   const { config } = loaded;
-  const specs = withOverrides(
+  const wanted = withOverrides(
     words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words),
     overrides,
   );
-  if (specs.length === 0)
+  if (wanted.length === 0)
     throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
+  // Forwards of this project already up in the background (`tunnel up -d`) are used as they are.
+  const { backgroundUp } = await import('../background/reuse.js');
+  const project = loaded.projectFile ?? loaded.userFile ?? '(command line)';
+  const alreadyUp = await backgroundUp(
+    io,
+    project,
+    wanted.map((s) => s.name),
+  );
+  const specs = wanted.filter((s) => !alreadyUp.some((b) => b.name === s.name));
   // stdout belongs to the command: everything tunnel itself prints (lines, table, NDJSON
   // events) goes to stderr.
   const own = ownOutput(io);
@@ -103,6 +112,7 @@ export async function runWith(
     timeoutMs: config.defaults.timeoutMs,
     // The command expects every forward it was promised.
     requireAll: true,
+    alreadyUp,
     whileUp: async (up) => {
       const argv = cmdArgs.map((a) => expandPlaceholders(a, up));
       const file = expandPlaceholders(cmd, up);
