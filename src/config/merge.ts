@@ -23,6 +23,7 @@ export function mergeConfig(...layers: readonly ConfigLayer[]): TunnelConfig {
     Object.assign(merged.targets, layer.targets);
     Object.assign(merged.forwards, layer.forwards);
     Object.assign(merged.groups, layer.groups);
+    if (layer.bastion !== undefined) merged.bastion = layer.bastion;
     for (const [k, v] of layer.origins) merged.origins.set(k, v);
   }
   return merged;

@@ -143,7 +143,8 @@ export function targetRefProblem(text: string): string | undefined {
 /** `orders`, `orders/reader` … after the `rds:`/`cache:` prefix; undefined when malformed. */
 export function parseDbRef(service: 'rds' | 'cache', text: string): DbRef | undefined {
   const [name, endpoint, ...rest] = text.trim().split('/');
-  if (name === undefined || !NAME_PART_RE.test(name) || rest.length > 0) return undefined;
+  // RDS and ElastiCache identifiers: a letter, then letters, digits and hyphens.
+  if (name === undefined || !/^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(name) || rest.length > 0) return undefined;
   if (endpoint === undefined) return { service, name, endpoint: 'default' };
   const allowed = service === 'rds' ? ['reader', 'writer', 'instance'] : ['reader'];
   if (!allowed.includes(endpoint)) return undefined;
