@@ -38,10 +38,16 @@ async function forwardUntilStopped(
   config: TunnelConfig,
   specs: ForwardSpec[],
 ): Promise<number> {
+  const aws = await awsSettingsFor(io, config);
+  const renderer = rendererFor(io, args);
+  // Issue #19: databases and ECS tasks by name, bind: auto.
+  const { namedApis, resolveNamedSpecs, describeResolved } = await import('../named.js');
+  const named = await resolveNamedSpecs(namedApis(aws), specs);
+  for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(io, {
-    specs,
-    aws: await awsSettingsFor(io, config),
-    renderer: rendererFor(io, args),
+    specs: named.specs,
+    aws,
+    renderer,
     timeoutMs: config.defaults.timeoutMs,
     requireAll: args.wait,
   });

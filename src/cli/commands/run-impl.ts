@@ -90,9 +90,14 @@ export async function runWith(
   // events) goes to stderr.
   const own = ownOutput(io);
   const renderer = rendererFor(own, args);
+  const aws = await awsSettingsFor(io, config);
+  // Issue #19: databases and ECS tasks by name, bind: auto, IAM tokens.
+  const { namedApis, resolveNamedSpecs, describeResolved, iamEnv } = await import('../named.js');
+  const named = await resolveNamedSpecs(namedApis(aws), specs);
+  for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(own, {
-    specs,
-    aws: await awsSettingsFor(io, config),
+    specs: named.specs,
+    aws,
     renderer,
     timeoutMs: config.defaults.timeoutMs,
     // The command expects every forward it was promised.
@@ -102,7 +107,7 @@ export async function runWith(
       const file = expandPlaceholders(cmd, up);
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, forwardEnv(up));
+      Object.assign(env, forwardEnv(up), await iamEnv(aws, named.specs));
       renderer.cliEvent('command-start', { command: file, args: argv.length }, undefined);
       const status = await spawnChild(io, file, argv, env);
       renderer.cliEvent('command-exit', { command: file, exitCode: status }, undefined);
