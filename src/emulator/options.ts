@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
+import { databaseIssues, resolveDatabases, type DatabaseSettings, type ResolvedDatabases } from './databases.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type PlatformType = 'Linux' | 'Windows' | 'MacOS';
@@ -90,7 +91,8 @@ export interface AccessDenyRule {
   resource?: string;
 }
 
-export interface EmulatorOptions {
+/** Issue #19: `rds`, `elasticache`, `ecs` and `apiPageSize` come from DatabaseSettings (databases.ts). */
+export interface EmulatorOptions extends DatabaseSettings {
   /** Listen address; default `127.0.0.1`. */
   host?: string;
   /** Listen port; default 0 (any free port). */
@@ -133,6 +135,8 @@ export interface ResolvedEmulatorOptions {
   idleTimeoutMs: number;
   maxSessionDurationMs: number;
   clock: Clock;
+  /** Issue #19: emulated RDS, ElastiCache and ECS resources. */
+  databases: ResolvedDatabases;
 }
 
 /** The agent version the fixtures were recorded with (smux, keep-alive off). */
@@ -227,7 +231,9 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     );
   }
   const instances = (o.instances ?? [{ instanceId: DEFAULT_INSTANCE_ID, name: 'demo' }]).map(resolveInstance);
+  const databases = resolveDatabases(o, o.region ?? DEFAULT_REGION);
   return {
+    databases,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 0,
     region: o.region ?? DEFAULT_REGION,
@@ -238,7 +244,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
       host: d.host ?? 'localhost',
       port: d.port,
       to: { host: d.to.host, port: d.to.port },
-    })),
+    })).concat(databases.mappings.map((m) => ({ instance: '*', host: m.host, port: m.port, to: { ...m.to } }))),
     pacing: o.pacing ?? 'agent',
     faults: { ...(o.faults ?? {}) },
     seed: o.seed ?? randomBytes(4).readUInt32BE(0),
@@ -290,6 +296,10 @@ const TOP_KEYS = new Set([
   'idleTimeoutMs',
   'maxSessionDurationMs',
   'clock',
+  'rds',
+  'elasticache',
+  'ecs',
+  'apiPageSize',
 ]);
 const INSTANCE_KEYS = new Set([
   'instanceId',
@@ -445,6 +455,8 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string')))
     out.push(issue([...root, 'remoteHostDenyList'], 'must be a list of addresses'));
 
+  for (const d of databaseIssues(value)) out.push(issue([...root, ...d.segments], d.message));
+
   const access = value['accessDeny'];
   if (access !== undefined) {
     if (!Array.isArray(access)) out.push(issue([...root, 'accessDeny'], 'must be a list'));
@@ -452,7 +464,7 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       access.forEach((r: unknown, i) => {
         const at = [...root, 'accessDeny', i];
         if (!isRecord(r)) return void out.push(issue(at, 'must be a mapping with action (and resource)'));
-        if (typeof r['action'] !== 'string' || !/^(ssm|kms):[A-Za-z*]+$/.test(r['action']))
+        if (typeof r['action'] !== 'string' || !/^(ssm|kms|rds|elasticache|ecs):[A-Za-z*]+$/.test(r['action']))
           out.push(issue([...at, 'action'], 'must be an IAM action such as ssm:StartSession'));
         checkString(r, 'resource', at, out);
       });
