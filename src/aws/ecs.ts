@@ -69,7 +69,9 @@ export function createEcsApi(settings: AwsSettings): EcsApi {
         const out: string[] = [];
         let next: string | undefined;
         for (let page = 0; page < MAX_PAGES; page++) {
-          const res = await client.send(new ListClustersCommand({ ...(next === undefined ? {} : { nextToken: next }) }));
+          const res = await client.send(
+            new ListClustersCommand({ ...(next === undefined ? {} : { nextToken: next }) }),
+          );
           out.push(...(res.clusterArns ?? []).map(lastArnSegment));
           next = res.nextToken;
           if (next === undefined || next === '') break;

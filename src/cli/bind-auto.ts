@@ -68,9 +68,10 @@ export async function pickLoopback(
   name: string,
   port: number,
   taken: Set<string>,
+  planned?: string,
   platform: NodeJS.Platform = process.platform,
 ): Promise<AutoBindResult> {
-  const preferred = preferredLoopback(name, taken);
+  const preferred = planned !== undefined && !taken.has(planned) ? planned : preferredLoopback(name, taken);
   let addr = preferred;
   // Bounded: at most 16 addresses are tried before giving up.
   for (let i = 0; i < 16; i++) {

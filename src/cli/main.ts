@@ -10,6 +10,8 @@ import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
+import { hostsCommand } from './commands/hosts.js';
+import { tokenCommand } from './commands/token.js';
 import { initCommand } from './commands/init.js';
 import { lsCommand } from './commands/ls.js';
 import { runCommandModule } from './commands/run.js';
@@ -51,6 +53,8 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .command(runCommandModule(safe))
     .command(lsCommand(safe))
     .command(targetsCommand(safe))
+    .command(hostsCommand(safe))
+    .command(tokenCommand(safe))
     .command(initCommand(safe))
     // The emulator's whole point is to print its own throwaway credentials: unmasked io.
     .command(emulatorCommand(io))

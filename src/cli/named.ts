@@ -20,7 +20,7 @@ import {
   type EcsTargetResolution,
   type NamedDestination,
 } from '../tunnel/named-targets.js';
-import { pickLoopback } from './bind-auto.js';
+import { pickLoopback, plannedLoopbacks } from './bind-auto.js';
 
 /** The AWS APIs the resolution needs, created on first use (tests may pass their own). */
 export interface NamedApis {
@@ -59,8 +59,13 @@ export interface ResolvedNamed {
 export async function resolveNamedSpecs(
   apis: NamedApis,
   specs: readonly ForwardSpec[],
-  options: { bind: boolean } = { bind: true },
+  options: { bind: boolean; autoNames?: readonly string[] } = { bind: true },
 ): Promise<ResolvedNamed> {
+  // Every `bind: auto` forward of the config gets its address in config order, whichever of them
+  // this run brings up, so `tunnel hosts` (a separate run) names the same addresses.
+  const planned = plannedLoopbacks([
+    ...new Set([...(options.autoNames ?? []), ...specs.filter((s) => s.bindAuto === true).map((s) => s.name)]),
+  ]);
   const destinations = new Map<string, NamedDestination>();
   const ecs = new Map<string, EcsTargetResolution>();
   const notes: string[] = [];
@@ -84,7 +89,7 @@ export async function resolveNamedSpecs(
     }
     if (spec.bindAuto === true && options.bind) {
       const port = typeof spec.localPort === 'number' ? spec.localPort : 0;
-      const picked = await pickLoopback(spec.name, port, taken);
+      const picked = await pickLoopback(spec.name, port, taken, planned.get(spec.name));
       spec.bind = [picked.address];
       // The address is the forward's own: the port must be exactly this one.
       if (typeof spec.localPort === 'number') delete spec.allowBusyFallback;
@@ -121,4 +126,28 @@ export function describeResolved(r: ResolvedNamed): string[] {
   for (const [name, e] of r.ecs)
     lines.push(`${name}: ECS task ${e.taskId} container ${e.container} in ${e.cluster} (${e.targetId})`);
   return [...lines, ...r.notes];
+}
+
+/** Names of the config's `bind: auto` forwards, in config order. */
+export function autoBindNames(forwards: Record<string, { bindAuto?: boolean }>): string[] {
+  return Object.entries(forwards)
+    .filter(([, f]) => f.bindAuto === true)
+    .map(([n]) => n);
+}
+
+/**
+ * `--bind auto` on the command line: every forward of the run gets `bind: auto`. Returns the
+ * arguments without it (the config layer takes only IP literals) and whether it was given.
+ */
+export function stripBindAuto<A extends { bind?: string[] | undefined }>(args: A): { args: A; bindAuto: boolean } {
+  if (args.bind === undefined) return { args, bindAuto: false };
+  const words = args.bind.flatMap((b) => b.split(',')).map((b) => b.trim());
+  if (!words.includes('auto')) return { args, bindAuto: false };
+  const rest = words.filter((b) => b !== 'auto' && b !== '');
+  return { args: { ...args, bind: rest.length === 0 ? undefined : rest }, bindAuto: true };
+}
+
+/** Mark specs for `--bind auto`. */
+export function withBindAuto(specs: ForwardSpec[], bindAuto: boolean): ForwardSpec[] {
+  return bindAuto ? specs.map((s) => ({ ...s, bindAuto: true })) : specs;
 }

@@ -33,7 +33,8 @@ export function readNamedKeys(v: Record<string, unknown>, path: ConfigPath, out:
   for (const service of present) {
     const raw = v[service];
     const ref = typeof raw === 'string' ? parseDbRef(service, raw) : undefined;
-    if (ref === undefined) out.add([...path, service], `${JSON.stringify(raw)} is not a ${service} name`, DB_HINT[service]);
+    if (ref === undefined)
+      out.add([...path, service], `${JSON.stringify(raw)} is not a ${service} name`, DB_HINT[service]);
     else if (keys.db === undefined) keys.db = ref;
   }
   if (keys.db !== undefined && v['host'] !== undefined)

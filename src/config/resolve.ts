@@ -127,7 +127,8 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   if (!masked.includes(':')) return undefined;
   const parts = masked.split(':').map((p) => (p === '\u0000' && v6 !== null ? (v6[1] ?? '') : p));
   // `tag:K=V` and `ecs:…` targets carry their own colon: glue it back on.
-  if ((parts[0] === 'tag' || parts[0] === 'ecs') && parts.length > 2) parts.splice(0, 2, `${parts[0]}:${parts[1] ?? ''}`);
+  if ((parts[0] === 'tag' || parts[0] === 'ecs') && parts.length > 2)
+    parts.splice(0, 2, `${parts[0]}:${parts[1] ?? ''}`);
   const [target, ...rest] = parts;
   if (target === undefined || target === '') throw new UsageError(`"${spec}" has no target before the first ":"`);
   if (rest.some((p) => p === ''))
@@ -179,7 +180,14 @@ export function specsFromWords(config: TunnelConfig, words: readonly string[]): 
     if (n.localPort === undefined) f.allowBusyFallback = true;
     result.push(f);
   }
-  return [...result, ...plainSpecs(config, named.filter((n) => n.named === undefined).map((n) => n.word), names)];
+  return [
+    ...result,
+    ...plainSpecs(
+      config,
+      named.filter((n) => n.named === undefined).map((n) => n.word),
+      names,
+    ),
+  ];
 }
 
 function plainSpecs(config: TunnelConfig, words: readonly string[], names: Set<string>): ForwardSpec[] {

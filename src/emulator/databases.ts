@@ -176,7 +176,11 @@ export function resolveDatabases(d: DatabaseSettings, region: string): ResolvedD
         kind: 'replication-group',
         engine: g.engine ?? 'redis',
         port: g.port ?? 6379,
-        host: g.host ?? (clusterMode ? `clustercfg.${id}.${tag}.${sr}.cache.amazonaws.com` : `master.${id}.${tag}.${sr}.cache.amazonaws.com`),
+        host:
+          g.host ??
+          (clusterMode
+            ? `clustercfg.${id}.${tag}.${sr}.cache.amazonaws.com`
+            : `master.${id}.${tag}.${sr}.cache.amazonaws.com`),
         clusterMode,
         status: g.status ?? 'available',
       };
@@ -280,7 +284,10 @@ function checkEntry(
   if (typeof id !== 'string' || !re.test(id))
     out.push({
       segments: [...at, idKey],
-      message: kind === 'container' ? 'must be letters, digits, - and _' : 'must start with a letter and use letters, digits and -',
+      message:
+        kind === 'container'
+          ? 'must be letters, digits, - and _'
+          : 'must start with a letter and use letters, digits and -',
     });
   else if (seen.has(id.toLowerCase())) out.push({ segments: [...at, idKey], message: `duplicate ${idKey} ${id}` });
   else seen.add(id.toLowerCase());
@@ -289,7 +296,8 @@ function checkEntry(
       out.push({ segments: [...at, k], message: 'must be a non-empty string' });
   }
   for (const k of ['iamAuth', 'clusterMode', 'execEnabled'])
-    if (v[k] !== undefined && typeof v[k] !== 'boolean') out.push({ segments: [...at, k], message: 'must be true or false' });
+    if (v[k] !== undefined && typeof v[k] !== 'boolean')
+      out.push({ segments: [...at, k], message: 'must be true or false' });
   const port = v['port'];
   if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535))
     out.push({ segments: [...at, 'port'], message: 'must be an integer port 1..65535' });

@@ -239,12 +239,14 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     region: o.region ?? DEFAULT_REGION,
     credentials: o.credentials ? { ...o.credentials } : randomCredentials(),
     instances,
-    destinations: (o.destinations ?? []).map((d) => ({
-      instance: d.instance ?? '*',
-      host: d.host ?? 'localhost',
-      port: d.port,
-      to: { host: d.to.host, port: d.to.port },
-    })).concat(databases.mappings.map((m) => ({ instance: '*', host: m.host, port: m.port, to: { ...m.to } }))),
+    destinations: (o.destinations ?? [])
+      .map((d) => ({
+        instance: d.instance ?? '*',
+        host: d.host ?? 'localhost',
+        port: d.port,
+        to: { host: d.to.host, port: d.to.port },
+      }))
+      .concat(databases.mappings.map((m) => ({ instance: '*', host: m.host, port: m.port, to: { ...m.to } }))),
     pacing: o.pacing ?? 'agent',
     faults: { ...(o.faults ?? {}) },
     seed: o.seed ?? randomBytes(4).readUInt32BE(0),

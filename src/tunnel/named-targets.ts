@@ -119,7 +119,8 @@ export async function resolveRds(api: RdsApi, ref: DbRef): Promise<NamedDestinat
     wantInstance ? api.describeDbInstances() : Promise.resolve([]),
   ]);
   const names = [...allClusters.map((x) => `${x.id} (cluster)`), ...allInstances.map((x) => x.id)];
-  const kind = ref.endpoint === 'reader' || ref.endpoint === 'writer' ? 'Aurora cluster' : 'DB instance or Aurora cluster';
+  const kind =
+    ref.endpoint === 'reader' || ref.endpoint === 'writer' ? 'Aurora cluster' : 'DB instance or Aurora cluster';
   return Promise.reject(notFound(what, `no ${kind} named "${ref.name}" (${what}); known: ${listNames(names)}`));
 }
 
@@ -156,9 +157,15 @@ export async function resolveCache(api: ElastiCacheApi, ref: DbRef): Promise<Nam
       found.map((c) => `${c.kind}/${c.id}`),
     );
   if (only !== undefined) return ofCache(ref, only);
-  const [allGroups, allServerless] = await Promise.all([api.describeReplicationGroups(), api.describeServerlessCaches()]);
+  const [allGroups, allServerless] = await Promise.all([
+    api.describeReplicationGroups(),
+    api.describeServerlessCaches(),
+  ]);
   const names = [...allGroups.map((x) => x.id), ...allServerless.map((x) => `${x.id} (serverless)`)];
-  throw notFound(what, `no ElastiCache replication group or serverless cache named "${ref.name}"; known: ${listNames(names)}`);
+  throw notFound(
+    what,
+    `no ElastiCache replication group or serverless cache named "${ref.name}"; known: ${listNames(names)}`,
+  );
 }
 
 /** What an ECS Exec target resolved to. */
@@ -205,7 +212,10 @@ function pickContainer(ref: EcsRef, task: EcsTask): { name: string; runtimeId: s
   const c = candidates[0];
   if (c === undefined) throw notFound(what, `task ${task.taskId} has no containers`);
   if (c.runtimeId === undefined || c.runtimeId === '')
-    throw notFound(what, `container ${c.name} of task ${task.taskId} has no runtime id yet (${c.lastStatus ?? 'not running'})`);
+    throw notFound(
+      what,
+      `container ${c.name} of task ${task.taskId} has no runtime id yet (${c.lastStatus ?? 'not running'})`,
+    );
   return { name: c.name, runtimeId: c.runtimeId };
 }
 
@@ -225,10 +235,14 @@ export async function resolveEcsTarget(api: EcsApi, ref: EcsRef): Promise<EcsTar
       const code = awsCodeOf(err);
       if (code === 'ClusterNotFoundException') throw await clusterNotFound(api, ref);
       if (code === 'ServiceNotFoundException')
-        throw notFound(what, `no ECS service "${ref.name}" in cluster ${ref.cluster} (nor a task id: those are 32 hex digits)`);
+        throw notFound(
+          what,
+          `no ECS service "${ref.name}" in cluster ${ref.cluster} (nor a task id: those are 32 hex digits)`,
+        );
       throw err;
     }
-    if (taskIds.length === 0) throw notFound(what, `ECS service ${ref.name} in cluster ${ref.cluster} has no running task`);
+    if (taskIds.length === 0)
+      throw notFound(what, `ECS service ${ref.name} in cluster ${ref.cluster} has no running task`);
   }
   let tasks: EcsTask[];
   try {

@@ -15,11 +15,16 @@ export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly 
       'nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`',
     );
   }
-  const { config } = await loadFor(io, args);
-  return forwardUntilStopped(io, args, config, specsFromWords(config, words));
+  const { stripBindAuto, withBindAuto } = await import('../named.js');
+  const auto = stripBindAuto(args);
+  const { config } = await loadFor(io, auto.args);
+  return forwardUntilStopped(io, auto.args, config, withBindAuto(specsFromWords(config, words), auto.bindAuto));
 }
 
-export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
+export async function up(io: CliIo, argv: GlobalArgs, names: readonly string[]): Promise<number> {
+  const { stripBindAuto, withBindAuto } = await import('../named.js');
+  const auto = stripBindAuto(argv);
+  const args = auto.args;
   const loaded = await loadFor(io, args);
   const { config } = loaded;
   if (Object.keys(config.forwards).length === 0) {
@@ -28,7 +33,7 @@ export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]):
       `the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`,
     );
   }
-  return forwardUntilStopped(io, args, config, selectForwards(config, names));
+  return forwardUntilStopped(io, args, config, withBindAuto(selectForwards(config, names), auto.bindAuto));
 }
 
 /** Bring `specs` up and keep them up until a signal (or, with --wait, until one fails). */
@@ -41,8 +46,11 @@ async function forwardUntilStopped(
   const aws = await awsSettingsFor(io, config);
   const renderer = rendererFor(io, args);
   // Issue #19: databases and ECS tasks by name, bind: auto.
-  const { namedApis, resolveNamedSpecs, describeResolved } = await import('../named.js');
-  const named = await resolveNamedSpecs(namedApis(aws), specs);
+  const { namedApis, resolveNamedSpecs, describeResolved, autoBindNames } = await import('../named.js');
+  const named = await resolveNamedSpecs(namedApis(aws), specs, {
+    bind: true,
+    autoNames: autoBindNames(config.forwards),
+  });
   for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(io, {
     specs: named.specs,

@@ -74,16 +74,23 @@ export function ownOutput(io: CliIo): CliIo {
 
 export async function runWith(
   io: CliIo,
-  args: GlobalArgs,
+  argv: GlobalArgs,
   words: readonly string[],
   command: readonly string[],
 ): Promise<number> {
   const [cmd, ...cmdArgs] = command;
   if (cmd === undefined || cmd === '')
     throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
+  const { namedApis, resolveNamedSpecs, describeResolved, iamEnv, stripBindAuto, withBindAuto, autoBindNames } =
+    await import('../named.js');
+  const auto = stripBindAuto(argv);
+  const args = auto.args;
   const loaded = await loadFor(io, args);
   const { config } = loaded;
-  const specs = words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words);
+  const specs = withBindAuto(
+    words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words),
+    auto.bindAuto,
+  );
   if (specs.length === 0)
     throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
   // stdout belongs to the command: everything tunnel itself prints (lines, table, NDJSON
@@ -92,8 +99,10 @@ export async function runWith(
   const renderer = rendererFor(own, args);
   const aws = await awsSettingsFor(io, config);
   // Issue #19: databases and ECS tasks by name, bind: auto, IAM tokens.
-  const { namedApis, resolveNamedSpecs, describeResolved, iamEnv } = await import('../named.js');
-  const named = await resolveNamedSpecs(namedApis(aws), specs);
+  const named = await resolveNamedSpecs(namedApis(aws), specs, {
+    bind: true,
+    autoNames: autoBindNames(config.forwards),
+  });
   for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(own, {
     specs: named.specs,

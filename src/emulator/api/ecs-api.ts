@@ -101,7 +101,8 @@ function describeTasks(state: EmulatorState, body: JsonObject): JsonObject {
   for (const w of wanted as string[]) {
     const id = w.slice(w.lastIndexOf('/') + 1);
     const t = cluster.tasks.find((x) => x.id === id);
-    if (t === undefined) failures.push({ arn: w.startsWith('arn:') ? w : taskArn(state, cluster.name, w), reason: 'MISSING' });
+    if (t === undefined)
+      failures.push({ arn: w.startsWith('arn:') ? w : taskArn(state, cluster.name, w), reason: 'MISSING' });
     else tasks.push(taskJson(state, cluster.name, t));
   }
   return { tasks, failures };

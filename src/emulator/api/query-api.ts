@@ -36,7 +36,12 @@ function el(tag: string, value: string | number | boolean | undefined): string {
 }
 
 /** A page of `items` from `marker` (the index as text), `max` (the client's, capped by the emulator's). */
-function page<T>(state: EmulatorState, items: T[], marker: string | null, max: string | null): { items: T[]; next?: string } {
+function page<T>(
+  state: EmulatorState,
+  items: T[],
+  marker: string | null,
+  max: string | null,
+): { items: T[]; next?: string } {
   const start = marker === null ? 0 : Number(marker);
   if (!Number.isInteger(start) || start < 0 || start > items.length)
     throw new AwsFault('InvalidParameterValue', `Invalid marker: ${marker ?? ''}`);
@@ -58,7 +63,10 @@ function rdsClusterXml(state: EmulatorState, c: ResolvedRdsCluster): string {
   const region = state.options.region;
   const members = state.options.databases.rdsInstances
     .filter((i) => i.cluster === c.id)
-    .map((i, n) => `<DBClusterMember>${el('DBInstanceIdentifier', i.id)}${el('IsClusterWriter', n === 0)}</DBClusterMember>`)
+    .map(
+      (i, n) =>
+        `<DBClusterMember>${el('DBInstanceIdentifier', i.id)}${el('IsClusterWriter', n === 0)}</DBClusterMember>`,
+    )
     .join('');
   return `<DBCluster>${el('DBClusterIdentifier', c.id)}${el('Engine', c.engine)}${el('Status', c.status)}${el('Endpoint', c.host)}${el('ReaderEndpoint', c.readerHost)}${el('Port', c.port)}${el('IAMDatabaseAuthenticationEnabled', c.iamAuth)}${el('DBClusterArn', `arn:aws:rds:${region}:${EMULATOR_ACCOUNT_ID}:cluster:${c.id}`)}<DBClusterMembers>${members}</DBClusterMembers></DBCluster>`;
 }
@@ -183,7 +191,8 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
     );
     // The Query services name these faults without the `Exception` suffix.
     if (failure) throw new AwsFault(failure.code.replace(/Exception$/, ''), failure.message, 403);
-    if (op === undefined) throw new AwsFault('InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
+    if (op === undefined)
+      throw new AwsFault('InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
     const inner = op.run(state, params);
     state.recordCall({ operation: `${service}:${action}`, at, request: Object.fromEntries(params) });
     send(
