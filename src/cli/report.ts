@@ -31,8 +31,14 @@ export function adviceFor(err: unknown, profile?: string): string | undefined {
       return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
     case 'ERR_AWS_TARGET_NOT_CONNECTED':
       return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';
-    case 'ERR_TUNNEL_TARGET_NOT_FOUND':
+    case 'ERR_TUNNEL_TARGET_NOT_FOUND': {
+      // Issue #19: databases and ECS tasks have their own listings.
+      const what = String(err.details['target'] ?? '');
+      if (what.startsWith('rds:')) return 'run `tunnel targets --rds` to list databases';
+      if (what.startsWith('cache:')) return 'run `tunnel targets --cache` to list caches';
+      if (what.startsWith('ecs:')) return 'run `tunnel targets --ecs CLUSTER` to list tasks and containers';
       return 'run `tunnel targets` to list managed instances';
+    }
     case 'ERR_TUNNEL_PORT_IN_USE':
       return 'choose another local port (TARGET:PORT:LOCAL_PORT) or `auto`';
     case 'ERR_AWS_ENDPOINT_UNREACHABLE':
