@@ -319,16 +319,16 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
   checkKeys(v, path, FORWARD_KEYS, out);
   const at = (k: string): ConfigPath => [...path, k];
   const named = readNamedKeys(v, path, out);
+  // A forward with rds:/cache: (even a malformed one) takes its target from bastion: and its port from the service.
+  const wantsDb = v['rds'] !== undefined || v['cache'] !== undefined;
   let target: string | TargetRef | undefined;
   if (v['target'] === undefined) {
-    if (named.db === undefined)
-      out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
+    if (!wantsDb) out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
   } else if (typeof v['target'] === 'string') target = readString(v['target'], at('target'), out);
   else target = readTarget(v['target'], at('target'), out);
   let remotePort: number | undefined;
   if (v['remotePort'] === undefined) {
-    if (named.db === undefined)
-      out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
+    if (!wantsDb) out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
     else remotePort = 0;
   } else remotePort = readPort(v['remotePort'], at('remotePort'), out);
   const f: Partial<ForwardConfig> = { ...named };
