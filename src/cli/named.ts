@@ -6,10 +6,9 @@
  * The resolution functions live in tunnel/named-targets.ts (shared with `tunnel doctor`); this
  * file only wires them to SDK clients built from the CLI's AWS settings, once per run.
  */
-import { createElastiCacheApi, createRdsApi, type ElastiCacheApi, type RdsApi } from '../aws/databases.js';
-import { createEcsApi, type EcsApi } from '../aws/ecs.js';
+import type { ElastiCacheApi, RdsApi } from '../aws/databases.js';
+import type { EcsApi } from '../aws/ecs.js';
 import type { AwsSettings } from '../aws/settings.js';
-import { rdsAuthToken } from '../aws/rds-token.js';
 import { envName } from '../config/check.js';
 import { impliedLocalPort } from '../config/resolve.js';
 import type { ForwardSpec } from '../tunnel/forward-spec.js';
@@ -22,28 +21,31 @@ import {
 } from '../tunnel/named-targets.js';
 import { pickLoopback, plannedLoopbacks } from './bind-auto.js';
 
-/** The AWS APIs the resolution needs, created on first use (tests may pass their own). */
+/**
+ * The AWS APIs the resolution needs, created on first use: their SDK clients are loaded only by
+ * runs that name a database or an ECS task (startup stays fast for plain forwards).
+ */
 export interface NamedApis {
-  rds(): RdsApi;
-  cache(): ElastiCacheApi;
-  ecs(): EcsApi;
+  rds(): Promise<RdsApi>;
+  cache(): Promise<ElastiCacheApi>;
+  ecs(): Promise<EcsApi>;
 }
 
 export function namedApis(aws: AwsSettings): NamedApis {
-  let rds: RdsApi | undefined;
-  let cache: ElastiCacheApi | undefined;
-  let ecs: EcsApi | undefined;
+  let rds: Promise<RdsApi> | undefined;
+  let cache: Promise<ElastiCacheApi> | undefined;
+  let ecs: Promise<EcsApi> | undefined;
   return {
-    rds: () => (rds ??= createRdsApi(aws)),
-    cache: () => (cache ??= createElastiCacheApi(aws)),
-    ecs: () => (ecs ??= createEcsApi(aws)),
+    rds: () => (rds ??= import('../aws/databases.js').then((m) => m.createRdsApi(aws))),
+    cache: () => (cache ??= import('../aws/databases.js').then((m) => m.createElastiCacheApi(aws))),
+    ecs: () => (ecs ??= import('../aws/ecs.js').then((m) => m.createEcsApi(aws))),
   };
 }
 
 /** A database forward's destination. */
 export async function resolveDestination(apis: NamedApis, spec: ForwardSpec): Promise<NamedDestination | undefined> {
   if (spec.db === undefined) return undefined;
-  return spec.db.service === 'rds' ? resolveRds(apis.rds(), spec.db) : resolveCache(apis.cache(), spec.db);
+  return spec.db.service === 'rds' ? resolveRds(await apis.rds(), spec.db) : resolveCache(await apis.cache(), spec.db);
 }
 
 export interface ResolvedNamed {
@@ -83,7 +85,7 @@ export async function resolveNamedSpecs(
         spec.localPort = spec.bindAuto === true ? spec.remotePort : impliedLocalPort(spec.remotePort);
     }
     if (spec.target.kind === 'ecs') {
-      const r = await resolveEcsTarget(apis.ecs(), spec.target);
+      const r = await resolveEcsTarget(await apis.ecs(), spec.target);
       ecs.set(spec.name, r);
       spec.target = { kind: 'id', id: r.targetId };
     }
@@ -110,6 +112,8 @@ export async function resolveNamedSpecs(
  */
 export async function iamEnv(aws: AwsSettings, specs: readonly ForwardSpec[]): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
+  if (!specs.some((s) => s.iam === true)) return env;
+  const { rdsAuthToken } = await import('../aws/rds-token.js');
   for (const s of specs) {
     if (s.iam !== true || s.dbUser === undefined || s.remoteHost === undefined) continue;
     const n = envName(s.name);

@@ -30,10 +30,8 @@ export async function namedTargets(io: CliIo, args: GlobalArgs, o: NamedTargetsO
     else rows.push(text);
   };
   if (o.rds) {
-    const [clusters, instances] = await Promise.all([
-      apis.rds().describeDbClusters(),
-      apis.rds().describeDbInstances(),
-    ]);
+    const rds = await apis.rds();
+    const [clusters, instances] = await Promise.all([rds.describeDbClusters(), rds.describeDbInstances()]);
     for (const c of clusters) {
       const base = { name: c.id, kind: 'aurora-cluster', engine: c.engine ?? null, port: c.port ?? null };
       emit('rds', { ...base, endpoint: c.host ?? null, iamAuth: c.iamAuth }, [
@@ -74,9 +72,10 @@ export async function namedTargets(io: CliIo, args: GlobalArgs, o: NamedTargetsO
       );
   }
   if (o.cache) {
+    const cache = await apis.cache();
     const [groups, serverless] = await Promise.all([
-      apis.cache().describeReplicationGroups(),
-      apis.cache().describeServerlessCaches(),
+      cache.describeReplicationGroups(),
+      cache.describeServerlessCaches(),
     ]);
     for (const c of [...groups, ...serverless]) {
       emit(
@@ -100,8 +99,9 @@ export async function namedTargets(io: CliIo, args: GlobalArgs, o: NamedTargetsO
   }
   if (o.ecs !== undefined) {
     const cluster = o.ecs;
-    const ids = await apis.ecs().listTasks(cluster);
-    const tasks = ids.length === 0 ? [] : await apis.ecs().describeTasks(cluster, ids);
+    const ecs = await apis.ecs();
+    const ids = await ecs.listTasks(cluster);
+    const tasks = ids.length === 0 ? [] : await ecs.describeTasks(cluster, ids);
     for (const t of tasks) {
       const service = t.group?.startsWith('service:') === true ? t.group.slice(8) : undefined;
       for (const c of t.containers) {
