@@ -7,7 +7,18 @@ import { UsageError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
 import type { CliIo } from '../io.js';
 
-export const COMMANDS = ['up', 'run', 'ls', 'targets', 'init', 'emulator', 'demo', 'completion'] as const;
+export const COMMANDS = [
+  'up',
+  'run',
+  'ls',
+  'targets',
+  'hosts',
+  'token',
+  'init',
+  'emulator',
+  'demo',
+  'completion',
+] as const;
 export const GLOBAL_FLAGS = [
   '--config',
   '--no-user-config',
@@ -45,7 +56,7 @@ const VALUE_FLAGS = new Set([
   '--index',
 ]);
 /** Commands whose positionals are forward or group names. */
-const NAME_COMMANDS = new Set(['up', 'run', 'ls']);
+const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'hosts', 'token']);
 
 export function completionScript(shell: string, name = 'tunnel'): string {
   if (shell === 'bash') {
