@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real servers the real-client tests use:
-# PostgreSQL and Redis, each on a private loopback port, with data in a temp dir.
+# PostgreSQL and Redis, each on a private loopback port, with data in a temp dir; also the
+# openssl command the TLS tests use.
 # Prints `export ...` lines for the test run; `stop` tears them down.
 # Usage: eval "$(bash scripts/test-services.sh start)"; ...; bash scripts/test-services.sh stop
 set -euo pipefail
@@ -13,6 +14,8 @@ install_missing() {
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server redis-tools)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
   command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+  # openssl: the TLS (sslmode=verify-full) tests make their test CA with it (issue #19).
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${need[*]}" >&2; return 1; fi
     export DEBIAN_FRONTEND=noninteractive
