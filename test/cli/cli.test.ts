@@ -128,7 +128,21 @@ t.test('completion scripts and candidates from the config', async (t) => {
   const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
   t.same(
     c1.io.stdout.lines().sort(),
-    ['backend', 'cache', 'completion', 'db', 'demo', 'emulator', 'init', 'ls', 'run', 'targets', 'up'].sort(),
+    [
+      'backend',
+      'cache',
+      'completion',
+      'db',
+      'demo',
+      'emulator',
+      'init',
+      'ls',
+      'run',
+      'targets',
+      'up',
+      'hosts',
+      'token',
+    ].sort(),
   );
   const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
   t.same(c2.io.stdout.lines(), ['backend']);
