@@ -29,13 +29,13 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
   const emu = await startEmulator(emuOptions);
   const vars: Array<[string, string]> = [
     ['AWS_ENDPOINT_URL_SSM', emu.endpoint],
+    ['AWS_ACCESS_KEY_ID', emu.credentials.accessKeyId],
+    ['AWS_SECRET_ACCESS_KEY', emu.credentials.secretAccessKey],
+    ['AWS_REGION', emu.region],
     // Issue #19: the same endpoint serves the emulated RDS, ElastiCache and ECS APIs (and KMS).
     ['AWS_ENDPOINT_URL_RDS', emu.endpoint],
     ['AWS_ENDPOINT_URL_ELASTICACHE', emu.endpoint],
     ['AWS_ENDPOINT_URL_ECS', emu.endpoint],
-    ['AWS_ACCESS_KEY_ID', emu.credentials.accessKeyId],
-    ['AWS_SECRET_ACCESS_KEY', emu.credentials.secretAccessKey],
-    ['AWS_REGION', emu.region],
   ];
   if (options.json) {
     io.stdout.write(
