@@ -3,8 +3,19 @@
 # PostgreSQL and Redis, each on a private loopback port, with data in a temp dir; also the
 # openssl command the TLS tests use.
 # Prints `export ...` lines for the test run; `stop` tears them down.
-# Usage: eval "$(bash scripts/test-services.sh start)"; ...; bash scripts/test-services.sh stop
+# Usage: eval "$(bash scripts/test-services.sh start [--install])"; ...; bash scripts/test-services.sh stop
+#
+# It changes the system only when asked: `--install` (what .ci/run passes) may apt-get install
+# PostgreSQL and Redis and add a `postgres` system user (PostgreSQL refuses to run as root).
+# Without it, anything missing is listed with the command that would install it, and nothing
+# is changed.
 set -euo pipefail
+allow_install=false
+for arg in "$@"; do
+  case "$arg" in
+    --install | -y) allow_install=true ;;
+  esac
+done
 state=${TUNNEL_SERVICES_DIR:-/tmp/tunnel-test-services}
 pg_port=${TUNNEL_TEST_PG_PORT:-55432}
 redis_port=${TUNNEL_TEST_REDIS_PORT:-56379}
@@ -17,7 +28,13 @@ install_missing() {
   # openssl: the TLS (sslmode=verify-full) tests make their test CA with it (issue #19).
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then
+    if [ "$allow_install" != true ]; then
+      echo "missing: ${need[*]}" >&2
+      echo "install them yourself (apt-get install ${need[*]}), or run: bash scripts/test-services.sh start --install" >&2
+      return 1
+    fi
     if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${need[*]}" >&2; return 1; fi
+    echo "installing ${need[*]} (apt-get)" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq "${need[@]}" >&2
@@ -34,7 +51,14 @@ start() {
   # PostgreSQL refuses to run as root: run the private cluster as the postgres user
   # (or as the current user when it is not root).
   local pguser=postgres; [ "$(id -u)" -ne 0 ] && pguser=$(id -un)
-  id "$pguser" >/dev/null 2>&1 || useradd -r -M postgres
+  if ! id "$pguser" >/dev/null 2>&1; then
+    if [ "$allow_install" != true ]; then
+      echo "no '$pguser' user to run PostgreSQL as (it refuses root): run with --install to add a system user" >&2
+      return 1
+    fi
+    echo "adding system user $pguser" >&2
+    useradd -r -M postgres
+  fi
   if [ ! -d "$state/pg" ]; then
     mkdir -p "$state/pg" && chown "$pguser" "$state/pg"
     runas "$pguser" "$bin/initdb" -D "$state/pg" -A trust -U postgres >/dev/null
@@ -67,5 +91,5 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--install] | stop" >&2; exit 2 ;;
 esac

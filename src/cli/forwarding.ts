@@ -10,6 +10,8 @@ import type { ForwardSpec } from '../tunnel/forward-spec.js';
 import { describeTargetRef } from '../tunnel/forward-spec.js';
 import type { CliIo, SignalName } from './io.js';
 import { formatAddress, formatDuration } from './output/format.js';
+import { markShown } from './report.js';
+import { displayState } from './output/renderer.js';
 import type { Renderer } from './output/renderer.js';
 
 export interface ForwardingOptions {
@@ -47,7 +49,7 @@ export function errorOfStatus(s: ForwardStatus): TunnelError {
 export function describeUp(s: ForwardStatus, spec: ForwardSpec | undefined): string {
   const local = s.addresses.map((a) => formatAddress(a.address, a.port)).join(' ');
   const target = s.target ?? (spec === undefined ? '?' : describeTargetRef(spec.target));
-  return `${s.name}  ${local || '-'} -> ${target} ${s.remote}${s.state === 'idle' ? '  (lazy: connects on first use)' : ''}`;
+  return `${s.name}  ${local || '-'} -> ${target} ${s.remote}${displayState(s) === 'idle' ? '  (idle: connects on first use)' : ''}`;
 }
 
 export function readySummary(s: ForwardStatus): Record<string, unknown> {
@@ -86,7 +88,31 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
   let allFailed: (() => void) | undefined;
   const everyForwardFailed = new Promise<'failed'>((resolve) => (allFailed = () => resolve('failed')));
   let upOnce = false;
+  // A forward's failure line (with its hint) is printed by the renderer as it happens; the
+  // error the command ends with must not print it a second time.
+  const shownError = (s: ForwardStatus): TunnelError => {
+    const err = errorOfStatus(s);
+    return renderer.human && s.state === 'failed' ? markShown(err) : err;
+  };
+  // Why each forward that is not up failed its last attempt: what a Ctrl-C while it keeps
+  // retrying (expired credentials, an unreachable endpoint) exits with, instead of 0.
+  const lastFailure = new Map<string, { code: string | undefined; message: string }>();
+  const failingError = (): TunnelError | undefined => {
+    for (const s of manager.status()) {
+      const why = lastFailure.get(s.name);
+      if (why === undefined || s.state === 'ready' || s.state === 'idle' || s.state === 'stopped') continue;
+      return new ForwardError(errorCodeOf(why.code), `${s.name}: ${why.message}`, { details: { forward: s.name } });
+    }
+    return undefined;
+  };
   manager.on('event', (e: TunnelEvent) => {
+    if (e.forward !== undefined && e.type === 'retry-scheduled') {
+      lastFailure.set(e.forward, {
+        code: typeof e['code'] === 'string' ? e['code'] : undefined,
+        message: typeof e['message'] === 'string' ? e['message'] : 'failed',
+      });
+    }
+    if (e.forward !== undefined && e.type === 'forward-state' && e['state'] === 'ready') lastFailure.delete(e.forward);
     renderer.event(e);
     if (e.type === 'forward-state') {
       const list = manager.status();
@@ -103,6 +129,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
 
   const stopAll = async (): Promise<void> => {
     if (refresh !== undefined) io.clock.clearTimeout(refresh);
+    renderer.stopping();
     const forced = new Promise<void>((resolve) => (forceExit = resolve));
     await Promise.race([manager.stop(), forced]);
     renderer.close(manager.status());
@@ -121,7 +148,9 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     if (timer !== undefined) io.clock.clearTimeout(timer);
 
     if (outcome === 'signal') {
+      const failing = failingError();
       await stopAll();
+      if (failing !== undefined) throw failing;
       return SIGNAL_EXIT[signalName ?? 'SIGINT'];
     }
     const statuses = manager.status();
@@ -140,7 +169,7 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
     const first = failed[0];
     if (first !== undefined && (options.requireAll || failed.length === statuses.length)) {
       await stopAll();
-      throw errorOfStatus(first);
+      throw shownError(first);
     }
     upOnce = true;
     const up = statuses.filter(isUp);
@@ -152,10 +181,17 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
       code = await options.whileUp(up, abort.signal);
     } else {
       const why = await Promise.race([aborted, everyForwardFailed]);
+      if (why === 'signal') {
+        // Stopped on purpose: 0, unless a forward was down and retrying at that moment.
+        const failing = failingError();
+        await stopAll();
+        if (failing !== undefined) throw failing;
+        return 0;
+      }
       if (why === 'failed') {
         const last = manager.status()[0];
         await stopAll();
-        if (last !== undefined) throw errorOfStatus(last);
+        if (last !== undefined) throw shownError(last);
         return 1;
       }
     }

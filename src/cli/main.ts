@@ -4,7 +4,7 @@
  * status: what bin/tunnel.ts hands to the process.
  */
 import yargs from 'yargs';
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { UsageError, isTunnelError } from '../errors.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
@@ -21,6 +21,7 @@ import { EXIT } from './exit-codes.js';
 import { deriveIo } from './io.js';
 import type { CliIo } from './io.js';
 import { withGlobalOptions } from './options.js';
+import type { GlobalOptions } from './options.js';
 import { maskingStream, secretsFromEnv } from './output/redact.js';
 import { VERSION } from './version.js';
 
@@ -33,9 +34,49 @@ export function guardedIo(io: CliIo): CliIo {
   return deriveIo(io, { stdout: maskingStream(io.stdout, secrets), stderr: maskingStream(io.stderr, secrets) });
 }
 
-export function buildCli(argv: readonly string[], io: CliIo): Argv {
+/** The first word of a command module's `command` (`up [names..]` → `up`); undefined for `$0`. */
+function commandWord(m: CommandModule<GlobalOptions, never>): string | undefined {
+  const c = Array.isArray(m.command) ? m.command[0] : m.command;
+  const word = typeof c === 'string' ? c.split(' ')[0] : undefined;
+  return word === undefined || word === '$0' || word === '' ? undefined : word;
+}
+
+/**
+ * Every command `tunnel` has, in help order. Register new commands here: help, the "did you
+ * mean" suggestion for a mistyped command and completion all read this list.
+ */
+export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, never>> {
   const safe = guardedIo(io);
-  const y = withGlobalOptions(yargs([...argv]))
+  const modules: Array<CommandModule<GlobalOptions, never>> = [];
+  const names = (): string[] => modules.filter((m) => m.describe !== false).flatMap((m) => commandWord(m) ?? []);
+  // Registered as CommandModule<GlobalOptions, never>: each module's handler argument type is
+  // checked where it is defined (define-command.ts); here only the list matters.
+  const add = <U>(m: CommandModule<GlobalOptions, U>): void => {
+    modules.push(m as unknown as CommandModule<GlobalOptions, never>);
+  };
+  add(forwardCommand(safe, names));
+  add(upCommand(safe));
+  add(runCommandModule(safe));
+  add(lsCommand(safe));
+  add(targetsCommand(safe));
+  add(hostsCommand(safe));
+  add(tokenCommand(safe));
+  add(initCommand(safe));
+  // The emulator's whole point is to print its own throwaway credentials: unmasked io.
+  add(emulatorCommand(io));
+  add(demoCommand(safe));
+  add(completionCommand(safe));
+  add(completeCommand(safe, names));
+  return modules;
+}
+
+/** The visible command words (`up`, `run`, …), for suggestions and completion. */
+export function commandNames(io: CliIo): string[] {
+  return commandModules(io).flatMap((m) => (m.describe === false ? [] : (commandWord(m) ?? [])));
+}
+
+export function buildCli(argv: readonly string[], io: CliIo): Argv {
+  let y = withGlobalOptions(yargs([...argv]))
     .scriptName('tunnel')
     .usage('$0 SPEC… | $0 <command>\n\nAWS Session Manager port forwarding, without the plugin.')
     // Array options take one value per flag (`--bind a --bind b`, or `--bind a,b`), so a SPEC
@@ -47,20 +88,9 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
       // yargs calls this for parse/validation problems (msg) and rethrows handler errors (err).
       if (err !== undefined && err !== null) throw err;
       throw new UsageError(msg);
-    })
-    .command(forwardCommand(safe))
-    .command(upCommand(safe))
-    .command(runCommandModule(safe))
-    .command(lsCommand(safe))
-    .command(targetsCommand(safe))
-    .command(hostsCommand(safe))
-    .command(tokenCommand(safe))
-    .command(initCommand(safe))
-    // The emulator's whole point is to print its own throwaway credentials: unmasked io.
-    .command(emulatorCommand(io))
-    .command(demoCommand(safe))
-    .command(completionCommand(safe))
-    .command(completeCommand(safe))
+    });
+  for (const m of commandModules(io)) y = y.command(m);
+  return y
     .version(VERSION)
     .alias('h', 'help')
     .help()
@@ -68,7 +98,6 @@ export function buildCli(argv: readonly string[], io: CliIo): Argv {
     .epilogue(
       'Exit status: 0 ok, 2 usage, 69 target unavailable, 75 retry later, 77 credentials/access, 78 config (docs/cli.md).',
     );
-  return y;
 }
 
 /** Parse and run; resolves to the exit status. Never throws. */
@@ -80,7 +109,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     },
   });
   try {
-    await buildCli(argv, recorder).parseAsync([...argv], {}, (_err, _args, output) => {
+    // Bare `tunnel` is someone finding their way: the help, not an error.
+    const words = argv.length === 0 ? ['--help'] : [...argv];
+    await buildCli(words, recorder).parseAsync(words, {}, (_err, _args, output) => {
       // Help and version text come here instead of console.log.
       if (output !== '') io.stdout.write(`${output}\n`);
     });

@@ -53,6 +53,28 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     });
 }
 
+/** The global options by what they are about; a command lists those it uses (define-command.ts). */
+export const OPTION_GROUPS = {
+  config: ['config', 'user-config'],
+  aws: ['profile', 'region', 'endpoint'],
+  forward: ['bind', 'wait', 'timeout'],
+  output: ['json', 'quiet', 'verbose'],
+} as const;
+export type GlobalOptionName = (typeof OPTION_GROUPS)[keyof typeof OPTION_GROUPS][number];
+export const GLOBAL_OPTION_NAMES: readonly GlobalOptionName[] = Object.values(OPTION_GROUPS).flat();
+/** Every global option: what the forwarding commands (`tunnel SPEC`, `up`, `run`) use. */
+export const ALL_OPTIONS: readonly GlobalOptionName[] = GLOBAL_OPTION_NAMES;
+
+/**
+ * Hide the global options a command does not use from its help, so `tunnel init --help` lists
+ * only what init reads. (yargs parses global options everywhere; this only shapes the help.)
+ */
+export function hideUnusedOptions<T>(y: Argv<T>, uses: readonly GlobalOptionName[]): Argv<T> {
+  let out = y;
+  for (const name of GLOBAL_OPTION_NAMES) if (!uses.includes(name)) out = out.hide(name);
+  return out;
+}
+
 type ArgvOf<A> = A extends Argv<infer X> ? X : never;
 /** The global options as the top-level yargs instance declares them. */
 export type GlobalOptions = ArgvOf<ReturnType<typeof withGlobalOptions<object>>>;

@@ -19,7 +19,8 @@ export function createProcessIo(): CliIo {
     },
     stderr: { write: (s: string) => process.stderr.write(s) },
     stdin: process.stdin,
-    env: process.env,
+    // A snapshot: settings this process makes for itself later never reach children.
+    env: { ...process.env },
     cwd: process.cwd(),
     homedir: homedir(),
     isTTY: process.stdout.isTTY === true,

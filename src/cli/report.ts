@@ -39,6 +39,10 @@ export function adviceFor(err: unknown, profile?: string): string | undefined {
       if (what.startsWith('ecs:')) return 'run `tunnel targets --ecs CLUSTER` to list tasks and containers';
       return 'run `tunnel targets` to list managed instances';
     }
+    case 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN':
+      return "the instance's SSM agent refuses this destination (its deny list: metadata and VPC DNS addresses); choose another host";
+    case 'ERR_TUNNEL_CONNECT_TO_PORT':
+      return 'the instance resolves and dials the host itself: check the name from the instance (its DNS), the port and security groups';
     case 'ERR_TUNNEL_PORT_IN_USE':
       return 'choose another local port (TARGET:PORT:LOCAL_PORT) or `auto`';
     case 'ERR_AWS_ENDPOINT_UNREACHABLE':
@@ -58,6 +62,15 @@ function causeChain(err: unknown): string[] {
   return out;
 }
 
+/** Errors whose text (with its hint) the user has already seen, e.g. a forward's failure line. */
+const shown = new WeakSet<object>();
+
+/** `err` has been printed with its hint: reportError writes only the --json event for it. */
+export function markShown<E extends object>(err: E): E {
+  shown.add(err);
+  return err;
+}
+
 export function reportError(io: CliIo, err: unknown, exitCode: number, options: ReportOptions): void {
   const time = new Date(io.clock.wallNow()).toISOString();
   if (options.json) {
@@ -71,6 +84,7 @@ export function reportError(io: CliIo, err: unknown, exitCode: number, options: 
     io.stdout.write(`${JSON.stringify(redactKeys(event))}\n`);
   }
   if (options.text === false) return;
+  if (typeof err === 'object' && err !== null && shown.has(err)) return;
   const lines: string[] = [];
   if (err instanceof ConfigError) {
     lines.push(`tunnel: ${err.message}`);

@@ -41,6 +41,10 @@ export class Connection {
   get closed(): boolean {
     return this.#closed;
   }
+  /** Why it was closed by us (abort), if it was. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
 
   /** Close the local socket now (session lost, shutdown). */
   abort(error?: Error): void {

@@ -328,7 +328,7 @@ export class Forward extends EventEmitter {
     if (this.#retryAttempt >= 2 && this.#liveSessions().length === 0) {
       for (const c of [...this.#pending]) {
         this.#failed++;
-        c.abort();
+        c.abort(new ForwardError('ERR_TUNNEL_NOT_READY', 'refused: no session to the instance (reconnecting)'));
       }
     }
     if (this.#liveSessions().length === 0 && this.#everReady) this.#setState('reconnecting');
@@ -424,6 +424,9 @@ export class Forward extends EventEmitter {
           bytesOut: 0,
           durationMs: this.#d.clock.now() - conn.openedAt,
           attached: false,
+          ...(conn.error === undefined
+            ? {}
+            : { error: conn.error.message, ...(isTunnelError(conn.error) ? { code: conn.error.code } : {}) }),
         });
         this.#armIdle();
       }

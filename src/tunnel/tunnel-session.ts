@@ -90,11 +90,23 @@ export function isPermanentCode(code: string | undefined): boolean {
  * in basic mode) may well succeed next time.
  */
 export function classifyChannelClosed(output: string): SessionEnd {
+  // The agent's own text, prefixed with where it happened: the check and the lookup run on the
+  // instance (its deny list, its resolver), not on this machine.
   if (/is forbidden|not allowed|denied/i.test(output)) {
-    return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', permanent: true };
+    return {
+      reason: 'channel-closed',
+      message: `refused on the instance: ${output}`,
+      code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+      permanent: true,
+    };
   }
   if (/^lookup \S+: no such host$/.test(output.trim())) {
-    return { reason: 'channel-closed', message: output, code: 'ERR_TUNNEL_CONNECT_TO_PORT', permanent: true };
+    return {
+      reason: 'channel-closed',
+      message: `the instance could not resolve the host: ${output.trim()}`,
+      code: 'ERR_TUNNEL_CONNECT_TO_PORT',
+      permanent: true,
+    };
   }
   return {
     reason: 'channel-closed',

@@ -123,6 +123,18 @@ export const CLI_CASES: CliCase[] = [
     expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /is not a port/ },
   },
   {
+    id: 'spec-flag-sessions',
+    input: '`tunnel demo:80 --sessions 0` (session count out of range for an ad-hoc forward)',
+    args: (c) => [`demo:${c.openPort}:auto`, '--sessions', '0'],
+    expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /--sessions: 0 is not a valid session count/ },
+  },
+  {
+    id: 'mistyped-command',
+    input: '`tunnel tragets` (a mistyped command)',
+    args: () => ['tragets'],
+    expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /unknown command "tragets": did you mean `tunnel targets`\?/ },
+  },
+  {
     id: 'unknown-flag',
     input: 'unknown option `--bogus`',
     args: () => ['--bogus'],

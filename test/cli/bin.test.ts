@@ -4,75 +4,17 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { emulatorAwsEnv } from '../helpers/emulator.js';
+import { BIN, tunnel } from '../helpers/cli-proc.js';
 import { startEchoServer } from '../helpers/loopback.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/tunnel.js', import.meta.url));
 const SECRET_MARK = 'SECRETMARKERbinxyzzy0123456789abcdefghij';
 const TOKEN_MARK = 'SESSIONTOKENMARKERbinplugh9876543210';
-
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Wait until stdout matches (rejects if the process exits first). */
-  waitOut(re: RegExp): Promise<RegExpMatchArray>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function tunnel(t: Test, args: string[], options: { env?: Record<string, string>; cwd: string }): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd,
-    // A clean environment: no ambient AWS settings, no user config (HOME is the test dir).
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: options.cwd,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      ...(options.env ?? {}),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    child.emit('out');
-  });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exit,
-    async waitOut(re) {
-      for (let i = 0; i < 100_000; i++) {
-        const m = out.match(re);
-        if (m !== null) return m;
-        const r = await Promise.race([once(child, 'out').then(() => 'out'), exit.then(() => 'exit')]);
-        if (r === 'exit') {
-          const last = out.match(re);
-          if (last !== null) return last;
-          throw new Error(`tunnel exited before stdout matched ${re}\nstdout: ${out}\nstderr: ${err}`);
-        }
-      }
-      throw new Error('unreachable');
-    },
-  };
-}
 
 async function emulator(t: Test): Promise<Emulator> {
   const emu = await startEmulator({

@@ -48,7 +48,7 @@ t.test('usage errors exit 2 with a pointer to --help', async (t) => {
   const badSpec = await run(['db:70000'], dir);
   t.equal(badSpec.code, 2);
   t.match(badSpec.io.stderr.text, /remote port "70000"/);
-  const nothing = await run([], dir);
+  const nothing = await run(['--no-user-config'], dir);
   t.equal(nothing.code, 2);
   t.match(nothing.io.stderr.text, /nothing to forward/);
   const noCmd = await run(['run', 'db:5432'], dir);
@@ -124,7 +124,11 @@ t.test('completion scripts and candidates from the config', async (t) => {
   t.match(bash.io.stdout.text, /complete -o default -F _tunnel_completions tunnel/);
   const zsh = await run(['completion'], dir, { SHELL: '/bin/zsh' });
   t.match(zsh.io.stdout.text, /compdef _tunnel tunnel/);
-  t.equal((await run(['completion', 'fish'], dir)).code, 2);
+  const fish = await run(['completion', 'fish'], dir);
+  t.equal(fish.code, 0);
+  t.match(fish.io.stdout.text, /complete -c tunnel -f -a '\(__tunnel_complete\)'/);
+  t.match((await run(['completion'], dir, { SHELL: '/usr/bin/fish' })).io.stdout.text, /commandline -opc/);
+  t.equal((await run(['completion', 'tcsh'], dir)).code, 2);
   const c1 = await run(['__complete', '--index', '1', '--', 'tunnel', ''], dir);
   t.same(
     c1.io.stdout.lines().sort(),
@@ -163,4 +167,73 @@ t.test('array options take one value per flag, so SPECs after them stay SPECs', 
     'only db was listed',
   );
   t.same(lines[0]?.bind, ['127.0.0.1', '::1', '127.0.0.2'], 'the flags replace the default bind addresses');
+});
+
+t.test('bare `tunnel` prints the help and exits 0', async (t) => {
+  const bare = await run([], t.testdir({}));
+  t.equal(bare.code, 0);
+  t.match(bare.io.stdout.text, /tunnel SPEC… \| tunnel <command>/);
+  t.match(bare.io.stdout.text, /tunnel up\b/);
+  t.equal(bare.io.stderr.text, '', 'no error');
+});
+
+t.test('a mistyped command suggests the command; names and SPECs are not second-guessed', async (t) => {
+  const dir = t.testdir({ '.tunnel.yaml': CONFIG });
+  for (const [typo, meant] of [
+    ['tragets', 'targets'],
+    ['dmeo', 'demo'],
+    ['comp', 'completion'],
+    ['Up', 'up'],
+  ] as const) {
+    const r = await run([typo, '--no-user-config'], dir);
+    t.equal(r.code, 2, typo);
+    t.match(r.io.stderr.text, `unknown command "${typo}": did you mean \`tunnel ${meant}\`?`);
+    t.equal(r.io.stderr.text.match(/tunnel:/g)?.length, 1, 'said once');
+  }
+  // `db` is a forward here (it is nearly `ls`/`up` by letters, but a name wins); `dv` is not a
+  // command and not near enough to one: the usual "no forward named" error.
+  const typo = await run(['dv', '--no-user-config'], dir);
+  t.equal(typo.code, 78);
+  t.notMatch(typo.io.stderr.text, /did you mean `tunnel/);
+});
+
+t.test('subcommand help lists only the options that command uses', async (t) => {
+  const dir = t.testdir({});
+  const init = await run(['init', '--help'], dir);
+  t.equal(init.code, 0);
+  t.match(init.io.stdout.text, /--force/);
+  t.match(init.io.stdout.text, /--quiet/);
+  for (const unused of ['--bind', '--wait', '--timeout', '--profile', '--endpoint', '--json'])
+    t.notMatch(init.io.stdout.text, new RegExp(`${unused}\\b`), `init: no ${unused}`);
+  const targets = await run(['targets', '--help'], dir);
+  t.match(targets.io.stdout.text, /--profile/);
+  t.match(targets.io.stdout.text, /--tag/);
+  t.notMatch(targets.io.stdout.text, /--bind\b/);
+  t.notMatch(targets.io.stdout.text, /--wait\b/);
+  const up = await run(['up', '--help'], dir);
+  for (const used of ['--bind', '--wait', '--timeout', '--profile', '--json']) t.match(up.io.stdout.text, used);
+  const completion = await run(['completion', '--help'], dir);
+  t.notMatch(completion.io.stdout.text, /--profile|--config|--json/);
+});
+
+t.test('--profile <Tab> offers the profiles of the AWS config and credentials files', async (t) => {
+  const dir = t.testdir({
+    '.tunnel.yaml': CONFIG,
+    aws: {
+      config:
+        '[default]\nregion = eu-west-1\n[profile dev]\nregion = x\n[profile prod-admin] # main\n[sso-session corp]\n',
+      credentials: '[default]\naws_access_key_id = AKIA\n[ci]\naws_access_key_id = AKIB\n',
+    },
+  });
+  const env = { AWS_CONFIG_FILE: join(dir, 'aws/config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'aws/credentials') };
+  const all = await run(['__complete', '--index', '2', '--', 'tunnel', '--profile', ''], dir, env);
+  t.same(all.io.stdout.lines(), ['ci', 'default', 'dev', 'prod-admin']);
+  const p = await run(['__complete', '--index', '3', '--', 'tunnel', 'up', '--profile', 'pr'], dir, env);
+  t.same(p.io.stdout.lines(), ['prod-admin']);
+  const eq = await run(['__complete', '--index', '1', '--', 'tunnel', '--profile=d'], dir, env);
+  t.same(eq.io.stdout.lines(), ['--profile=default', '--profile=dev']);
+  const region = await run(['__complete', '--index', '2', '--', 'tunnel', '--region', ''], dir, env);
+  t.same(region.io.stdout.lines(), [], 'other flag values are not offered commands');
+  const home = await run(['__complete', '--index', '2', '--', 'tunnel', '--profile', ''], dir, {});
+  t.same(home.io.stdout.lines(), [], 'no AWS files: no candidates, no error');
 });

@@ -294,14 +294,11 @@ t.test('on a terminal: the live table shows the forward, its state and traffic',
   io.isTTY = true;
   io.stdout.columns = 160;
   const done = main([`demo:${port}:auto`, '--no-user-config'], io);
-  const m = await io.stdout.waitFor(
-    /demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+\s+i-0123456789abcdef0 localhost:\d+\s+ready/,
-    done,
-  );
+  const m = await io.stdout.waitFor(/demo\s+127\.0\.0\.1:(\d+) \[::1\]:\d+ -> i-0123456789abcdef0 localhost:\d+/, done);
   t.equal(await roundTrip(Number(m[1]), Buffer.alloc(3000, 1)).then((b) => b.length), 3000);
   // The table is redrawn (cursor up, clear) and eventually shows the connection counted.
   await io.stdout.waitFor(
-    /\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+\S+ \S+\s+\S+ \S+\s+ready\s+\d\/1\s+2\.9 KiB\s+2\.9 KiB/,
+    /\r\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+localhost:\d+\s+localhost:\d+ via i-0123456789abcdef0\s+ready\s+1\s+\d\/1\s+2\.9K\s+2\.9K/,
     done,
   );
   io.signal('SIGINT');

@@ -2,10 +2,10 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { ConfigError, TunnelError } from '../../src/errors.js';
 import type { ForwardStatus } from '../../src/tunnel/events.js';
-import { createRenderer, describeEvent, statusRows } from '../../src/cli/output/renderer.js';
+import { createRenderer, describeEvent, statusLines, statusRows } from '../../src/cli/output/renderer.js';
 import { formatAddress, formatBytes, formatRate, table } from '../../src/cli/output/format.js';
 import { maskSecrets, maskingStream, redactKeys, secretsFromEnv, REDACTED } from '../../src/cli/output/redact.js';
-import { adviceFor, reportError } from '../../src/cli/report.js';
+import { adviceFor, markShown, reportError } from '../../src/cli/report.js';
 import { promptLine } from '../../src/cli/aws-settings.js';
 import { CapturedIo, CapturedStream } from './capture-io.js';
 
@@ -62,10 +62,10 @@ t.test('plain mode: ready summaries on stdout, problems on stderr, details only 
   r.event(ev('forward-state', { state: 'ready', previous: 'reconnecting' }));
   r.event(ev('connect-error', { message: 'the agent could not connect to db.internal:5432' }));
   r.event(ev('forward-state', { state: 'failed', code: 'ERR_AWS_ACCESS_DENIED', message: 'no' }));
-  t.equal(io.stdout.text, 'db  127.0.0.1:5432 -> i-0 db.internal:5432\ndb: reconnecting\ndb: ready again\n');
+  t.equal(io.stdout.text, 'db  127.0.0.1:5432 -> i-0 db.internal:5432\n');
   t.equal(
     io.stderr.text,
-    'db: the agent could not connect to db.internal:5432\ndb: failed: no [ERR_AWS_ACCESS_DENIED]\n',
+    'db: reconnecting\ndb: ready again\ndb: the agent could not connect to db.internal:5432\ndb: failed: no [ERR_AWS_ACCESS_DENIED]\n  hint: the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)\n',
   );
   t.equal(
     describeEvent(ev('listening', { addresses: [{ address: '::1', port: 9 }], port: 9, fellBack: true }), false),
@@ -109,21 +109,121 @@ t.test('tty mode: a table redrawn in place, log lines above it', async (t) => {
   io.stdout.columns = 200;
   const r = createRenderer(io, { mode: 'tty', quiet: false, verbose: false });
   r.status([status()]);
-  t.match(io.stdout.text, /FORWARD\s+LOCAL\s+REMOTE\s+STATE\s+CONN\s+IN\s+OUT\s+RATE/);
+  t.match(io.stdout.text, /FORWARD\s+LOCAL\s+REMOTE\s+STATE\s+SESS\s+CONN\s+IN\s+OUT\s+↓\/s\s+↑\/s/);
   t.match(
     io.stdout.text,
-    /db\s+127\.0\.0\.1:5432 \[::1\]:5432\s+i-0123456789abcdef0 db\.internal:5432\s+ready\s+1\/3\s+2\.0 KiB\s+10 B\s+↓1\.5 KiB\/s ↑0 B\/s/,
+    /db\s+localhost:5432\s+db\.internal:5432 via i-0123456789abcdef0\s+idle\s+0\s+1\/3\s+2\.0K\s+10B\s+1\.5K\s+0B/,
   );
   const before = io.stdout.text.length;
   r.event(ev('warning', { message: 'hello' }));
   const redraw = io.stdout.text.slice(before);
-  t.ok(redraw.startsWith('\x1b[2A\x1b[J'), 'moves up over the two table lines and clears');
-  t.match(redraw, /^\x1b\[2A\x1b\[Jdb: warning: hello\nFORWARD/);
+  t.ok(redraw.startsWith('\r\x1b[2A\x1b[J'), 'back to column 0, up over the two table lines, clear');
+  t.match(redraw, /^\r\x1b\[2A\x1b\[Jdb: warning: hello\nFORWARD/);
   r.close([status({ state: 'stopped' })]);
   t.match(io.stdout.text.slice(-200), /stopped/);
   const narrow = statusRows([status({ addresses: [], target: undefined })]);
   t.equal(narrow[1]?.[1], '-');
-  t.match(narrow[1]?.[2], /^\? /);
+  t.match(narrow[1]?.[2], / via \?$/);
+});
+
+t.test('the live table fits 80 columns, shows sessions, and a forward with no session yet as idle', async (t) => {
+  const session = { sessionId: 's-1', agentVersion: '3.3.1142.0', mode: 'mux' as const, ageMs: 1 };
+  const busy = status({
+    name: 'reporting-replica',
+    addresses: [
+      { address: '127.0.0.1', port: 15432 },
+      { address: '::1', port: 15433 },
+    ],
+    remote: 'reporting-replica.cluster-ro-abcdefghijkl.eu-west-1.rds.amazonaws.com:5432',
+    sessions: [session, { ...session, sessionId: 's-2' }],
+    connections: { active: 12, total: 340, failed: 0 },
+    bytesIn: 3 * 1024 ** 3,
+    bytesOut: 900 * 1024 ** 2,
+    rateInBps: 812 * 1024,
+    rateOutBps: 10 * 1024 ** 2,
+  });
+  const lazy = status({ name: 'cache', sessions: [], connections: { active: 0, total: 0, failed: 0 } });
+  const lines = statusLines([busy, lazy], 80);
+  for (const l of lines) t.ok(l.length <= 80, `${l.length} columns: ${l}`);
+  const [header, row, lazyRow] = lines;
+  for (const col of ['SESS', 'CONN', 'IN', 'OUT', '↓/s', '↑/s']) t.match(header, col, `${col} shown`);
+  t.match(row, /…/, 'a long remote is cut');
+  t.match(row, /ready\s+2\s+12\/340\s+3\.0G\s+900M\s+812K\s+10M$/, 'numbers intact');
+  t.match(lazyRow, /cache\s+localhost:5432\s+.*\sidle\s+0\s+0\/0/);
+  // Wide enough: nothing is cut.
+  t.notMatch(statusLines([busy], 200).join('\n'), /…/);
+  // TTY renderer: an 80-column terminal gets the fitted table.
+  const io = new CapturedIo({ cwd: '/' });
+  io.isTTY = true;
+  io.stdout.columns = 80;
+  createRenderer(io, { mode: 'tty', quiet: false, verbose: false }).status([busy, lazy]);
+  for (const l of io.stdout.text.split('\n')) t.ok(l.replace(/\r|\x1b\[J/g, '').length <= 80);
+});
+
+t.test('reconnects, resumes and refused connections: one line each by default, hidden by -q', async (t) => {
+  const events = [
+    ev('session-reconnecting', { sessionId: 's-1' }),
+    ev('session-resumed', { sessionId: 's-1' }),
+    ev('forward-state', { state: 'reconnecting', previous: 'ready' }),
+    ev('connection-closed', {
+      connection: 4,
+      attached: false,
+      error: 'refused: no session to the instance (reconnecting)',
+      code: 'ERR_TUNNEL_NOT_READY',
+    }),
+    ev('forward-state', { state: 'ready', previous: 'reconnecting' }),
+  ];
+  const io = new CapturedIo({ cwd: '/' });
+  const r = createRenderer(io, { mode: 'plain', quiet: false, verbose: false });
+  for (const e of events) r.event(e);
+  t.equal(
+    io.stderr.text,
+    [
+      'db: connection to the service lost; resuming the session',
+      'db: session resumed',
+      'db: reconnecting',
+      'db: connection 4: refused: no session to the instance (reconnecting)',
+      'db: ready again',
+      '',
+    ].join('\n'),
+  );
+  t.equal(io.stdout.text, '');
+  const quiet = new CapturedIo({ cwd: '/' });
+  const q = createRenderer(quiet, { mode: 'plain', quiet: true, verbose: false });
+  for (const e of events) q.event(e);
+  t.equal(quiet.stderr.text + quiet.stdout.text, '', '-q hides them');
+  // Connections cut because tunnel itself is stopping are not news.
+  const stopping = new CapturedIo({ cwd: '/' });
+  const s = createRenderer(stopping, { mode: 'plain', quiet: false, verbose: false });
+  s.stopping();
+  s.event(ev('connection-closed', { connection: 5, error: 'session ended: terminated' }));
+  t.equal(stopping.stderr.text, '');
+});
+
+t.test('a forward failure is printed once, with its hint; the command error is not repeated', async (t) => {
+  const io = new CapturedIo({ cwd: '/' });
+  const r = createRenderer(io, { mode: 'plain', quiet: false, verbose: false });
+  r.event(
+    ev('forward-state', {
+      state: 'failed',
+      code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
+      message: 'refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden.',
+    }),
+  );
+  t.match(
+    io.stderr.text,
+    /^db: failed: refused on the instance: .* \[ERR_TUNNEL_REMOTE_HOST_FORBIDDEN\]\n  hint: .*deny list/,
+  );
+  const err = markShown(new TunnelError('ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', 'db: refused'));
+  const before = io.stderr.text;
+  reportError(io, err, 77, { json: false, verbose: false });
+  t.equal(io.stderr.text, before, 'nothing more on stderr');
+  reportError(io, err, 77, { json: true, verbose: false });
+  t.match(
+    JSON.parse(io.stdout.text) as unknown,
+    { type: 'error', code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN' },
+    '--json still has the error event',
+  );
 });
 
 t.test('secrets: env values are masked in every write; JSON keys redacted', async (t) => {

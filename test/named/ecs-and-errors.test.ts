@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { cliProcessEnv } from '../helpers/emulator.js';
-import { tunnelProc, tunnelRun } from '../helpers/cli-proc.js';
+import { tunnelProc, tunnelRun } from '../helpers/tunnel-proc.js';
 import { startEchoServer } from '../helpers/loopback.js';
 
 const TASK_A = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';

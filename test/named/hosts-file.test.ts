@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { BLOCK_BEGIN, BLOCK_END, replaceBlock, updateHostsFile } from '../../src/cli/hosts-file.js';
 import { plannedLoopbacks, preferredLoopback } from '../../src/cli/bind-auto.js';
-import { tunnelRun } from '../helpers/cli-proc.js';
+import { tunnelRun } from '../helpers/tunnel-proc.js';
 
 const ORIGINAL = '127.0.0.1 localhost\n# a comment the user wrote\n10.0.0.5   db.internal\n';
 

@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { cliProcessEnv } from '../helpers/emulator.js';
-import { tunnelProc, tunnelRun, BIN } from '../helpers/cli-proc.js';
+import { tunnelProc, tunnelRun, BIN } from '../helpers/tunnel-proc.js';
 import { checkRdsToken } from '../helpers/sigv4-presigned.js';
 import { startTlsPostgres, tlsPostgresUnavailable, type TlsPostgres } from '../helpers/tls-postgres.js';
 

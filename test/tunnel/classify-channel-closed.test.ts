@@ -5,7 +5,7 @@ t.test('a denied remote host is permanent, with the agent text', async (t) => {
   const end = classifyChannelClosed('Forwarding to IP address 169.254.169.254 is forbidden.');
   t.same(end, {
     reason: 'channel-closed',
-    message: 'Forwarding to IP address 169.254.169.254 is forbidden.',
+    message: 'refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden.',
     code: 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN',
     permanent: true,
   });
@@ -15,7 +15,7 @@ t.test('a remote host the agent cannot resolve is permanent (the agent resolves 
   const end = classifyChannelClosed('lookup nosuchhost.invalid: no such host');
   t.equal(end.code, 'ERR_TUNNEL_CONNECT_TO_PORT');
   t.equal(end.permanent, true);
-  t.equal(end.message, 'lookup nosuchhost.invalid: no such host');
+  t.equal(end.message, 'the instance could not resolve the host: lookup nosuchhost.invalid: no such host');
 });
 
 t.test('service-side ends are transient: a fresh session may work', async (t) => {

@@ -134,7 +134,7 @@ t.test('a forbidden remote host fails the forward with the agent text, without r
   await f.start();
   while (f.state !== 'failed') await once(f, 'state');
   t.equal(f.error?.code, 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN');
-  t.equal(f.error?.message, 'Forwarding to IP address 169.254.169.254 is forbidden.');
+  t.equal(f.error?.message, 'refused on the instance: Forwarding to IP address 169.254.169.254 is forbidden.');
   t.equal(api.started[0]?.documentName, 'AWS-StartPortForwardingSessionToRemoteHost');
   t.same(api.started[0]?.parameters['host'], ['169.254.169.254']);
   t.equal(api.started.length, 1, 'not retried');

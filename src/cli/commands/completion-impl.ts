@@ -1,24 +1,14 @@
 /**
- * Shell completion. `tunnel completion [bash|zsh]` prints a script that asks
+ * Shell completion. `tunnel completion [bash|zsh|fish]` prints a script that asks
  * `tunnel __complete` for candidates, so forward and group names come from the project's
- * `.tunnel.yaml` at the moment of completing.
+ * `.tunnel.yaml`, and profile names from the AWS config files, at the moment of completing.
  */
+import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, readTextFile } from '../../config/load.js';
 import type { CliIo } from '../io.js';
 
-export const COMMANDS = [
-  'up',
-  'run',
-  'ls',
-  'targets',
-  'hosts',
-  'token',
-  'init',
-  'emulator',
-  'demo',
-  'completion',
-] as const;
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export const GLOBAL_FLAGS = [
   '--config',
   '--no-user-config',
@@ -54,6 +44,8 @@ const VALUE_FLAGS = new Set([
   '--port',
   '--bytes',
   '--index',
+  '--sessions',
+  '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
 const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'hosts', 'token']);
@@ -82,18 +74,80 @@ _${name}() {
 compdef _${name} ${name}
 `;
   }
-  throw new UsageError(`no completion script for "${shell}" (bash and zsh are supported)`);
+  if (shell === 'fish') {
+    return `# fish completion for ${name}: save as ~/.config/fish/completions/${name}.fish
+function __${name}_complete
+    set -l cur (commandline -ct)
+    set -l words (commandline -opc) "$cur"
+    ${name} __complete --index (math (count $words) - 1) -- $words 2>/dev/null
+end
+complete -c ${name} -f -a '(__${name}_complete)'
+`;
+  }
+  throw new UsageError(`no completion script for "${shell}" (${SHELLS.join(', ')} are supported)`);
 }
 
 export function shellFromEnv(env: Readonly<Record<string, string | undefined>>): string {
   const sh = env['SHELL'] ?? '';
-  return sh.endsWith('zsh') ? 'zsh' : 'bash';
+  return sh.endsWith('zsh') ? 'zsh' : sh.endsWith('fish') ? 'fish' : 'bash';
 }
 
-/** Candidates for `words[index]` (words[0] is the program name). */
-export async function complete(io: CliIo, words: readonly string[], index: number): Promise<string[]> {
+/**
+ * Profile names from the shared AWS config files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
+ * default ~/.aws/config and ~/.aws/credentials): `[profile x]` and `[default]` in config,
+ * `[x]` in credentials. Files that cannot be read contribute nothing.
+ */
+export async function profileNames(io: CliIo): Promise<string[]> {
+  const names = new Set<string>();
+  const files: Array<[string, boolean]> = [
+    [io.env['AWS_CONFIG_FILE'] ?? join(io.homedir, '.aws', 'config'), true],
+    [io.env['AWS_SHARED_CREDENTIALS_FILE'] ?? join(io.homedir, '.aws', 'credentials'), false],
+  ];
+  for (const [file, isConfig] of files) {
+    let text: string;
+    try {
+      text = await readTextFile(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const m = /^\s*\[\s*([^\]]+?)\s*\]\s*(?:[#;].*)?$/.exec(line);
+      const section = m?.[1];
+      if (section === undefined) continue;
+      if (!isConfig) names.add(section);
+      else if (section === 'default') names.add(section);
+      else {
+        // `[profile dev]`; `[sso-session x]` and `[services x]` are not profiles.
+        const p = /^profile\s+(\S.*)$/.exec(section);
+        if (p?.[1] !== undefined) names.add(p[1]);
+      }
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Candidates for `words[index]` (words[0] is the program name); `commands` are the registered
+ * command words.
+ */
+export async function complete(
+  io: CliIo,
+  words: readonly string[],
+  index: number,
+  commands: readonly string[],
+): Promise<string[]> {
   const cur = words[index] ?? '';
   const before = words.slice(1, index);
+  // The value of a flag: `--profile <Tab>` offers profiles; other values (files, regions,
+  // ports) are the shell's to complete or the user's to type.
+  const previous = before[before.length - 1];
+  if (previous !== undefined && VALUE_FLAGS.has(previous)) {
+    if (previous !== '--profile') return [];
+    return (await profileNames(io)).filter((p) => p.startsWith(cur));
+  }
+  if (cur.startsWith('--profile=')) {
+    return (await profileNames(io)).map((p) => `--profile=${p}`).filter((p) => p.startsWith(cur));
+  }
   // The first word that is neither a flag nor a flag's value is the command.
   let command: string | undefined;
   for (let i = 0; i < before.length && command === undefined; i++) {
@@ -116,6 +170,6 @@ export async function complete(io: CliIo, words: readonly string[], index: numbe
       // A broken config must not break the shell's completion.
     }
   }
-  const pool = command === undefined ? [...COMMANDS, ...names] : NAME_COMMANDS.has(command) ? names : [];
+  const pool = command === undefined ? [...commands, ...names] : NAME_COMMANDS.has(command) ? names : [];
   return pool.filter((c) => c.startsWith(cur));
 }

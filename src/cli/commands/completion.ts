@@ -9,8 +9,10 @@ import { runCommand } from '../run-command.js';
 export function completionCommand(io: CliIo) {
   return defineCommand({
     command: 'completion [shell]',
-    describe: 'Print a shell completion script (bash or zsh): source <(tunnel completion)',
-    builder: (y: Argv<GlobalOptions>) => y.positional('shell', { type: 'string', choices: ['bash', 'zsh'] as const }),
+    describe: 'Print a shell completion script (bash, zsh or fish): source <(tunnel completion)',
+    options: [],
+    builder: (y: Argv<GlobalOptions>) =>
+      y.positional('shell', { type: 'string', choices: ['bash', 'zsh', 'fish'] as const }),
     handler: async (args) => {
       await runCommand(io, reportOptions(args), async () => {
         const { completionScript, shellFromEnv } = await import('./completion-impl.js');
@@ -20,7 +22,7 @@ export function completionCommand(io: CliIo) {
   });
 }
 
-export function completeCommand(io: CliIo) {
+export function completeCommand(io: CliIo, commands: () => readonly string[]) {
   return defineCommand({
     command: '__complete [words..]',
     describe: false,
@@ -33,7 +35,7 @@ export function completeCommand(io: CliIo) {
       await runCommand(io, reportOptions(args), async () => {
         const { complete } = await import('./completion-impl.js');
         const words = Array.isArray(args['--']) ? args['--'].map((w) => String(w)) : (args.words ?? []);
-        for (const c of await complete(io, words, args.index)) io.stdout.write(`${c}\n`);
+        for (const c of await complete(io, words, args.index, commands())) io.stdout.write(`${c}\n`);
       });
     },
   });

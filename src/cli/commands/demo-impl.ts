@@ -6,6 +6,7 @@ import type { AwsSettings } from '../../aws/settings.js';
 import { selectForwards } from '../../config/resolve.js';
 import { parseConfigText } from '../../config/source.js';
 import { validateConfig } from '../../config/validate.js';
+import { AGENT_READ_PAUSE_MS, STREAM_DATA_PAYLOAD_BYTES } from '../../emulator/pacing.js';
 import { rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
 import type { CliIo } from '../io.js';
@@ -46,6 +47,12 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
               `check ${r.check.padEnd(8)} ${r.ok ? 'ok  ' : 'FAIL'}  ${r.summary}`,
             );
           }
+          // Download and upload differ on purpose: the emulated agent paces what it sends as the
+          // real one does (reads of at most 1 KiB, a 1 ms pause per read: about 1 MB/s per
+          // session), while what the client sends is limited only by its window.
+          renderer.info(
+            `downloads are paced like the real agent (${STREAM_DATA_PAYLOAD_BYTES} B/${AGENT_READ_PAUSE_MS} ms, ~1 MB/s); uploads are not`,
+          );
           const passed = results.every((r) => r.ok);
           renderer.cliEvent(
             'demo-result',

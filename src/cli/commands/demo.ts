@@ -10,6 +10,7 @@ export function demoCommand(io: CliIo) {
   return defineCommand({
     command: 'demo',
     describe: 'Try it with no AWS account: embedded emulator, demo services, forwards and a self-check',
+    options: ['json', 'quiet', 'verbose'],
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('once', {

@@ -10,6 +10,7 @@ export function emulatorCommand(io: CliIo) {
   return defineCommand({
     command: 'emulator',
     describe: 'Run the embedded SSM emulator; prints export lines for its endpoint and throwaway credentials',
+    options: ['config', 'region', 'json', 'quiet'],
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('port', { type: 'number', describe: 'listen port on 127.0.0.1 (default 0: a free port)' })

@@ -4,12 +4,21 @@ import { selectForwards, specsFromWords } from '../../config/resolve.js';
 import { awsSettingsFor } from '../aws-settings.js';
 import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
+import { withOverrides } from '../spec-flags.js';
+import type { SpecOverrides } from '../spec-flags.js';
+import { suggestCommand } from '../suggest.js';
 import type { CliIo } from '../io.js';
 import type { GlobalArgs } from '../options.js';
 import type { TunnelConfig } from '../../config/schema.js';
 import type { ForwardSpec } from '../../tunnel/forward-spec.js';
 
-export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly string[]): Promise<number> {
+export async function forwardSpecs(
+  io: CliIo,
+  args: GlobalArgs,
+  words: readonly string[],
+  commands: readonly string[] = [],
+  overrides: SpecOverrides = {},
+): Promise<number> {
   if (words.length === 0) {
     throw new UsageError(
       'nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`',
@@ -18,7 +27,22 @@ export async function forwardSpecs(io: CliIo, args: GlobalArgs, words: readonly 
   const { stripBindAuto, withBindAuto } = await import('../named.js');
   const auto = stripBindAuto(args);
   const { config } = await loadFor(io, auto.args);
-  return forwardUntilStopped(io, auto.args, config, withBindAuto(specsFromWords(config, words), auto.bindAuto));
+  // `tunnel stauts`: a word that is no forward, group or SPEC but nearly a command.
+  for (const w of words) {
+    if (w.includes(':') || Object.hasOwn(config.forwards, w) || Object.hasOwn(config.groups, w)) continue;
+    const meant = suggestCommand(w, commands);
+    if (meant !== undefined) {
+      throw new UsageError(
+        `unknown command "${w}": did you mean \`tunnel ${meant}\`? (a forward is NAME or TARGET:PORT; \`tunnel --help\` lists the commands)`,
+      );
+    }
+  }
+  return forwardUntilStopped(
+    io,
+    auto.args,
+    config,
+    withBindAuto(withOverrides(specsFromWords(config, words), overrides), auto.bindAuto),
+  );
 }
 
 export async function up(io: CliIo, argv: GlobalArgs, names: readonly string[]): Promise<number> {

@@ -10,6 +10,7 @@ export function initCommand(io: CliIo) {
   return defineCommand({
     command: 'init',
     describe: 'Write a commented starter .tunnel.yaml in the current directory',
+    options: ['quiet'],
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing .tunnel.yaml' })

@@ -10,6 +10,7 @@ export function lsCommand(io: CliIo) {
   return defineCommand({
     command: 'ls [names..]',
     describe: 'List the configured forwards and groups (resolved from every config layer)',
+    options: ['config', 'user-config', 'profile', 'region', 'endpoint', 'json', 'quiet'],
     builder: (y: Argv<GlobalOptions>) =>
       y.positional('names', { type: 'string', array: true }).option('resolve', {
         type: 'boolean',

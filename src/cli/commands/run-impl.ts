@@ -12,6 +12,8 @@ import type { ForwardStatus } from '../../tunnel/events.js';
 import { awsSettingsFor } from '../aws-settings.js';
 import { loadFor, rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
+import { withOverrides } from '../spec-flags.js';
+import type { SpecOverrides } from '../spec-flags.js';
 import { deriveIo } from '../io.js';
 import type { CliIo, SignalName } from '../io.js';
 import type { GlobalArgs } from '../options.js';
@@ -77,6 +79,7 @@ export async function runWith(
   argv: GlobalArgs,
   words: readonly string[],
   command: readonly string[],
+  overrides: SpecOverrides = {},
 ): Promise<number> {
   const [cmd, ...cmdArgs] = command;
   if (cmd === undefined || cmd === '')
@@ -88,7 +91,7 @@ export async function runWith(
   const loaded = await loadFor(io, args);
   const { config } = loaded;
   const specs = withBindAuto(
-    words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words),
+    withOverrides(words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words), overrides),
     auto.bindAuto,
   );
   if (specs.length === 0)

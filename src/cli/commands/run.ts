@@ -6,6 +6,7 @@ import { deriveIo } from '../io.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../options.js';
 import { runCommand } from '../run-command.js';
+import { specOverrides, withSpecFlags } from '../spec-flags.js';
 
 /** The words after `--` (yargs' `populate--`). */
 function afterDoubleDash(v: unknown): string[] {
@@ -17,7 +18,7 @@ export function runCommandModule(io: CliIo) {
     command: 'run [names..]',
     describe: 'Bring forwards up, run a command with TUNNEL_<NAME>_HOST/_PORT/_ADDR set, exit with its status',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withSpecFlags(y)
         .usage(
           '$0 run [NAME|GROUP|SPEC…] -- CMD [ARGS…]\n\nBring forwards up, run CMD (no shell) with TUNNEL_<NAME>_HOST/_PORT/_ADDR set, exit with its status',
         )
@@ -32,7 +33,7 @@ export function runCommandModule(io: CliIo) {
       // Errors, like all of tunnel's own output under `run`, go to stderr (stdout is the command's).
       await runCommand(deriveIo(io, { stdout: io.stderr }), { ...reportOptions(args), text: !args.json }, async () => {
         const { runWith } = await import('./run-impl.js');
-        return runWith(io, args, args.names ?? [], afterDoubleDash(args['--']));
+        return runWith(io, args, args.names ?? [], afterDoubleDash(args['--']), specOverrides(args));
       });
     },
   });

@@ -10,6 +10,7 @@ export function targetsCommand(io: CliIo) {
   return defineCommand({
     command: 'targets',
     describe: 'List managed instances (id, Name tag, ping status, agent, platform), or databases and ECS tasks',
+    options: ['config', 'user-config', 'profile', 'region', 'endpoint', 'json', 'quiet'],
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('tag', { type: 'string', array: true, describe: 'only instances with tag KEY=VALUE (repeatable)' })

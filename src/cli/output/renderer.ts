@@ -5,8 +5,15 @@
  */
 import type { ForwardStatus, TunnelEvent } from '../../tunnel/events.js';
 import type { CliIo, OutputStream } from '../io.js';
-import { formatAddress, formatBytes, formatRate, table } from './format.js';
+import { fitTable, formatAddress, formatBytes, formatBytesShort, truncate } from './format.js';
 import { redactKeys } from './redact.js';
+import { ERROR_CODES, TunnelError } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
+import { adviceFor } from '../report.js';
+
+function errorCode(code: string): ErrorCode {
+  return ERROR_CODES.find((c) => c === code) ?? 'ERR_TUNNEL_SESSION_LOST';
+}
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -19,6 +26,8 @@ export interface RendererOptions {
 }
 
 export interface Renderer {
+  /** Prints human text (a forward's failure line included): false for --json. */
+  readonly human: boolean;
   /** An engine event. */
   event(e: TunnelEvent): void;
   /** A fresh status snapshot (the TTY table redraws from it). */
@@ -29,6 +38,8 @@ export interface Renderer {
   cliEvent(type: string, fields: Record<string, unknown>, text?: string): void;
   /** Final snapshot; stops redrawing. */
   close(final?: readonly ForwardStatus[]): void;
+  /** The forwards are being stopped on purpose: the connections they cut are not news. */
+  stopping(): void;
 }
 
 export function outputMode(io: CliIo, json: boolean): OutputMode {
@@ -53,6 +64,7 @@ function nowIso(io: CliIo): string {
 
 /** One JSON object per line on stdout; nothing else there. */
 class JsonRenderer implements Renderer {
+  readonly human = false;
   constructor(private readonly io: CliIo) {}
   event(e: TunnelEvent): void {
     this.io.stdout.write(`${JSON.stringify(redactKeys(e))}\n`);
@@ -63,6 +75,7 @@ class JsonRenderer implements Renderer {
     this.event({ type, time: nowIso(this.io), ...fields });
   }
   close(): void {}
+  stopping(): void {}
 }
 
 function str(v: unknown): string | undefined {
@@ -92,7 +105,7 @@ function addressList(v: unknown, port: unknown): string | undefined {
  * Human text for an event, or undefined when it is not worth a line at this verbosity.
  * Field names follow docs/events.md.
  */
-export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefined {
+export function describeEvent(e: TunnelEvent, verbose: boolean, stopping = false): string | undefined {
   const f = e.forward === undefined ? '' : `${e.forward}: `;
   switch (e.type) {
     case 'listening': {
@@ -105,8 +118,13 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
       return verbose ? `${f}target ${str(e['target']) ?? '?'} is ${str(e['instanceId']) ?? '?'}` : undefined;
     case 'forward-state': {
       const state = str(e['state']) ?? '?';
-      if (state === 'failed')
-        return `${f}failed: ${str(e['message']) ?? ''}${e['code'] === undefined ? '' : ` [${str(e['code']) ?? ''}]`}`;
+      if (state === 'failed') {
+        // The forward's error, said once, with its hint (the command's exit does not repeat it).
+        const code = str(e['code']);
+        const message = str(e['message']) ?? '';
+        const hint = code === undefined ? undefined : adviceFor(new TunnelError(errorCode(code), message));
+        return `${f}failed: ${message}${code === undefined ? '' : ` [${code}]`}${hint === undefined ? '' : `\n  hint: ${hint}`}`;
+      }
       if (state === 'reconnecting' || verbose) return `${f}${state}`;
       if (state === 'ready' && e['previous'] === 'reconnecting') return `${f}ready again`;
       return undefined;
@@ -126,13 +144,21 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
         ? `${f}session ${str(e['sessionId']) ?? ''} ended${e['reason'] === undefined ? '' : `: ${str(e['reason']) ?? ''}`}`
         : undefined;
     case 'session-reconnecting':
+      // The websocket dropped; the data channel resumes the same session (ResumeSession).
+      return verbose
+        ? `${f}session ${str(e['sessionId']) ?? ''} lost its connection to the service; resuming`
+        : `${f}connection to the service lost; resuming the session`;
     case 'session-resumed':
-      return verbose ? `${f}${e.type.replace('session-', 'session ')} ${str(e['sessionId']) ?? ''}` : undefined;
+      return verbose ? `${f}session ${str(e['sessionId']) ?? ''} resumed` : `${f}session resumed`;
     case 'connection-opened':
       return verbose
         ? `${f}connection ${str(e['connection']) ?? ''} from ${str(e['remoteAddress']) ?? '?'}:${str(e['remotePort']) ?? '?'}`
         : undefined;
     case 'connection-closed':
+      // A connection that ended in an error (refused while no session could carry it, or cut
+      // by a lost session) is worth a line even when not verbose.
+      if (!verbose && !stopping && e['error'] !== undefined)
+        return `${f}connection ${str(e['connection']) ?? ''}: ${str(e['error']) ?? ''}`;
       return verbose
         ? `${f}connection ${str(e['connection']) ?? ''} closed (in ${formatBytes(Number(e['bytesIn'] ?? 0))}, out ${formatBytes(Number(e['bytesOut'] ?? 0))})`
         : undefined;
@@ -141,23 +167,49 @@ export function describeEvent(e: TunnelEvent, verbose: boolean): string | undefi
   }
 }
 
+/**
+ * `problem`: printed even with --quiet (stderr). `notice`: what happened to the connection to
+ * the service or to a client (reconnecting, resumed, a refused connection): stderr, hidden by
+ * --quiet. `status`: the forward's own progress (stdout).
+ */
+export function lineKind(e: TunnelEvent): 'problem' | 'notice' | 'status' {
+  if (
+    e.type === 'warning' ||
+    e.type === 'connect-error' ||
+    e.type === 'retry-scheduled' ||
+    (e.type === 'forward-state' && e['state'] === 'failed') ||
+    (e.type === 'listening' && e['fellBack'] === true)
+  ) {
+    return 'problem';
+  }
+  if (
+    e.type === 'session-reconnecting' ||
+    e.type === 'session-resumed' ||
+    (e.type === 'forward-state' && (e['state'] === 'reconnecting' || e['previous'] === 'reconnecting')) ||
+    (e.type === 'connection-closed' && e['error'] !== undefined)
+  ) {
+    return 'notice';
+  }
+  return 'status';
+}
+
 /** Plain lines, for pipes and logs. Status lines on stdout, problems on stderr. */
 class PlainRenderer implements Renderer {
+  readonly human = true;
   constructor(
     private readonly io: CliIo,
     private readonly options: RendererOptions,
   ) {}
+  #stopping = false;
+  stopping(): void {
+    this.#stopping = true;
+  }
   event(e: TunnelEvent): void {
-    const text = describeEvent(e, this.options.verbose);
+    const text = describeEvent(e, this.options.verbose, this.#stopping);
     if (text === undefined) return;
-    const problem =
-      e.type === 'warning' ||
-      e.type === 'connect-error' ||
-      e.type === 'retry-scheduled' ||
-      (e.type === 'forward-state' && e['state'] === 'failed') ||
-      (e.type === 'listening' && e['fellBack'] === true);
-    if (this.options.quiet && !problem) return;
-    (problem ? this.io.stderr : this.io.stdout).write(`${text}\n`);
+    const kind = lineKind(e);
+    if (this.options.quiet && kind !== 'problem') return;
+    (kind === 'status' ? this.io.stdout : this.io.stderr).write(`${text}\n`);
   }
   status(): void {}
   info(text: string): void {
@@ -169,22 +221,61 @@ class PlainRenderer implements Renderer {
   close(): void {}
 }
 
+/**
+ * What the table shows as the state: a ready forward with no session yet (lazy, or after its
+ * idle close) is `idle`: nothing is connected to the instance until a client connects.
+ */
+export function displayState(s: ForwardStatus): string {
+  return s.state === 'ready' && s.sessions.length === 0 ? 'idle' : s.state;
+}
+
+/** Local addresses, short: the default pair 127.0.0.1 + ::1 on one port is `localhost:PORT`. */
+export function localColumn(s: ForwardStatus): string {
+  const a = s.addresses;
+  const [first, second] = a;
+  if (
+    a.length === 2 &&
+    first !== undefined &&
+    second !== undefined &&
+    first.port === second.port &&
+    new Set([first.address, second.address]).size === 2 &&
+    [first.address, second.address].every((x) => x === '127.0.0.1' || x === '::1')
+  ) {
+    return `localhost:${first.port}`;
+  }
+  return a.map((x) => formatAddress(x.address, x.port)).join(' ') || '-';
+}
+
+/** IN/OUT are totals, ↓/s and ↑/s the current rates (binary units: K = KiB). */
+export const STATUS_HEADER = ['FORWARD', 'LOCAL', 'REMOTE', 'STATE', 'SESS', 'CONN', 'IN', 'OUT', '↓/s', '↑/s'];
+
 export function statusRows(list: readonly ForwardStatus[]): string[][] {
-  const rows: string[][] = [['FORWARD', 'LOCAL', 'REMOTE', 'STATE', 'CONN', 'IN', 'OUT', 'RATE']];
+  const rows: string[][] = [[...STATUS_HEADER]];
   for (const s of list) {
-    const local = s.addresses.map((a) => formatAddress(a.address, a.port)).join(' ') || '-';
     rows.push([
       s.name,
-      local,
-      `${s.target ?? '?'} ${s.remote}`,
-      s.state,
+      localColumn(s),
+      // The destination first (a cut keeps it), then the instance that dials it.
+      `${s.remote} via ${s.target ?? '?'}`,
+      displayState(s),
+      String(s.sessions.length),
       `${s.connections.active}/${s.connections.total}`,
-      formatBytes(s.bytesIn),
-      formatBytes(s.bytesOut),
-      `↓${formatRate(s.rateInBps)} ↑${formatRate(s.rateOutBps)}`,
+      formatBytesShort(s.bytesIn),
+      formatBytesShort(s.bytesOut),
+      formatBytesShort(s.rateInBps),
+      formatBytesShort(s.rateOutBps),
     ]);
   }
   return rows;
+}
+
+/**
+ * The table's lines for a terminal `width` columns wide: FORWARD, LOCAL and REMOTE give way
+ * (cut with …) so the numbers always show; a line that still does not fit is cut.
+ */
+export function statusLines(list: readonly ForwardStatus[], width: number): string[] {
+  // REMOTE gives way first (the ready line has it in full), then FORWARD, then LOCAL.
+  return fitTable(statusRows(list), width, [2, 0, 1], [8, 6, 9]).map((l) => truncate(l, width));
 }
 
 /**
@@ -192,6 +283,7 @@ export function statusRows(list: readonly ForwardStatus[]): string[][] {
  * are printed above it.
  */
 class TableRenderer implements Renderer {
+  readonly human = true;
   #drawnLines = 0;
   #last: readonly ForwardStatus[] = [];
   #closed = false;
@@ -203,16 +295,21 @@ class TableRenderer implements Renderer {
     this.#out = io.stdout;
   }
   #clear(): string {
-    return this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\x1b[J` : '';
+    // Back to column 0 first: the terminal may have echoed `^C` (or other typing) after the
+    // table, and moving up from that column would leave the table's first columns behind.
+    return this.#drawnLines > 0 ? `\r\x1b[${this.#drawnLines}A\x1b[J` : '\r\x1b[J';
   }
   #draw(prefix: string): void {
-    const width = this.#out.columns ?? 120;
-    const lines = table(statusRows(this.#last)).map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
+    const lines = statusLines(this.#last, this.#out.columns ?? 80);
     this.#out.write(`${this.#clear()}${prefix}${lines.join('\n')}\n`);
     this.#drawnLines = lines.length;
   }
+  #stopping = false;
+  stopping(): void {
+    this.#stopping = true;
+  }
   event(e: TunnelEvent): void {
-    const text = describeEvent(e, this.options.verbose);
+    const text = describeEvent(e, this.options.verbose, this.#stopping);
     if (text === undefined || this.#closed) return;
     // Log line above the table, then the table again.
     this.#draw(`${text}\n`);
