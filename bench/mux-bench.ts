@@ -2,7 +2,7 @@
  * smux micro-benchmark: frames/s and MiB/s through an in-process client/server MuxSession pair
  * joined by an in-memory byte pipe with real backpressure (no sockets, no data channel).
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/mux-bench.js [--quick]
+ *   npm run build:bench && node dist/bench/mux-bench.js [--quick]
  *
  * Writes bench/results/mux.json and prints a table. Every case is bounded by bytes and time, so
  * a full run takes a few seconds. After a discarded warm-up pass, each case runs `REPEATS` times

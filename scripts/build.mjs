@@ -40,7 +40,6 @@ const built = mtime(stamp);
 const sources = Math.max(
   newest(join(root, 'src')),
   newest(join(root, 'bin')),
-  newest(join(root, 'bench')),
   mtime(join(root, 'tsconfig.json')),
   mtime(join(root, 'tsconfig.build.json')),
   mtime(join(root, 'package-lock.json')),

@@ -90,31 +90,26 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** What the peer-facing side of the stack should do because of an error. */
-export type WireAction =
-  | { kind: 'none' }
-  | { kind: 'close-websocket' }
-  | { kind: 'channel-closed'; output: string }
-  | { kind: 'reset-stream'; streamId: number }
-  | { kind: 'close-mux-session' };
-
 export interface TunnelErrorOptions {
   cause?: unknown;
-  wireAction?: WireAction;
   /** Free-form, non-secret details for `--json` events and tests. */
   details?: Record<string, string | number | boolean | null>;
 }
 
-/** Base class of every error `tunnel` raises on purpose. */
-export class TunnelError extends Error {
-  readonly code: ErrorCode;
-  readonly wireAction: WireAction;
+/** The codes whose name starts with `ERR_<P>_`: the family an error class may carry. */
+export type CodesOf<P extends string> = Extract<ErrorCode, `ERR_${P}_${string}`>;
+
+/**
+ * Base class of every error `tunnel` raises on purpose. `C` is the code family of the
+ * subclass, so `new MuxError('ERR_AWS_API', …)` does not type-check.
+ */
+export class TunnelError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly details: Record<string, string | number | boolean | null>;
 
-  constructor(code: ErrorCode, message: string, options: TunnelErrorOptions = {}) {
+  constructor(code: C, message: string, options: TunnelErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.wireAction = options.wireAction ?? { kind: 'none' };
     this.details = options.details ?? {};
   }
 
@@ -124,20 +119,23 @@ export class TunnelError extends Error {
 }
 
 /** A peer sent bytes that violate the wire format (data channel or smux). */
-export class ProtocolError extends TunnelError {}
+export class ProtocolError extends TunnelError<CodesOf<'SSM' | 'SMUX'>> {}
 /** The data channel (session layer) failed. */
-export class SessionError extends TunnelError {}
+export class SessionError extends TunnelError<CodesOf<'SESSION'>> {}
 /** The smux multiplexer failed. */
-export class MuxError extends TunnelError {}
+export class MuxError extends TunnelError<CodesOf<'SMUX'>> {}
 /** An AWS API call (SSM, KMS) failed; `awsCode` is the service's `__type`. */
-export class AwsError extends TunnelError {
+export class AwsError extends TunnelError<CodesOf<'AWS'>> {
   get awsCode(): string | undefined {
     const v = this.details['awsCode'];
     return typeof v === 'string' ? v : undefined;
   }
 }
-/** A forward could not be brought up or kept up. */
-export class ForwardError extends TunnelError {}
+/**
+ * A forward could not be brought up or kept up. Its code is its own (`ERR_TUNNEL_*`); a failure
+ * that came from a lower layer keeps that error as `cause`, so nothing is turned back from a string.
+ */
+export class ForwardError extends TunnelError<CodesOf<'TUNNEL'>> {}
 
 export interface ConfigIssue {
   /** File the problem is in, when it came from a file. */
@@ -152,23 +150,33 @@ export interface ConfigIssue {
 }
 
 /** The configuration is invalid; `issues` lists every problem found, not just the first. */
-export class ConfigError extends TunnelError {
+export class ConfigError extends TunnelError<CodesOf<'CONFIG'>> {
   readonly issues: readonly ConfigIssue[];
-  constructor(code: ErrorCode, message: string, issues: readonly ConfigIssue[] = [], options: TunnelErrorOptions = {}) {
+  constructor(
+    code: CodesOf<'CONFIG'>,
+    message: string,
+    issues: readonly ConfigIssue[] = [],
+    options: TunnelErrorOptions = {},
+  ) {
     super(code, message, options);
     this.issues = issues;
   }
 }
 
 /** The command line was used wrongly (exit code 2). */
-export class UsageError extends TunnelError {
+export class UsageError extends TunnelError<'ERR_CLI_USAGE'> {
   constructor(message: string, options: TunnelErrorOptions = {}) {
     super('ERR_CLI_USAGE', message, options);
   }
 }
 
 /** The emulator was configured or driven wrongly. */
-export class EmulatorError extends TunnelError {}
+export class EmulatorError extends TunnelError<CodesOf<'EMULATOR'>> {}
+
+/** True when `code` belongs to the family `ERR_<family>_…` (narrows it to that family). */
+export function isCodeOf<P extends string>(code: ErrorCode, family: P): code is CodesOf<P> {
+  return code.startsWith(`ERR_${family}_`);
+}
 
 /** True when `e` is a TunnelError, and (if given) has exactly this code. */
 export function isTunnelError(e: unknown, code?: ErrorCode): e is TunnelError {

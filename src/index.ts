@@ -41,4 +41,5 @@ export {
   type ErrorCode,
 } from './errors.js';
 export { systemClock, type Clock } from './clock.js';
-export { startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
+// The emulator is a subpath export of its own (`<package>/emulator`): importing the library
+// must not load it.

@@ -5,8 +5,9 @@
  * that is on loopback (the embedded emulator serves every API on one port), otherwise the SDK's
  * regional default. Plain http is refused unless the host is loopback.
  */
+import { isLoopbackName } from '../loopback.js';
 import { AwsError } from '../errors.js';
-import { isLoopbackHost, resolveSsmEndpoint, type AwsSettings } from './settings.js';
+import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
 /** The `AWS_ENDPOINT_URL_<ID>` suffixes of the services used here. */
 export type ServiceId = 'RDS' | 'ELASTICACHE' | 'ECS';
@@ -24,7 +25,7 @@ export function resolveServiceEndpoint(settings: AwsSettings, service: ServiceId
     if (url.protocol === 'https:') return raw;
     if (url.protocol !== 'http:')
       throw new AwsError('ERR_AWS_API', `${service} endpoint must be https:// (got ${url.protocol}//)`);
-    if (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
+    if (isLoopbackName(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
     throw new AwsError(
       'ERR_AWS_INSECURE_ENDPOINT',
       `refusing plain http:// ${service} endpoint ${url.host}: signed requests would travel unencrypted (use https://, or http only on loopback)`,
@@ -32,7 +33,7 @@ export function resolveServiceEndpoint(settings: AwsSettings, service: ServiceId
     );
   }
   const ssm = resolveSsmEndpoint(settings);
-  if (ssm !== undefined && isLoopbackHost(new URL(ssm).hostname)) return ssm;
+  if (ssm !== undefined && isLoopbackName(new URL(ssm).hostname)) return ssm;
   return undefined;
 }
 

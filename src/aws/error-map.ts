@@ -17,7 +17,7 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 
-function codeFor(awsCode: string): ErrorCode {
+function codeFor(awsCode: string): AwsError['code'] {
   if (awsCode === 'AccessDeniedException' || awsCode === 'AccessDenied') return 'ERR_AWS_ACCESS_DENIED';
   if (awsCode === 'TargetNotConnected') return 'ERR_AWS_TARGET_NOT_CONNECTED';
   if (awsCode === 'InvalidDocument') return 'ERR_AWS_INVALID_DOCUMENT';

@@ -15,7 +15,8 @@ import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
-import { isLoopbackHost, resolveSsmEndpoint, type AwsSettings } from './settings.js';
+import { isLoopbackName } from '../loopback.js';
+import { resolveSsmEndpoint, type AwsSettings } from './settings.js';
 
 export interface GenerateDataKeyInput {
   /** Key id, key ARN, alias name or alias ARN (as the agent sent it). */
@@ -57,7 +58,7 @@ export function resolveKmsEndpoint(settings: AwsSettings): string | undefined {
     if (url.protocol === 'https:') return raw;
     if (url.protocol !== 'http:')
       throw new AwsError('ERR_AWS_API', `KMS endpoint must be https:// (got ${url.protocol}//)`);
-    if (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
+    if (isLoopbackName(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
     throw new AwsError(
       'ERR_AWS_INSECURE_ENDPOINT',
       `refusing plain http:// KMS endpoint ${url.host}: requests and data keys would travel unencrypted (use https://, or http only on loopback)`,
@@ -65,7 +66,7 @@ export function resolveKmsEndpoint(settings: AwsSettings): string | undefined {
     );
   }
   const ssm = resolveSsmEndpoint(settings);
-  if (ssm !== undefined && isLoopbackHost(new URL(ssm).hostname)) return ssm;
+  if (ssm !== undefined && isLoopbackName(new URL(ssm).hostname)) return ssm;
   return undefined;
 }
 

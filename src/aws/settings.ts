@@ -6,6 +6,7 @@
  * emulator): request signatures and session tokens must not cross a network in clear text.
  */
 import { AwsError } from '../errors.js';
+import { isLoopbackName } from '../loopback.js';
 
 /** AWS credentials as the SDK's signer consumes them. */
 export interface AwsCredentials {
@@ -36,14 +37,6 @@ export interface AwsSettings {
   mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
 }
 
-/** True for 127.0.0.0/8, ::1 and `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  if (h.startsWith('::ffff:')) return isLoopbackHost(h.slice(7));
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 /**
  * The endpoint to use, or undefined for the SDK's regional default. Throws
  * `ERR_AWS_INSECURE_ENDPOINT` for plain http to a non-loopback host (unless allowed), and
@@ -62,7 +55,7 @@ export function resolveSsmEndpoint(settings: AwsSettings): string | undefined {
   if (url.protocol === 'https:') return raw;
   if (url.protocol !== 'http:')
     throw new AwsError('ERR_AWS_API', `SSM endpoint must be https:// (got ${url.protocol}//)`);
-  if (isLoopbackHost(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
+  if (isLoopbackName(url.hostname) || settings.allowInsecureEndpoint === true) return raw;
   throw new AwsError(
     'ERR_AWS_INSECURE_ENDPOINT',
     `refusing plain http:// SSM endpoint ${url.host}: requests and session tokens would travel unencrypted (use https://, or http only on loopback)`,

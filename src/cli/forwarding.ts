@@ -3,7 +3,7 @@
  * then stop them (TerminateSession for every session). Shared by `tunnel SPEC…`, `up`, `run`
  * and `demo`.
  */
-import { ERROR_CODES, ForwardError, TunnelError } from '../errors.js';
+import { ForwardError, TunnelError } from '../errors.js';
 import type { AwsSettings } from '../aws/settings.js';
 import type { ForwardStatus, TunnelEvent } from '../tunnel/events.js';
 import type { ForwardSpec } from '../tunnel/forward-spec.js';
@@ -34,15 +34,13 @@ export interface ForwardingOptions {
 /** Conventional statuses of a process ended by a signal before it was up. */
 const SIGNAL_EXIT: Record<SignalName, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-function errorCodeOf(code: string | undefined): (typeof ERROR_CODES)[number] {
-  return ERROR_CODES.find((c) => c === code) ?? 'ERR_TUNNEL_SESSION_LOST';
-}
-
-/** The forward's failure as a typed error, so the exit status follows its code. */
-export function errorOfStatus(s: ForwardStatus): TunnelError {
-  return new ForwardError(errorCodeOf(s.error?.code), `${s.name}: ${s.error?.message ?? 'failed'}`, {
-    details: { forward: s.name },
-  });
+/**
+ * The forward's failure: its own typed error (so the exit status follows its code), under a
+ * message that names the forward.
+ */
+export function errorOfForward(name: string, error: TunnelError | undefined): TunnelError {
+  const e = error ?? new ForwardError('ERR_TUNNEL_SESSION_LOST', 'failed');
+  return new TunnelError(e.code, `${name}: ${e.message}`, { cause: e, details: { ...e.details, forward: name } });
 }
 
 /** `db  127.0.0.1:5432 [::1]:5432 -> i-0abc localhost:5432`. */
@@ -91,28 +89,20 @@ export async function runForwarding(io: CliIo, options: ForwardingOptions): Prom
   // A forward's failure line (with its hint) is printed by the renderer as it happens; the
   // error the command ends with must not print it a second time.
   const shownError = (s: ForwardStatus): TunnelError => {
-    const err = errorOfStatus(s);
+    const err = errorOfForward(s.name, manager.get(s.name)?.error);
     return renderer.human && s.state === 'failed' ? markShown(err) : err;
   };
   // Why each forward that is not up failed its last attempt: what a Ctrl-C while it keeps
   // retrying (expired credentials, an unreachable endpoint) exits with, instead of 0.
-  const lastFailure = new Map<string, { code: string | undefined; message: string }>();
   const failingError = (): TunnelError | undefined => {
     for (const s of manager.status()) {
-      const why = lastFailure.get(s.name);
-      if (why === undefined || s.state === 'ready' || s.state === 'idle' || s.state === 'stopped') continue;
-      return new ForwardError(errorCodeOf(why.code), `${s.name}: ${why.message}`, { details: { forward: s.name } });
+      if (s.state === 'ready' || s.state === 'idle' || s.state === 'stopped') continue;
+      const why = manager.get(s.name)?.lastFailure;
+      if (why !== undefined) return errorOfForward(s.name, why);
     }
     return undefined;
   };
   manager.on('event', (e: TunnelEvent) => {
-    if (e.forward !== undefined && e.type === 'retry-scheduled') {
-      lastFailure.set(e.forward, {
-        code: typeof e['code'] === 'string' ? e['code'] : undefined,
-        message: typeof e['message'] === 'string' ? e['message'] : 'failed',
-      });
-    }
-    if (e.forward !== undefined && e.type === 'forward-state' && e['state'] === 'ready') lastFailure.delete(e.forward);
     renderer.event(e);
     if (e.type === 'forward-state') {
       const list = manager.status();

@@ -8,6 +8,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError, isTunnelError } from '../errors.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -65,6 +66,7 @@ export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, ne
   // The emulator's whole point is to print its own throwaway credentials: unmasked io.
   add(emulatorCommand(io));
   add(demoCommand(safe));
+  add(doctorCommand(safe));
   add(completionCommand(safe));
   add(completeCommand(safe, names));
   return modules;

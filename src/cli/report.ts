@@ -16,9 +16,14 @@ export interface ReportOptions {
 /** Extra advice for errors with a well-known fix. */
 export function adviceFor(err: unknown, profile?: string): string | undefined {
   if (!isTunnelError(err)) return undefined;
+  return adviceForCode(err.code, err.message, profile);
+}
+
+/** The hint for an error known by its code and message (an NDJSON event carries no error object). */
+export function adviceForCode(code: string, message: string, profile?: string): string | undefined {
   const p = profile === undefined ? '' : ` --profile ${profile}`;
-  const sso = /\bsso\b|SSO/.test(err.message);
-  switch (err.code) {
+  const sso = /\bsso\b|SSO/.test(message);
+  switch (code) {
     case 'ERR_AWS_EXPIRED_TOKEN':
       return sso
         ? `the SSO session has expired: run \`aws sso login${p}\``
@@ -33,10 +38,9 @@ export function adviceFor(err: unknown, profile?: string): string | undefined {
       return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';
     case 'ERR_TUNNEL_TARGET_NOT_FOUND': {
       // Issue #19: databases and ECS tasks have their own listings.
-      const what = String(err.details['target'] ?? '');
-      if (what.startsWith('rds:')) return 'run `tunnel targets --rds` to list databases';
-      if (what.startsWith('cache:')) return 'run `tunnel targets --cache` to list caches';
-      if (what.startsWith('ecs:')) return 'run `tunnel targets --ecs CLUSTER` to list tasks and containers';
+      if (/\(rds:|Aurora cluster|DB instance/.test(message)) return 'run `tunnel targets --rds` to list databases';
+      if (/ElastiCache|\bcaches?\b/.test(message)) return 'run `tunnel targets --cache` to list caches';
+      if (/\bECS\b|ecs:/.test(message)) return 'run `tunnel targets --ecs CLUSTER` to list tasks and containers';
       return 'run `tunnel targets` to list managed instances';
     }
     case 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN':

@@ -7,7 +7,7 @@
  *
  * Source: the published document contents of AWS-StartPortForwardingSession,
  * AWS-StartPortForwardingSessionToRemoteHost and AWS-StartSSHSession (schemaVersion 1.0,
- * sessionType Port), as described in ../shared/docs/ssm-agent-and-gateway.md §10.5.
+ * sessionType Port), as described in docs/protocol.md §W12.
  */
 
 export interface DocumentParameter {

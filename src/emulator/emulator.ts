@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
-import { createQueryApiHandler, isQueryRequest } from './api/query-api.js';
+import { createQueryApiHandler, isDatabaseQueryRequest } from './api/query-api.js';
+import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
 import type { GatewaySession, RestartAgentOptions } from './gateway/gateway-session.js';
@@ -69,12 +70,15 @@ export async function startEmulator(
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
   const queryApi = createQueryApiHandler(state);
+  const sts = createStsHandler(state);
 
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-    // Issue #19: RDS and ElastiCache speak the AWS Query protocol (form bodies, XML answers).
-    if (req.method === 'POST' && path === '/' && isQueryRequest(req)) return queryApi(req, res);
+    // STS, RDS and ElastiCache speak the query protocol (form body, no X-Amz-Target); the SigV4
+    // scope says which (issue #19: rds, elasticache); everything else is JSON.
+    if (req.method === 'POST' && path === '/' && isQueryProtocolRequest(req))
+      return isDatabaseQueryRequest(req) ? queryApi(req, res) : sts(req, res);
     if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(

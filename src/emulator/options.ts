@@ -11,6 +11,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { systemClock, type Clock } from '../clock.js';
 import { EmulatorError } from '../errors.js';
 import { databaseIssues, resolveDatabases, type DatabaseSettings, type ResolvedDatabases } from './databases.js';
+import { isLoopbackName } from '../loopback.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type PlatformType = 'Linux' | 'Windows' | 'MacOS';
@@ -81,6 +82,15 @@ export interface FaultSettings {
   ackDelayMs?: number;
   /** The next ResumeSession call fails once with AccessDeniedException (HTTP 400). */
   failResumeOnce?: boolean;
+  /**
+   * The service's clock runs this many ms ahead (negative: behind) of the emulator's: the `Date`
+   * header and the SigV4 15-minute window follow it, as when the caller's clock is off.
+   */
+  clockSkewMs?: number;
+  /** Every signed API call (SSM, KMS, STS) fails with ExpiredToken, as with expired session credentials. */
+  expiredToken?: boolean;
+  /** Remote host names the agent's resolver cannot find (`lookup HOST: no such host`). */
+  unresolvableHosts?: string[];
 }
 
 /** An emulated IAM deny: calls of `action` (e.g. `ssm:StartSession`) on `resource` are refused. */
@@ -143,7 +153,8 @@ export interface ResolvedEmulatorOptions {
 export const DEFAULT_AGENT_VERSION = '3.3.1142.0';
 export const DEFAULT_INSTANCE_ID = 'i-0123456789abcdef0';
 export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_IDLE_TIMEOUT_MS = 20 * 60_000;
+/** Session Manager's default idle session timeout (the service ends a quiet session). */
+export const SERVICE_IDLE_SESSION_TIMEOUT_MS = 20 * 60_000;
 
 /** The account and IAM user the emulator pretends the caller is. */
 export const EMULATOR_ACCOUNT_ID = '123456789012';
@@ -167,11 +178,6 @@ export const DEFAULT_REMOTE_HOST_DENY_LIST: readonly string[] = [
 ];
 
 const INSTANCE_ID_RE = /^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/;
-
-/** True for addresses that stay on this machine: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 function randomAlnum(n: number, alphabet: string): string {
   const bytes = randomBytes(n);
@@ -252,7 +258,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     seed: o.seed ?? randomBytes(4).readUInt32BE(0),
     remoteHostDenyList: [...(o.remoteHostDenyList ?? DEFAULT_REMOTE_HOST_DENY_LIST)],
     accessDeny: (o.accessDeny ?? []).map((r) => ({ action: r.action, resource: r.resource ?? '*' })),
-    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    idleTimeoutMs: o.idleTimeoutMs ?? SERVICE_IDLE_SESSION_TIMEOUT_MS,
     maxSessionDurationMs: o.maxSessionDurationMs ?? 0,
     clock: o.clock ?? systemClock,
   };
@@ -429,7 +435,7 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         checkPort(d['port'], [...at, 'port'], out, false);
         const to = d['to'];
         if (!isRecord(to)) return void out.push(issue([...at, 'to'], 'must be a mapping with host and port'));
-        if (typeof to['host'] !== 'string' || !isLoopbackHost(to['host']))
+        if (typeof to['host'] !== 'string' || !isLoopbackName(to['host']))
           out.push(issue([...at, 'to', 'host'], 'must be a loopback address (127.x.x.x, ::1 or localhost)'));
         checkPort(to['port'], [...at, 'to', 'port'], out, false);
       });
@@ -440,7 +446,14 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   if (faults !== undefined) {
     if (!isRecord(faults)) out.push(issue([...root, 'faults'], 'must be a mapping'));
     else {
-      const known = new Set([...FAULT_NUMBER_KEYS, ...FAULT_RATE_KEYS, 'failResumeOnce']);
+      const known = new Set([
+        ...FAULT_NUMBER_KEYS,
+        ...FAULT_RATE_KEYS,
+        'failResumeOnce',
+        'clockSkewMs',
+        'expiredToken',
+        'unresolvableHosts',
+      ]);
       for (const k of Object.keys(faults)) if (!known.has(k)) out.push(issue([...root, 'faults', k], 'unknown fault'));
       for (const k of FAULT_NUMBER_KEYS) checkNonNegative(faults, k, [...root, 'faults'], out);
       for (const k of FAULT_RATE_KEYS) {
@@ -448,8 +461,16 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
         if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1)))
           out.push(issue([...root, 'faults', k], 'must be a rate between 0 and 1'));
       }
-      if (faults['failResumeOnce'] !== undefined && typeof faults['failResumeOnce'] !== 'boolean')
-        out.push(issue([...root, 'faults', 'failResumeOnce'], 'must be true or false'));
+      for (const k of ['failResumeOnce', 'expiredToken']) {
+        if (faults[k] !== undefined && typeof faults[k] !== 'boolean')
+          out.push(issue([...root, 'faults', k], 'must be true or false'));
+      }
+      const skew = faults['clockSkewMs'];
+      if (skew !== undefined && (typeof skew !== 'number' || !Number.isFinite(skew)))
+        out.push(issue([...root, 'faults', 'clockSkewMs'], 'must be a number of milliseconds (negative: behind)'));
+      const hosts = faults['unresolvableHosts'];
+      if (hosts !== undefined && (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string')))
+        out.push(issue([...root, 'faults', 'unresolvableHosts'], 'must be a list of host names'));
     }
   }
 

@@ -87,6 +87,14 @@ export class EmulatorState extends EventEmitter<EmulatorStateEvents> {
     this.#baseUrl = `ws://${host}:${options.port}`;
   }
 
+  /**
+   * The service's wall clock as its API shows it (the `Date` header, the SigV4 window): the
+   * emulator's clock plus the `clockSkewMs` fault.
+   */
+  apiNow(): number {
+    return this.options.clock.wallNow() + (this.faults.clockSkewMs ?? 0);
+  }
+
   /** `ws://127.0.0.1:PORT`, the origin StreamUrls point at. */
   get dataChannelBaseUrl(): string {
     return this.#baseUrl;

@@ -1,6 +1,6 @@
 /**
  * smux session configuration, after xtaci/smux `Config`/`DefaultConfig`/`VerifyConfig`
- * (../shared/docs/ssm-agent-and-gateway.md §7.2).
+ * (docs/mux.md, "Wire format" and "Configuration").
  */
 import { MuxError } from '../errors.js';
 import { MAX_DATA_BYTES } from '../protocol/smux/frame.js';

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
-import { MuxError, TunnelError, type ErrorCode } from '../errors.js';
+import { isCodeOf, MuxError, TunnelError } from '../errors.js';
 import {
   Cmd,
   HEADER_SIZE,
@@ -147,10 +147,17 @@ export class MuxSession extends EventEmitter implements StreamHost {
 
   /** @internal */
   sendData(streamId: number, data: Buffer): void {
-    const frame = Buffer.allocUnsafe(HEADER_SIZE + data.length);
-    writeHeader(frame, 0, this.config.version, Cmd.PSH, data.length, streamId);
-    data.copy(frame, HEADER_SIZE);
-    this.#write(frame);
+    if (this.#closed) return;
+    const c = this.#carrier;
+    if (c.destroyed || c.writableEnded) return;
+    // PERF: header and data go to the carrier as two chunks of one corked write (the carrier's
+    // _writev sees both together), so the data is never copied into a frame buffer here.
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(header, 0, this.config.version, Cmd.PSH, data.length, streamId);
+    c.cork();
+    c.write(header);
+    if (!c.write(data)) this.#carrierBlocked = true;
+    c.uncork();
   }
 
   /** @internal */
@@ -275,7 +282,6 @@ export class MuxSession extends EventEmitter implements StreamHost {
         if (!stream.handleUpdate(consumed, window) && this.config.version === 2) {
           this.#shutdown(
             new MuxError('ERR_SMUX_WINDOW_VIOLATION', `stream ${f.streamId}: peer consumed more than was sent`, {
-              wireAction: { kind: 'close-mux-session' },
               details: { streamId: f.streamId, consumed },
             }),
             false,
@@ -427,10 +433,10 @@ export class MuxSession extends EventEmitter implements StreamHost {
 }
 
 /** Wrap any error as a MuxError, keeping an smux code when it already has one. */
-function toMuxError(e: unknown, fallback: ErrorCode): MuxError {
+function toMuxError(e: unknown, fallback: MuxError['code']): MuxError {
   if (e instanceof MuxError) return e;
-  if (e instanceof TunnelError && e.code.startsWith('ERR_SMUX_')) {
-    return new MuxError(e.code, e.message, { cause: e, wireAction: e.wireAction, details: e.details });
+  if (e instanceof TunnelError && isCodeOf(e.code, 'SMUX')) {
+    return new MuxError(e.code, e.message, { cause: e, details: e.details });
   }
   const message = e instanceof Error ? e.message : String(e);
   return new MuxError(fallback, `mux session closed: ${message}`, { cause: e });

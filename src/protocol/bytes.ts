@@ -5,23 +5,31 @@
  * safe-integer check (the ws `getPayloadLength64` habit), so a hostile frame can never make us
  * compute with silently rounded values.
  */
-import { ProtocolError, type ErrorCode } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const TWO_32 = 2 ** 32;
+/** The high 32-bit word of 2^53 - 1: a safe value's high word is at most this. */
+const MAX_SAFE_HIGH = 0x1fffff;
+
+// PERF: these run several times per message; two 32-bit reads avoid a BigInt per field. The
+// BigInt path is taken only to word the error for a value out of range.
 
 /** Reads an unsigned 64-bit big-endian integer; throws ERR_SSM_UNSAFE_INTEGER above 2^53 - 1. */
 export function readU64AsSafeNumber(buf: Buffer, offset: number, field: string): number {
-  const v = buf.readBigUInt64BE(offset);
-  if (v > MAX_SAFE) throw unsafe(field, v);
-  return Number(v);
+  const hi = buf.readUInt32BE(offset);
+  if (hi > MAX_SAFE_HIGH) throw unsafe(field, buf.readBigUInt64BE(offset));
+  return hi * TWO_32 + buf.readUInt32BE(offset + 4);
 }
 
 /** Reads a signed 64-bit big-endian integer; throws ERR_SSM_UNSAFE_INTEGER outside ±(2^53 - 1). */
 export function readI64AsSafeNumber(buf: Buffer, offset: number, field: string): number {
-  const v = buf.readBigInt64BE(offset);
-  if (v > MAX_SAFE || v < MIN_SAFE) throw unsafe(field, v);
-  return Number(v);
+  const hi = buf.readInt32BE(offset);
+  const lo = buf.readUInt32BE(offset + 4);
+  // -(2^53 - 1) is hi = -0x200000, lo = 1; -2^53 (hi -0x200000, lo 0) is not safe.
+  if (hi > MAX_SAFE_HIGH || hi < -MAX_SAFE_HIGH - 1 || (hi === -MAX_SAFE_HIGH - 1 && lo === 0)) {
+    throw unsafe(field, buf.readBigInt64BE(offset));
+  }
+  return hi * TWO_32 + lo;
 }
 
 function unsafe(field: string, v: bigint): ProtocolError {
@@ -34,13 +42,18 @@ function unsafe(field: string, v: bigint): ProtocolError {
 export function writeU64(buf: Buffer, offset: number, value: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < 0)
     throw badField(field, `must be a non-negative safe integer, got ${value}`);
-  buf.writeBigUInt64BE(BigInt(value), offset);
+  buf.writeUInt32BE(Math.floor(value / TWO_32), offset);
+  buf.writeUInt32BE(value >>> 0, offset + 4);
 }
 
 /** Writes `value` (a safe integer) as a signed 64-bit big-endian integer. */
 export function writeI64(buf: Buffer, offset: number, value: number, field: string): void {
   if (!Number.isSafeInteger(value)) throw badField(field, `must be a safe integer, got ${value}`);
-  buf.writeBigInt64BE(BigInt(value), offset);
+  if (value < 0) buf.writeBigInt64BE(BigInt(value), offset);
+  else {
+    buf.writeUInt32BE(Math.floor(value / TWO_32), offset);
+    buf.writeUInt32BE(value >>> 0, offset + 4);
+  }
 }
 
 /** Writes a uint32 after checking its range. */
@@ -94,6 +107,21 @@ export function uuidToBytes(uuid: string, field = 'MessageId'): Buffer {
   return Buffer.from(uuid.replace(/-/g, ''), 'hex');
 }
 
+/**
+ * Writes the 16 bytes of a canonical UUID string at `offset`, with its two 8-byte halves
+ * swapped when `swapHalves` (the MessageId wire order). No intermediate buffer.
+ */
+export function writeUuid(buf: Buffer, offset: number, uuid: string, swapHalves: boolean, field = 'MessageId'): void {
+  if (!isUuid(uuid)) throw badField(field, `is not a canonical UUID: ${JSON.stringify(uuid)}`);
+  const first = swapHalves ? offset + 8 : offset; // where bytes 0..7 go
+  const second = swapHalves ? offset : offset + 8; // where bytes 8..15 go
+  buf.write(uuid.substring(0, 8), first, 'hex');
+  buf.write(uuid.substring(9, 13), first + 4, 'hex');
+  buf.write(uuid.substring(14, 18), first + 6, 'hex');
+  buf.write(uuid.substring(19, 23), second, 'hex');
+  buf.write(uuid.substring(24, 36), second + 2, 'hex');
+}
+
 /** Formats 16 bytes (from `offset`) as a lowercase canonical UUID string. */
 export function bytesToUuid(buf: Buffer, offset = 0): string {
   const h = buf.toString('hex', offset, offset + 16);
@@ -101,7 +129,11 @@ export function bytesToUuid(buf: Buffer, offset = 0): string {
 }
 
 /** A ProtocolError for a field with an invalid value. */
-export function badField(field: string, what: string, code: ErrorCode = 'ERR_SSM_BAD_FIELD'): ProtocolError {
+export function badField(
+  field: string,
+  what: string,
+  code: ProtocolError['code'] = 'ERR_SSM_BAD_FIELD',
+): ProtocolError {
   return new ProtocolError(code, `${field} ${what}`, { details: { field } });
 }
 

@@ -15,6 +15,7 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import type { EventEmitter } from 'node:events';
+import { STREAM_DATA_PAYLOAD_SIZE } from '../protocol/ssm/index.js';
 
 /** What DataChannelDuplex needs from a channel. Events: 'data'(Buffer) in order, 'drain'; optional 'closed', 'error'. */
 export interface PayloadChannel extends EventEmitter {
@@ -27,6 +28,7 @@ export interface PayloadChannel extends EventEmitter {
 
 export class DataChannelDuplex extends Duplex {
   readonly #channel: PayloadChannel;
+  readonly #maxPayload: number;
   #pendingWrite: ((err?: Error | null) => void) | undefined;
   #receivingPaused = false;
 
@@ -57,10 +59,15 @@ export class DataChannelDuplex extends Duplex {
 
   constructor(
     channel: PayloadChannel,
-    options: Pick<DuplexOptions, 'readableHighWaterMark' | 'writableHighWaterMark'> = {},
+    options: Pick<DuplexOptions, 'readableHighWaterMark' | 'writableHighWaterMark'> & {
+      /** The channel's largest Output payload (1024 on the wire); `_writev` packs to it. */
+      maxPayloadBytes?: number;
+    } = {},
   ) {
-    super({ ...options, allowHalfOpen: true, decodeStrings: true });
+    const { maxPayloadBytes, ...streamOptions } = options;
+    super({ ...streamOptions, allowHalfOpen: true, decodeStrings: true });
     this.#channel = channel;
+    this.#maxPayload = maxPayloadBytes ?? STREAM_DATA_PAYLOAD_SIZE;
     channel.on('data', this.#onData);
     channel.on('drain', this.#onDrain);
     channel.on('closed', this.#onClosed);
@@ -76,6 +83,27 @@ export class DataChannelDuplex extends Duplex {
       return;
     }
     // sendData never drops: false only means "wait for drain before the next write".
+    if (ok) callback();
+    else this.#pendingWrite = callback;
+  }
+
+  /**
+   * Several chunks at once (a corked smux header and its data, or writes queued behind a full
+   * channel): they are cut into payloads of at most `maxPayloadBytes` across chunk boundaries,
+   * so an 8-byte smux header never travels as a message of its own and data is not copied to
+   * join a frame first. Only a payload that spans chunks is assembled (≤ maxPayloadBytes).
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    let ok = true;
+    try {
+      for (const payload of packPayloads(chunks, this.#maxPayload)) ok = this.#channel.sendData(payload) && ok;
+    } catch (e) {
+      callback(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
     if (ok) callback();
     else this.#pendingWrite = callback;
   }
@@ -107,4 +135,33 @@ export class DataChannelDuplex extends Duplex {
     }
     callback(err);
   }
+}
+
+/**
+ * Cuts a list of chunks into payloads of at most `max` bytes, in order, across chunk
+ * boundaries. A payload inside one chunk is a view of it; one that spans chunks is copied once.
+ */
+export function* packPayloads(chunks: ReadonlyArray<{ chunk: Buffer }>, max: number): Generator<Buffer> {
+  let parts: Buffer[] = [];
+  let partsLength = 0;
+  for (const { chunk } of chunks) {
+    let off = 0;
+    while (off < chunk.length) {
+      const room = max - partsLength;
+      const n = Math.min(room, chunk.length - off);
+      if (partsLength === 0 && n === max) {
+        yield chunk.subarray(off, off + n);
+      } else {
+        parts.push(chunk.subarray(off, off + n));
+        partsLength += n;
+        if (partsLength === max) {
+          yield Buffer.concat(parts, partsLength);
+          parts = [];
+          partsLength = 0;
+        }
+      }
+      off += n;
+    }
+  }
+  if (partsLength > 0) yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, partsLength);
 }

@@ -32,7 +32,7 @@ export interface DataChannelOptions {
   maxResends?: number;
   /** Unacked-message window. Default 10000. */
   windowMessages?: number;
-  /** Above this many bytes queued in the transport, sendData returns false. Default 4 MiB. */
+  /** The websocket is full (sendData returns false) at this many queued bytes. Default 4 MiB. */
   transportHighWaterBytes?: number;
   /** Random source for reconnect jitter. Default Math.random. */
   random?(): number;

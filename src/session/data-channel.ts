@@ -60,7 +60,6 @@ export type { MessageTransport } from './message-transport.js';
 export type { DataChannelOptions } from './data-channel-options.js';
 
 /** How often a waiting producer re-checks the transport's bufferedAmount. */
-const DRAIN_POLL_MS = 25;
 
 export enum DataChannelState {
   Idle = 'idle',
@@ -95,7 +94,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   readonly #clientId: string;
   readonly #clientVersion: string;
   readonly #link: ReliableLink;
-  readonly #highWater: number;
   #state = DataChannelState.Idle;
   #token: string;
   #transport: MessageTransport | undefined;
@@ -106,7 +104,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   #encrypting = false;
   #receivingPaused = false;
   #needDrain = false;
-  #drainPoll: TimerHandle | undefined;
   #openWaiter: { resolve(r: HandshakeResult): void; reject(e: Error): void } | undefined;
   #handshakeTimer: TimerHandle | undefined;
   #keepalive: Keepalive | undefined;
@@ -120,7 +117,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#clientId = opts.clientId ?? randomUUID();
     this.#clientVersion = opts.clientVersion ?? DEFAULT_CLIENT_VERSION;
     this.#token = opts.tokenValue;
-    this.#highWater = opts.transportHighWaterBytes ?? 4 * 1024 * 1024;
     const linkOpts = {
       role: 'client' as const,
       clock: this.#clock,
@@ -202,6 +198,13 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   /** Sends bytes as Output messages of at most 1024 bytes. False = wait for 'drain'. Never drops. */
   sendData(buf: Buffer): boolean {
     this.#assertUsable();
+    if (buf.length > 0 && buf.length <= STREAM_DATA_PAYLOAD_SIZE && !this.#encrypting) {
+      // One message (what DataChannelDuplex._writev hands us): no list to build.
+      let ok = this.#link.send(PayloadType.Output, buf);
+      if (this.#transport?.isFull === true) ok = false;
+      if (!ok) this.#needDrain = true;
+      return ok;
+    }
     // Cut (and, with KMS, seal) every chunk before sending any: a refusal sends nothing.
     const chunks: Buffer[] = [];
     for (let i = 0; i < buf.length; i += STREAM_DATA_PAYLOAD_SIZE) {
@@ -211,11 +214,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     let ok = true;
     // Never rewrite a lone 0x0A (upstream's shell hack): the bytes go out as given.
     for (const chunk of chunks) ok = this.#link.send(PayloadType.Output, chunk) && ok;
-    if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) ok = false;
-    if (!ok) {
-      this.#needDrain = true;
-      this.#armDrainPoll();
-    }
+    if (this.#transport?.isFull === true) ok = false;
+    if (!ok) this.#needDrain = true;
     return ok;
   }
 
@@ -297,7 +297,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   async #connect(): Promise<MessageTransport> {
     if (this.#opts.connect !== undefined) return this.#opts.connect(this.#opts.streamUrl);
     const { connectWebSocket } = await import('./ws-transport.js');
-    return connectWebSocket(this.#opts.streamUrl);
+    const high = this.#opts.transportHighWaterBytes;
+    return connectWebSocket(this.#opts.streamUrl, high === undefined ? {} : { highWaterBytes: high });
   }
 
   #attach(t: MessageTransport): void {
@@ -338,6 +339,8 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     );
     this.#keepalive.start();
     this.#link.setConnected(true);
+    // A producer that waited on the old, full transport: the new one decides now.
+    this.#maybeDrain();
   }
 
   #sendFrame(frame: Buffer): void {
@@ -574,9 +577,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     const err = new SessionError(
       'ERR_SESSION_CHANNEL_CLOSED',
       output === '' ? 'the session was closed by the service' : output,
-      {
-        wireAction: { kind: 'channel-closed', output },
-      },
+      {},
     );
     this.#rejectOpen(err);
     this.emit('closed', { output });
@@ -603,24 +604,10 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   #maybeDrain(): void {
     if (!this.#needDrain || this.#link.isWindowFull) return;
-    if (this.#transport !== undefined && this.#transport.bufferedAmount >= this.#highWater) return;
+    // A full transport promised a 'drain' when it asked us to wait (MessageTransport.isFull).
+    if (this.#transport?.isFull === true) return;
     this.#needDrain = false;
-    if (this.#drainPoll !== undefined) this.#clock.clearTimeout(this.#drainPoll);
-    this.#drainPoll = undefined;
     this.emit('drain');
-  }
-
-  /**
-   * Safety net for transport backpressure: a transport need not emit 'drain' at our mark, so
-   * while a producer waits we also look at bufferedAmount every DRAIN_POLL_MS.
-   */
-  #armDrainPoll(): void {
-    if (this.#drainPoll !== undefined || this.#isClosed()) return;
-    this.#drainPoll = this.#clock.setTimeout(() => {
-      this.#drainPoll = undefined;
-      this.#maybeDrain();
-      if (this.#needDrain) this.#armDrainPoll();
-    }, DRAIN_POLL_MS);
   }
 
   #startHandshakeTimer(): void {
@@ -642,8 +629,6 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#transition(DataChannelState.Closed);
     this.#clearHandshakeTimer();
     this.#stopConnectionTimers();
-    if (this.#drainPoll !== undefined) this.#clock.clearTimeout(this.#drainPoll);
-    this.#drainPoll = undefined;
     this.#link.close();
     const t = this.#transport;
     this.#transport = undefined;

@@ -1,5 +1,5 @@
 /**
- * The client side of the data-channel handshake (ssm-client-protocol.md §6), as pure-ish
+ * The client side of the data-channel handshake (docs/protocol.md §W6), as pure-ish
  * functions the DataChannel calls: answer a HandshakeRequest, and turn the agent's answers into
  * a `HandshakeResult`. KMS work is delegated to a pluggable handler (filled in by issue #9).
  *

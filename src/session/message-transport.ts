@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 
-/** The WebSocket as the data channel sees it. Events: 'message'(data, isBinary), 'close'(code, reason), 'error', 'pong', optional 'drain'. */
+/** The WebSocket as the data channel sees it. Events: 'message'(data, isBinary), 'close'(code, reason), 'error', 'pong', 'drain' (after isFull was true). */
 export interface MessageTransport extends EventEmitter {
   sendText(text: string): void;
   sendBinary(frame: Buffer): void;
@@ -9,4 +9,10 @@ export interface MessageTransport extends EventEmitter {
   resume(): void;
   close(): void;
   readonly bufferedAmount: number;
+  /**
+   * True while the transport holds as much as it should (one watermark). A transport that
+   * answers true must emit 'drain' once it is below its mark again: the DataChannel does not
+   * poll.
+   */
+  readonly isFull: boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * The retry schedule upstream uses for the first WebSocket open and for reconnects
- * (plugin `src/retry/retryer.go`; ssm-client-protocol.md §10.1): at most 5 retries (6 calls),
+ * (plugin `src/retry/retryer.go`; docs/protocol.md §W11): at most 5 retries (6 calls),
  * first delay d random in [100, 199] ms, doubling; a delay above 5 s resets to d.
  * Sleeps go through the injected clock.
  */

@@ -8,7 +8,7 @@
  * recorded on each resend. Unlike upstream, nothing is ever evicted: when `windowMessages`
  * messages are unacked, `send` returns false and 'drain' follows once the window has room.
  *
- * Receive path (ssm-client-protocol.md §5.3, with its Recommendations):
+ * Receive path (docs/protocol.md §W5; our deviations in its "Reliable delivery" section):
  *
  * ```
  *  s == E  deliver(msg) → true: ack, E++, deliver buffered E, E+1, … in order
@@ -73,7 +73,7 @@ export interface ReliableLinkOptions {
 }
 
 export const CLIENT_WINDOW_MESSAGES = 10_000;
-export const AGENT_WINDOW_MESSAGES = 100_000;
+export const REAL_AGENT_WINDOW_MESSAGES = 100_000;
 export const DEFAULT_RESEND_INTERVAL_MS = 100;
 export const DEFAULT_MAX_RESENDS = 3000;
 
@@ -127,9 +127,9 @@ export class ReliableLink extends EventEmitter {
     this.#sendFrame = opts.sendFrame;
     this.#deliver = opts.deliver;
     this.#newMessageId = opts.newMessageId ?? randomUUID;
-    const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : AGENT_WINDOW_MESSAGES;
+    const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : REAL_AGENT_WINDOW_MESSAGES;
     this.#window = opts.windowMessages ?? dflt;
-    this.#reorderCapacity = opts.reorderCapacity ?? AGENT_WINDOW_MESSAGES;
+    this.#reorderCapacity = opts.reorderCapacity ?? REAL_AGENT_WINDOW_MESSAGES;
     this.#resendIntervalMs = opts.resendIntervalMs ?? DEFAULT_RESEND_INTERVAL_MS;
     this.#maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS;
     if (

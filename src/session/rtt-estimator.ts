@@ -1,6 +1,6 @@
 /**
  * Round-trip time and retransmission timeout, RFC 6298 in shape, with the constants both
- * upstream peers use (ssm-client-protocol.md §5.5, agent §5.4):
+ * upstream peers use (docs/protocol.md §W5):
  *
  * ```
  * initial  SRTT = 100 ms, RTTVAR = 0, RTO = 200 ms

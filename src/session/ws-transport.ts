@@ -5,42 +5,47 @@
  *   with `allowInsecure` (ERR_SESSION_INSECURE_URL otherwise). A host *name* such as
  *   `localhost` is not trusted to be loopback.
  * - No permessage-deflate, no subprotocol, no extra headers: the token travels in the first
- *   text frame, never in the upgrade (ssm-client-protocol.md §3.1).
- * - Backpressure: every send passes a callback; `bufferedAmount` is exposed, and 'drain' is
- *   emitted when it falls back under `lowWaterBytes` after having been above `highWaterBytes`,
- *   so the DataChannel can stop producing while the socket is slow.
+ *   text frame, never in the upgrade (docs/protocol.md §W1).
+ * - Backpressure, one watermark: `isFull` is true while `bufferedAmount` ≥ `highWaterBytes`;
+ *   once it was, 'drain' is emitted from the first send callback that sees it below the mark
+ *   again (every send passes the same bound callback), so the DataChannel can stop producing
+ *   while the socket is slow, without polling.
+ * - Writes are corked per event-loop turn: every message sent in one turn leaves in one
+ *   `writev` (a message is ≤ 1144 bytes, and a syscall per message was the largest single cost
+ *   in the CPU profile).
  * - close() ends the TCP connection without a close frame, as both upstream peers do.
  */
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import WebSocket from 'ws';
 import { SessionError } from '../errors.js';
 import type { MessageTransport } from './message-transport.js';
+import { isLoopbackIp } from '../loopback.js';
 
 export interface ConnectWebSocketOptions {
   /** Allow plain ws:// to a non-loopback host (tests against a remote emulator only). */
   allowInsecure?: boolean;
   /** Opening handshake timeout. Default 45 s (upstream's value). */
   handshakeTimeoutMs?: number;
-  /** 'drain' is armed once bufferedAmount reaches this. Default 4 MiB. */
+  /** The transport is full while bufferedAmount is at or above this. Default 4 MiB. */
   highWaterBytes?: number;
-  /** …and emitted when it falls below this. Default 1 MiB. */
-  lowWaterBytes?: number;
 }
 
-/** True when `host` (URL hostname form) is a loopback IP literal. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const kind = isIP(h);
-  if (kind === 4) return h.split('.')[0] === '127';
-  if (kind === 6) {
-    const lower = h.toLowerCase();
-    if (lower === '::1' || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(lower)) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    return mapped !== null && mapped[1]?.split('.')[0] === '127';
-  }
-  return false;
+/** The part of the ws client's socket we use to cork writes (ws keeps it as `_socket`). */
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+  destroyed: boolean;
 }
+
+function socketOf(ws: WebSocket): CorkableSocket | undefined {
+  const s: unknown = Reflect.get(ws, '_socket');
+  if (typeof s !== 'object' || s === null) return undefined;
+  const c = s as Partial<CorkableSocket>;
+  return typeof c.cork === 'function' && typeof c.uncork === 'function' ? (s as CorkableSocket) : undefined;
+}
+
+/** Default websocket send-buffer mark: a transport holding this much is full. */
+export const DEFAULT_TRANSPORT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /** Throws ERR_SESSION_INSECURE_URL unless `url` may be used. Returns the parsed URL. */
 export function checkStreamUrl(url: string, allowInsecure = false): URL {
@@ -51,7 +56,7 @@ export function checkStreamUrl(url: string, allowInsecure = false): URL {
     throw new SessionError('ERR_SESSION_INSECURE_URL', `StreamUrl is not a valid URL`, { cause: e });
   }
   if (u.protocol === 'wss:') return u;
-  if (u.protocol === 'ws:' && (allowInsecure || isLoopbackHost(u.hostname))) return u;
+  if (u.protocol === 'ws:' && (allowInsecure || isLoopbackIp(u.hostname))) return u;
   throw new SessionError(
     'ERR_SESSION_INSECURE_URL',
     `refusing ${u.protocol}//${u.host}: use wss://, plain ws:// is allowed only to 127.0.0.0/8 or ::1`,
@@ -64,14 +69,26 @@ export function checkStreamUrl(url: string, allowInsecure = false): URL {
 class WsTransport extends EventEmitter implements MessageTransport {
   readonly #ws: WebSocket;
   readonly #high: number;
-  readonly #low: number;
+  readonly #socket: CorkableSocket | undefined;
   #armed = false;
+  #corked = false;
+  readonly #afterSend = (): void => {
+    if (this.#armed && this.#ws.bufferedAmount < this.#high) {
+      this.#armed = false;
+      this.emit('drain');
+    }
+  };
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    const s = this.#socket;
+    if (s !== undefined && !s.destroyed) s.uncork();
+  };
 
-  constructor(ws: WebSocket, high: number, low: number) {
+  constructor(ws: WebSocket, high: number) {
     super();
     this.#ws = ws;
     this.#high = high;
-    this.#low = low;
+    this.#socket = socketOf(ws);
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => this.emit('message', toBuffer(data), isBinary));
     ws.on('pong', () => this.emit('pong'));
     ws.on('error', (e: Error) => this.emit('error', e));
@@ -80,6 +97,12 @@ class WsTransport extends EventEmitter implements MessageTransport {
 
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount;
+  }
+
+  get isFull(): boolean {
+    if (this.#ws.bufferedAmount < this.#high) return false;
+    this.#armed = true;
+    return true;
   }
 
   sendText(text: string): void {
@@ -92,15 +115,12 @@ class WsTransport extends EventEmitter implements MessageTransport {
 
   #send(data: string | Buffer, binary: boolean): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return; // lost frames are retransmitted after a resume
-    this.#ws.send(data, { binary, compress: false }, () => this.#afterSend());
-    if (this.#ws.bufferedAmount >= this.#high) this.#armed = true;
-  }
-
-  #afterSend(): void {
-    if (this.#armed && this.#ws.bufferedAmount < this.#low) {
-      this.#armed = false;
-      this.emit('drain');
+    if (!this.#corked && this.#socket !== undefined) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
     }
+    this.#ws.send(data, SEND_OPTIONS[binary ? 1 : 0], this.#afterSend);
   }
 
   ping(): void {
@@ -121,6 +141,12 @@ class WsTransport extends EventEmitter implements MessageTransport {
     this.#ws.terminate();
   }
 }
+
+// ws reads these per send and never keeps them; one frozen object each saves an allocation.
+const SEND_OPTIONS = [
+  Object.freeze({ binary: false, compress: false }),
+  Object.freeze({ binary: true, compress: false }),
+] as const;
 
 function toBuffer(data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -155,7 +181,7 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
     };
     const onOpen = (): void => {
       cleanup();
-      resolve(new WsTransport(ws, options.highWaterBytes ?? 4 * 1024 * 1024, options.lowWaterBytes ?? 1024 * 1024));
+      resolve(new WsTransport(ws, options.highWaterBytes ?? DEFAULT_TRANSPORT_HIGH_WATER_BYTES));
     };
     const onError = (e: Error): void => fail(e.message, e);
     const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => fail(`HTTP ${res.statusCode ?? '?'}`);

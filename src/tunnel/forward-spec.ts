@@ -62,7 +62,8 @@ export interface ForwardSpec {
 
 /** Default listen addresses: clients disagree on what `localhost` resolves to. */
 export const DEFAULT_BIND: readonly string[] = ['127.0.0.1', '::1'];
-export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/** A forward closes a session that has carried no connection for this long (`idleTimeout`). */
+export const DEFAULT_SESSION_IDLE_CLOSE_MS = 5 * 60_000;
 
 const ID_RE = /^(i|mi)-[0-9a-f]{8,17}$/;
 /** `ecs:<cluster>_<task-id>_<runtime-id>`, the Session Manager form of an ECS Exec target. */

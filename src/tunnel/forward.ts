@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SsmApi } from '../aws/ssm-api.js';
-import { ForwardError, isTunnelError } from '../errors.js';
+import { ForwardError, isTunnelError, type TunnelError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
 import { Connection } from './connection.js';
 import {
@@ -20,7 +20,7 @@ import {
   type TunnelEvent,
   type TunnelEventType,
 } from './events.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
+import { DEFAULT_SESSION_IDLE_CLOSE_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
 import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
@@ -50,7 +50,9 @@ export class Forward extends EventEmitter {
   readonly spec: ForwardSpec;
   readonly #d: ForwardDeps;
   #state: ForwardState = 'idle';
-  #error: { code: string; message: string } | undefined;
+  #error: TunnelError | undefined;
+  /** The last start failure while the forward keeps retrying (cleared when it is ready again). */
+  #lastFailure: TunnelError | undefined;
   #target: ResolvedTarget | undefined;
   readonly #listener: TunnelListener;
   #sessions: TunnelSession[] = [];
@@ -92,7 +94,13 @@ export class Forward extends EventEmitter {
   get state(): ForwardState {
     return this.#state;
   }
-  get error(): { code: string; message: string } | undefined {
+  /** Why the last attempt to start a session failed, while the forward retries; undefined once ready. */
+  get lastFailure(): TunnelError | undefined {
+    return this.#lastFailure;
+  }
+
+  /** Why the forward failed: the typed error itself (its code, message and cause). */
+  get error(): TunnelError | undefined {
     return this.#error;
   }
   get addresses(): Array<{ address: string; port: number }> {
@@ -191,7 +199,7 @@ export class Forward extends EventEmitter {
       reconnects: this.#reconnects,
     };
     if (this.#target !== undefined) st.target = this.#target.instanceId;
-    if (this.#error !== undefined) st.error = { ...this.#error };
+    if (this.#error !== undefined) st.error = { code: this.#error.code, message: this.#error.message };
     return st;
   }
 
@@ -289,6 +297,7 @@ export class Forward extends EventEmitter {
       }
     }
     this.#retryAttempt = 0;
+    this.#lastFailure = undefined;
     this.#startFailures = 0;
     this.#markReady();
     this.#drainPending();
@@ -316,6 +325,7 @@ export class Forward extends EventEmitter {
       this.#fail(err);
       return;
     }
+    this.#lastFailure = isTunnelError(err) ? err : new ForwardError('ERR_TUNNEL_SESSION_LOST', message, { cause: err });
     this.#scheduleRetry(code, message);
   }
 
@@ -501,7 +511,7 @@ export class Forward extends EventEmitter {
   #armIdle(): void {
     if (this.spec.lazy !== true || this.#active > 0 || this.#isDone() || this.#idleTimer !== undefined) return;
     if (this.#sessions.length === 0 && this.#starting.size === 0) return;
-    const idleMs = this.spec.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const idleMs = this.spec.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_CLOSE_MS;
     this.#idleTimer = this.#d.clock.setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#active > 0 || this.#isDone()) return;
@@ -532,9 +542,9 @@ export class Forward extends EventEmitter {
 
   #fail(err: unknown): void {
     if (this.#isDone()) return;
-    const code = isTunnelError(err) ? err.code : 'ERR_TUNNEL_SESSION_LOST';
-    const message = err instanceof Error ? err.message : String(err);
-    this.#error = { code, message };
+    this.#error = isTunnelError(err)
+      ? err
+      : new ForwardError('ERR_TUNNEL_SESSION_LOST', err instanceof Error ? err.message : String(err), { cause: err });
     this.#clearTimers();
     this.#setState('failed');
     void this.#listener.close();

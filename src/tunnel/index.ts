@@ -3,7 +3,7 @@ export { TunnelManager, openForward, type TunnelManagerOptions } from './tunnel-
 export { Forward } from './forward.js';
 export {
   DEFAULT_BIND,
-  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_SESSION_IDLE_CLOSE_MS,
   isInstanceId,
   parseTargetRef,
   describeTargetRef,

@@ -11,7 +11,7 @@
  * ```
  *
  * The `Challenge` inside the KMSEncryption parameters (newer agents) is not used, as upstream
- * (ssm-client-protocol.md §6.5): no `aws:ssm:RandomChallenge` context, no ChallengeAcknowledgement.
+ * (docs/protocol.md §W6): no `aws:ssm:RandomChallenge` context, no ChallengeAcknowledgement.
  *
  * Current agents (3.3.1142.0) never ask for this on Port sessions; the KMS SDK client is only
  * loaded, and created once per TunnelManager, the first time an agent does.

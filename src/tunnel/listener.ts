@@ -10,6 +10,7 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import getPort from 'get-port';
 import { ForwardError } from '../errors.js';
 import { DEFAULT_BIND } from './forward-spec.js';
+import { isLoopbackName } from '../loopback.js';
 
 export interface BoundAddress {
   address: string;
@@ -35,10 +36,6 @@ export interface ListenResult {
 function errno(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === 'string' ? c : undefined;
-}
-
-export function isLoopbackAddress(addr: string): boolean {
-  return addr === 'localhost' || addr === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr);
 }
 
 function listenOne(address: string, port: number, onConnection: (s: Socket) => void): Promise<Server> {
@@ -80,7 +77,7 @@ export class TunnelListener {
     const bind = explicit ? (this.#opts.bind as readonly string[]) : DEFAULT_BIND;
     const warnings: string[] = [];
     for (const a of bind) {
-      if (!isLoopbackAddress(a)) {
+      if (!isLoopbackName(a)) {
         warnings.push(
           `listening on ${a}, which is not a loopback address: anyone who can reach it can use this tunnel`,
         );

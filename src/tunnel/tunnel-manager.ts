@@ -129,17 +129,7 @@ export async function openForward(spec: ForwardSpec, options: TunnelManagerOptio
   if (f.state === 'failed') {
     const e = f.error;
     await f.stop();
-    throw new ForwardError(codeOf(e?.code), e?.message ?? 'forward failed', { details: { forward: spec.name } });
+    throw e ?? new ForwardError('ERR_TUNNEL_SESSION_LOST', `${spec.name}: forward failed`);
   }
   return f;
 }
-
-function codeOf(code: string | undefined): ConstructorParameters<typeof ForwardError>[0] {
-  const known = ERROR_CODE_SET as ReadonlySet<string>;
-  return code !== undefined && known.has(code)
-    ? (code as ConstructorParameters<typeof ForwardError>[0])
-    : 'ERR_TUNNEL_SESSION_LOST';
-}
-
-import { ERROR_CODES } from '../errors.js';
-const ERROR_CODE_SET: ReadonlySet<string> = new Set(ERROR_CODES);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { portForwardingRequest, type SsmApi } from '../aws/ssm-api.js';
-import { ERROR_CODES, ForwardError, isTunnelError, type ErrorCode } from '../errors.js';
+import { ForwardError, isCodeOf, isTunnelError, type ErrorCode } from '../errors.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import {
   FLAG_CONNECT_TO_PORT_ERROR,
@@ -16,12 +16,18 @@ import {
   type SessionFactory,
 } from './session-ports.js';
 
+export interface ProbeResult {
+  ok: boolean;
+  skipped: boolean;
+  reason?: 'data' | 'quiet' | 'refused' | 'closed';
+}
+
 export type SessionEndReason = 'channel-closed' | 'channel-error' | 'mux-closed' | 'terminated' | 'idle';
 
 export interface SessionEnd {
   reason: SessionEndReason;
   message: string;
-  code?: string;
+  code?: ErrorCode;
   /** Retrying cannot help (forbidden host, access denied, bad parameters). */
   permanent: boolean;
 }
@@ -69,12 +75,10 @@ const RESUME_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
  * any other end is a lost session.
  */
 export function sessionEndError(end: SessionEnd, cause?: unknown): ForwardError {
-  const code = end.permanent && isErrorCode(end.code) ? end.code : 'ERR_TUNNEL_SESSION_LOST';
+  // Permanent ends are classified here (classifyChannelClosed) and carry a forward code.
+  const code =
+    end.permanent && end.code !== undefined && isCodeOf(end.code, 'TUNNEL') ? end.code : 'ERR_TUNNEL_SESSION_LOST';
   return new ForwardError(code, end.message, cause === undefined ? {} : { cause });
-}
-
-function isErrorCode(code: string | undefined): code is ErrorCode {
-  return code !== undefined && (ERROR_CODES as readonly string[]).includes(code);
 }
 
 export function isPermanentCode(code: string | undefined): boolean {
@@ -304,33 +308,35 @@ export class TunnelSession extends EventEmitter {
    * Prove the agent reaches the destination: open a stream and watch it. Data, or no
    * ConnectToPortError within `timeoutMs`, is success; ConnectToPortError + FIN is failure.
    * Basic mode cannot probe without disturbing the single connection: it reports skipped.
+   * `reason` says which: `data` (the destination spoke first), `quiet` (no refusal within the
+   * window), `refused` (ConnectToPortError), `closed` (the stream or session closed otherwise).
    */
-  probe(timeoutMs: number): Promise<{ ok: boolean; skipped: boolean }> {
+  probe(timeoutMs: number): Promise<ProbeResult> {
     const mux = this.#mux;
     if (mux === undefined) return Promise.resolve({ ok: true, skipped: true });
     let stream: ReturnType<MuxPort['openStream']>;
     try {
       stream = mux.openStream();
     } catch {
-      return Promise.resolve({ ok: false, skipped: false });
+      return Promise.resolve({ ok: false, skipped: false, reason: 'closed' });
     }
     return new Promise((resolve) => {
       let done = false;
-      const finish = (ok: boolean): void => {
+      const finish = (ok: boolean, reason: NonNullable<ProbeResult['reason']>): void => {
         if (done) return;
         done = true;
         this.#o.clock.clearTimeout(timer);
         stream.destroy();
-        resolve({ ok, skipped: false });
+        resolve({ ok, skipped: false, reason });
       };
-      const timer = this.#o.clock.setTimeout(() => finish(true), timeoutMs);
-      stream.on('data', () => finish(true));
-      stream.on('error', () => finish(false));
+      const timer = this.#o.clock.setTimeout(() => finish(true, 'quiet'), timeoutMs);
+      stream.on('data', () => finish(true, 'data'));
+      stream.on('error', () => finish(false, 'closed'));
       stream.on('end', () => {
         if (this.#pendingConnectErrors > 0) {
           this.#pendingConnectErrors--;
-          finish(false);
-        } else finish(true);
+          finish(false, 'refused');
+        } else finish(true, 'closed');
       });
       stream.resume();
     });

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { resolveSsmEndpoint, isLoopbackHost } from '../../src/aws/settings.js';
+import { resolveSsmEndpoint } from '../../src/aws/settings.js';
+import { isLoopbackName as isLoopbackHost } from '../../src/loopback.js';
 import { createSsmApi } from '../../src/aws/ssm-api.js';
 import { isTunnelError } from '../../src/errors.js';
 

@@ -138,6 +138,7 @@ t.test('completion scripts and candidates from the config', async (t) => {
       'completion',
       'db',
       'demo',
+      'doctor',
       'emulator',
       'init',
       'ls',
@@ -148,6 +149,8 @@ t.test('completion scripts and candidates from the config', async (t) => {
       'token',
     ].sort(),
   );
+  const c5 = await run(['__complete', '--index', '2', '--', 'tunnel', 'doctor', 'ca'], dir);
+  t.same(c5.io.stdout.lines(), ['cache'], 'doctor completes forward names');
   const c2 = await run(['__complete', '--index', '2', '--', 'tunnel', 'up', 'ba'], dir);
   t.same(c2.io.stdout.lines(), ['backend']);
   const c4 = await run(['__complete', '--index', '4', '--', 'tunnel', '--profile', 'up', 'ls', 'c'], dir);

@@ -3,7 +3,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { openForward, TunnelManager, isTunnelError, startEmulator, type TunnelEvent } from '../../src/index.js';
+import { openForward, TunnelManager, isTunnelError, type TunnelEvent } from '../../src/index.js';
+import { startEmulator } from '../../src/emulator/index.js';
 import { roundTrip, sha, startEcho } from './helpers.js';
 
 t.test('openForward resolves a ready forward; stop() terminates its session', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * Fidelity: replay the client side (c2s) of every real-agent transcript in /work/shared/fixtures
+ * Fidelity: replay the client side (c2s) of every real-agent transcript in test/session/fixtures
  * against the emulator, with a raw client built from our codecs over a real websocket, and check
  * that the emulator answers as the real agent 3.3.1142.0 did: message types, flags, payload
  * types, JSON fields and sequence numbers of every control record, the acknowledgements, the
@@ -23,7 +23,8 @@ import type { DestinationMapping } from '../../src/emulator/options.js';
 import { withEmulator, startSession } from '../helpers/emulator.js';
 import { RawClient } from './gateway/raw-client.js';
 
-const FIXTURES = '/work/shared/fixtures';
+// The vendored transcripts (test/session/fixtures/, byte-identical copies of the shared ones).
+const FIXTURES = new URL('../session/fixtures/', import.meta.url);
 const TARGET = 'mi-0123456789abcdef0';
 
 interface Row {
@@ -170,7 +171,7 @@ const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl') && !f.end
 
 for (const file of files) {
   t.test(`replays ${file}`, async (t) => {
-    const rows = readFileSync(`${FIXTURES}/${file}`, 'utf8')
+    const rows = readFileSync(new URL(file, FIXTURES), 'utf8')
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Row);

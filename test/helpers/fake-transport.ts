@@ -14,8 +14,18 @@ export class FakeTransport extends EventEmitter implements MessageTransport {
   closed = false;
   paused = false;
   bufferedAmount = 0;
+  /** isFull is true at or above this many buffered bytes; the test emits 'drain' itself. */
+  highWaterBytes = 4 * 1024 * 1024;
+  /** True once isFull answered true, until the test calls drained(). */
+  drainOwed = false;
   /** Answer every ping with a pong (on the next microtask). */
   autoPong = false;
+
+  get isFull(): boolean {
+    if (this.bufferedAmount < this.highWaterBytes) return false;
+    this.drainOwed = true;
+    return true;
+  }
 
   sendText(text: string): void {
     if (this.closed) throw new Error('sendText on a closed FakeTransport');
@@ -45,6 +55,14 @@ export class FakeTransport extends EventEmitter implements MessageTransport {
   /** Delivers one frame from the "server" (binary by default). */
   receive(frame: Buffer, isBinary = true): void {
     this.emit('message', frame, isBinary);
+  }
+  /** The socket flushed: bufferedAmount falls to `to` and 'drain' is emitted if one is owed. */
+  drained(to = 0): void {
+    this.bufferedAmount = to;
+    if (this.drainOwed && to < this.highWaterBytes) {
+      this.drainOwed = false;
+      this.emit('drain');
+    }
   }
   /** The connection drops (no close frame). */
   drop(): void {

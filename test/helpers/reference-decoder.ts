@@ -1,6 +1,6 @@
 /**
  * A deliberately naive, slow ClientMessage decoder written straight from the spec table
- * (ssm-client-protocol.md §4), sharing no code with `src/protocol`. Tests compare the fast codec
+ * (docs/protocol.md §W2), sharing no code with `src/protocol`. Tests compare the fast codec
  * with it: if both agree on every vector and every garbage input, a bug would have to be made
  * twice, independently.
  *

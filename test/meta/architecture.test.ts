@@ -12,15 +12,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   errors: [],
   clock: [],
   random: [],
+  loopback: [],
   protocol: ['errors'],
-  session: ['protocol', 'errors', 'clock', 'random'],
+  session: ['protocol', 'errors', 'clock', 'random', 'loopback'],
   mux: ['protocol', 'errors', 'clock', 'random'],
-  aws: ['errors'],
-  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random'],
-  config: ['tunnel', 'errors'],
-  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random'],
-  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
-  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random'],
+  aws: ['errors', 'loopback'],
+  tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
+  config: ['tunnel', 'errors', 'loopback'],
+  emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback'],
+  cli: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'emulator', 'errors', 'clock', 'random', 'loopback'],
+  index: ['protocol', 'session', 'mux', 'aws', 'tunnel', 'config', 'errors', 'clock', 'random', 'loopback'],
 };
 
 function layerOf(file: string): string {
@@ -69,6 +70,50 @@ t.test('imports flow one way between layers', async (t) => {
       const to = layerOf(target.replace(/\.js$/, '.ts'));
       if (to !== from && !allowed.includes(to))
         violations.push(`${relative(root, f)} (${from}) imports ${spec} (${to})`);
+    }
+  }
+  t.same(violations, []);
+});
+
+/** Imports that load a module at run time: static, not type-only (dynamic `import()` excluded). */
+const STATIC_RE =
+  /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
+function staticImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(STATIC_RE)].map((m) => (m[1] ?? m[2]) as string).filter((s) => s.startsWith('.'));
+}
+const DYNAMIC_RE = /import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+t.test('importing the library (src/index.ts) loads no emulator module', async (t) => {
+  const seen = new Set<string>();
+  const todo = [join(src, 'index.ts')];
+  while (todo.length > 0) {
+    const f = todo.pop() as string;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const spec of staticImportsOf(f)) todo.push(resolve(dirname(f), spec).replace(/\.js$/, '.ts'));
+  }
+  const emulator = [...seen].filter((f) => layerOf(f) === 'emulator').map((f) => relative(root, f));
+  t.same(emulator, [], 'the emulator is the subpath export <package>/emulator');
+  t.ok(seen.size > 10, `the walk followed the library's imports (${seen.size} files)`);
+});
+
+t.test('the CLI reaches the emulator only through dynamic imports in its command modules', async (t) => {
+  const violations: string[] = [];
+  for (const f of files.filter((f) => layerOf(f) === 'cli')) {
+    for (const spec of staticImportsOf(f)) {
+      if (layerOf(resolve(dirname(f), spec).replace(/\.js$/, '.ts')) === 'emulator')
+        violations.push(`${relative(root, f)} statically imports ${spec}`);
+    }
+    const inCommands = relative(src, f).startsWith(join('cli', 'commands') + sep);
+    for (const m of readFileSync(f, 'utf8').matchAll(DYNAMIC_RE)) {
+      const spec = m[1] as string;
+      if (
+        spec.startsWith('.') &&
+        layerOf(resolve(dirname(f), spec).replace(/\.js$/, '.ts')) === 'emulator' &&
+        !inCommands
+      )
+        violations.push(`${relative(root, f)} imports ${spec} outside src/cli/commands/`);
     }
   }
   t.same(violations, []);

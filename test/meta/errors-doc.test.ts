@@ -1,6 +1,14 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { ERROR_CODES, TunnelError, ConfigError, isTunnelError } from '../../src/errors.js';
+import {
+  ERROR_CODES,
+  TunnelError,
+  ConfigError,
+  ForwardError,
+  MuxError,
+  isCodeOf,
+  isTunnelError,
+} from '../../src/errors.js';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -24,5 +32,11 @@ t.test('isTunnelError checks class and code', async (t) => {
   t.notOk(isTunnelError(new Error('plain')));
   t.notOk(isTunnelError(undefined));
   t.equal(e.name, 'ConfigError');
-  t.equal(new TunnelError('ERR_AWS_API', 'x').wireAction.kind, 'none');
+  t.equal(new TunnelError('ERR_AWS_API', 'x').code, 'ERR_AWS_API');
+  // @ts-expect-error a code belongs to its error class's family: MuxError takes ERR_SMUX_* only
+  t.ok(new MuxError('ERR_AWS_API', 'x'));
+  // @ts-expect-error ForwardError takes ERR_TUNNEL_* only
+  t.ok(new ForwardError('ERR_SESSION_CLOSED', 'x'));
+  t.ok(isCodeOf('ERR_SMUX_BAD_VERSION', 'SMUX'));
+  t.notOk(isCodeOf('ERR_SESSION_CLOSED', 'SMUX'));
 });

@@ -3,7 +3,7 @@
  * exchanges independent data both ways + a TunnelManager forward, and sha256-verified transfers.
  *
  * Exchange protocol (full duplex, no half-close, because neither SSM peer propagates one: the
- * agent closes the destination fully on the client's FIN, see ssm-agent-and-gateway.md §port):
+ * agent closes the destination fully on the client's FIN, see docs/mux.md):
  * both sides start sending `bytes` random bytes at once; the destination FINs after it has
  * received the client's `bytes` and sent its own; the client FINs after the destination's FIN.
  * A transfer is correct when, in both directions, the multiset of hashes sent by one side equals

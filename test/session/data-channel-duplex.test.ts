@@ -1,6 +1,6 @@
 import t from 'tap';
 import { EventEmitter, once } from 'node:events';
-import { DataChannelDuplex, type PayloadChannel } from '../../src/session/data-channel-duplex.js';
+import { DataChannelDuplex, packPayloads, type PayloadChannel } from '../../src/session/data-channel-duplex.js';
 import { SessionError } from '../../src/errors.js';
 
 class FakeChannel extends EventEmitter implements PayloadChannel {
@@ -96,5 +96,60 @@ t.test('end() sends nothing on the channel', async (t) => {
   d.end();
   await once(d, 'finish');
   t.same(ch.sent, []);
+  d.destroy();
+});
+
+t.test('corked writes are packed into full payloads across chunk boundaries (no 8-byte messages)', async (t) => {
+  const ch = new FakeChannel();
+  const d = new DataChannelDuplex(ch, { maxPayloadBytes: 16 });
+  const header = Buffer.from('HDR-8byt');
+  const data = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789'); // 36 bytes
+  d.cork();
+  d.write(header);
+  d.write(data);
+  d.uncork();
+  const all = Buffer.concat([header, data]);
+  t.same(
+    ch.sent.map((b) => b.length),
+    [16, 16, 12],
+    'three payloads of at most 16 bytes, the header inside the first',
+  );
+  t.same(Buffer.concat(ch.sent), all, 'the bytes in order, none lost or repeated');
+  d.destroy();
+});
+
+t.test('packPayloads: views inside one chunk, one copy only for a payload that spans chunks', async (t) => {
+  const big = Buffer.alloc(40, 7);
+  const out = [...packPayloads([{ chunk: Buffer.from('xy') }, { chunk: big }, { chunk: Buffer.alloc(0) }], 16)];
+  t.same(
+    out.map((b) => b.length),
+    [16, 16, 10],
+  );
+  t.equal(out[1]?.buffer, big.buffer, 'the middle payload is a view of the big chunk');
+  t.same(Buffer.concat(out), Buffer.concat([Buffer.from('xy'), big]));
+  t.same([...packPayloads([], 16)], [], 'nothing in, nothing out');
+  t.same(
+    [...packPayloads([{ chunk: Buffer.alloc(32, 1) }], 16)].map((b) => b.length),
+    [16, 16],
+    'exact multiples make no empty tail',
+  );
+});
+
+t.test('a full channel during a packed write holds the callback until drain', async (t) => {
+  const ch = new FakeChannel();
+  const d = new DataChannelDuplex(ch, { maxPayloadBytes: 4 });
+  ch.accept = false;
+  let done = false;
+  d.cork();
+  d.write(Buffer.from('ab'));
+  d.write(Buffer.from('cdefg'), () => (done = true));
+  d.uncork();
+  await new Promise((r) => setImmediate(r));
+  t.same(ch.sent.map(String), ['abcd', 'efg'], 'every payload handed over (the channel never drops)');
+  t.notOk(done, 'but the callback waits');
+  ch.accept = true;
+  ch.emit('drain');
+  await new Promise((r) => setImmediate(r));
+  t.ok(done);
   d.destroy();
 });

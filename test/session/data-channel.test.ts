@@ -306,32 +306,39 @@ t.test('full window: sendData false, drain after acks; nothing dropped', async (
   r.ch.close();
 });
 
-t.test(
-  'transport backpressure: bufferedAmount above the mark makes sendData false until the transport drains',
-  async (t) => {
-    const r = rig({ transportHighWaterBytes: 100 });
-    await established(r);
-    let drains = 0;
-    r.ch.on('drain', () => drains++);
-    r.conn.last.bufferedAmount = 150;
-    t.notOk(r.ch.sendData(Buffer.from('x')));
-    r.conn.last.bufferedAmount = 0;
-    r.conn.last.emit('drain');
-    t.equal(drains, 1);
-    // A transport that never emits 'drain' itself: the poll on the clock notices.
-    r.conn.last.bufferedAmount = 150;
-    t.notOk(r.ch.sendData(Buffer.from('y')));
-    r.clock.advance(100);
-    t.equal(drains, 1, 'still above the mark');
-    r.conn.last.bufferedAmount = 10;
-    r.clock.advance(25);
-    t.equal(drains, 2, 'drain once it fell below');
-    r.clock.advance(1000);
-    t.equal(drains, 2);
-    r.ch.close();
-    t.equal(r.clock.pending, 0);
-  },
-);
+t.test('transport backpressure: a full transport makes sendData false until it drains (no polling)', async (t) => {
+  const r = rig();
+  await established(r);
+  let drains = 0;
+  r.ch.on('drain', () => drains++);
+  r.conn.last.highWaterBytes = 100;
+  r.conn.last.bufferedAmount = 150;
+  t.notOk(r.ch.sendData(Buffer.from('x')));
+  t.ok(r.conn.last.drainOwed, 'the transport was asked and owes a drain');
+  r.clock.advance(1000);
+  t.equal(drains, 0, 'nothing happens while the transport is full (no poll)');
+  r.conn.last.drained(10);
+  t.equal(drains, 1, "drain follows the transport's own drain");
+  t.ok(r.ch.sendData(Buffer.from('y')), 'below the mark again');
+  r.ch.close();
+  t.equal(r.clock.pending, 0);
+});
+
+t.test('a producer waiting on a full transport is released when a fresh transport replaces it', async (t) => {
+  const r = rig();
+  await established(r);
+  let drains = 0;
+  r.ch.on('drain', () => drains++);
+  r.conn.last.highWaterBytes = 100;
+  r.conn.last.bufferedAmount = 150;
+  t.notOk(r.ch.sendData(Buffer.from('x')));
+  const before = r.conn.transports.length;
+  r.conn.last.drop();
+  await flush();
+  t.equal(r.conn.transports.length, before + 1, 'reconnected');
+  t.equal(drains, 1, 'the new transport is empty: drain');
+  r.ch.close();
+});
 
 t.test('flags both ways', async (t) => {
   const r = rig();

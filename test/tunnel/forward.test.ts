@@ -146,7 +146,9 @@ t.test('AccessDenied is permanent: failed with the service text', async (t) => {
   api.startErrors.push(new AwsError('ERR_AWS_ACCESS_DENIED', text));
   await f.start();
   t.equal(f.state, 'failed');
-  t.same(f.error, { code: 'ERR_AWS_ACCESS_DENIED', message: text });
+  t.match(f.error, { code: 'ERR_AWS_ACCESS_DENIED', message: text });
+  t.type(f.error, AwsError, 'the typed error itself is kept, not a {code: string} copy');
+  t.same(f.status().error, { code: 'ERR_AWS_ACCESS_DENIED', message: text }, 'status carries code and message');
   t.equal(api.started.length, 1);
   await f.stop();
 });

@@ -48,7 +48,7 @@ const VALUE_FLAGS = new Set([
   '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
-const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'hosts', 'token']);
+const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor', 'hosts', 'token']);
 
 export function completionScript(shell: string, name = 'tunnel'): string {
   if (shell === 'bash') {

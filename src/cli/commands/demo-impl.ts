@@ -6,7 +6,6 @@ import type { AwsSettings } from '../../aws/settings.js';
 import { selectForwards } from '../../config/resolve.js';
 import { parseConfigText } from '../../config/source.js';
 import { validateConfig } from '../../config/validate.js';
-import { AGENT_READ_PAUSE_MS, STREAM_DATA_PAYLOAD_BYTES } from '../../emulator/pacing.js';
 import { rendererFor } from '../context.js';
 import { runForwarding } from '../forwarding.js';
 import type { CliIo } from '../io.js';
@@ -17,6 +16,7 @@ import { endpointOf } from './run-impl.js';
 
 export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: boolean; bytes: number }): Promise<number> {
   const { startDemoServices, startEmulator } = await import('../../emulator/index.js');
+  const { AGENT_READ_PAUSE_MS, STREAM_DATA_PAYLOAD_BYTES } = await import('../../emulator/pacing.js');
   const source = parseConfigText(DEMO_CONFIG, 'examples/demo.yaml');
   const config = validateConfig(source.value, source);
   const renderer = rendererFor(io, args);

@@ -1,5 +1,5 @@
 /** `tunnel ls` (configured forwards, resolved) and `tunnel targets` (managed instances). */
-import { ERROR_CODES, TunnelError, UsageError, isTunnelError } from '../../errors.js';
+import { AwsError, UsageError, isTunnelError, type TunnelError } from '../../errors.js';
 import { exitCodeFor } from '../exit-codes.js';
 import type { TunnelConfig } from '../../config/schema.js';
 import type { ForwardSpec } from '../../tunnel/forward-spec.js';
@@ -18,7 +18,14 @@ function json(io: CliIo, value: Record<string, unknown>): void {
 interface Resolution {
   instanceId?: string;
   pingStatus?: string;
-  error?: { code: string; message: string };
+  error?: TunnelError;
+}
+
+/** A resolution as JSON: the error as its code and message. */
+function resolutionJson(r: Resolution | undefined): Record<string, unknown> | null {
+  if (r === undefined) return null;
+  const { error, ...rest } = r;
+  return error === undefined ? rest : { ...rest, error: { code: error.code, message: error.message } };
 }
 
 /** `--resolve`: look each target up (DescribeInstanceInformation), as a forward would. */
@@ -41,10 +48,9 @@ async function resolveAll(
         });
       } catch (e) {
         out.set(s.name, {
-          error: {
-            code: isTunnelError(e) ? e.code : 'ERR_AWS_API',
-            message: e instanceof Error ? e.message : String(e),
-          },
+          error: isTunnelError(e)
+            ? e
+            : new AwsError('ERR_AWS_API', e instanceof Error ? e.message : String(e), { cause: e }),
         });
       }
     }),
@@ -60,7 +66,7 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
   if (args.json) {
     for (const s of specs) {
       json(io, {
-        ...(resolved === undefined ? {} : { resolved: resolved.get(s.name) ?? null }),
+        ...(resolved === undefined ? {} : { resolved: resolutionJson(resolved.get(s.name)) }),
         type: 'forward',
         forward: s.name,
         target: s.target,
@@ -123,8 +129,7 @@ export async function ls(io: CliIo, args: GlobalArgs, names: readonly string[], 
 function resolutionStatus(resolved: Map<string, Resolution> | undefined): number {
   for (const r of resolved?.values() ?? []) {
     if (r.error === undefined) continue;
-    const code = ERROR_CODES.find((c) => c === r.error?.code) ?? 'ERR_AWS_API';
-    return exitCodeFor(new TunnelError(code, r.error.message));
+    return exitCodeFor(r.error);
   }
   return 0;
 }

@@ -7,13 +7,7 @@ import type { ForwardStatus, TunnelEvent } from '../../tunnel/events.js';
 import type { CliIo, OutputStream } from '../io.js';
 import { fitTable, formatAddress, formatBytes, formatBytesShort, truncate } from './format.js';
 import { redactKeys } from './redact.js';
-import { ERROR_CODES, TunnelError } from '../../errors.js';
-import type { ErrorCode } from '../../errors.js';
-import { adviceFor } from '../report.js';
-
-function errorCode(code: string): ErrorCode {
-  return ERROR_CODES.find((c) => c === code) ?? 'ERR_TUNNEL_SESSION_LOST';
-}
+import { adviceForCode } from '../report.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -122,7 +116,7 @@ export function describeEvent(e: TunnelEvent, verbose: boolean, stopping = false
         // The forward's error, said once, with its hint (the command's exit does not repeat it).
         const code = str(e['code']);
         const message = str(e['message']) ?? '';
-        const hint = code === undefined ? undefined : adviceFor(new TunnelError(errorCode(code), message));
+        const hint = code === undefined ? undefined : adviceForCode(code, message);
         return `${f}failed: ${message}${code === undefined ? '' : ` [${code}]`}${hint === undefined ? '' : `\n  hint: ${hint}`}`;
       }
       if (state === 'reconnecting' || verbose) return `${f}${state}`;

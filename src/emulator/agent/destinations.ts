@@ -13,6 +13,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ResolvedEmulatorOptions } from '../options.js';
+import { isLoopbackName } from '../../loopback.js';
 
 export type ResolvedDestinationMapping = ResolvedEmulatorOptions['destinations'][number];
 
@@ -54,12 +55,6 @@ export function unmapIpv4(ip: string): string {
 export function isDeniedIp(ip: string, denyList: readonly string[]): boolean {
   const c = unmapIpv4(canonicalIp(ip));
   return denyList.some((d) => unmapIpv4(canonicalIp(d)) === c);
-}
-
-/** True for 127.0.0.0/8, ::1 and `localhost`: addresses the emulator may dial without a mapping. */
-export function isLoopbackAddress(host: string): boolean {
-  const c = unmapIpv4(canonicalIp(host));
-  return c === 'localhost' || c === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(c);
 }
 
 /** The mapping for `(instanceId, host, port)`: an exact instance match wins over `'*'`. */
@@ -106,7 +101,8 @@ export interface PlanInput {
   resolve?: (host: string) => Promise<string[]>;
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
+/** The agent's resolver: every A/AAAA record of `host`, in resolver order. */
+export async function defaultResolve(host: string): Promise<string[]> {
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }

@@ -3,7 +3,8 @@
  * `Unable to connect to specified port: <Go dial error>` in basic mode).
  */
 import { connect, type Socket } from 'node:net';
-import { isLoopbackAddress, type DialTarget } from './destinations.js';
+import { isLoopbackName } from '../../loopback.js';
+import type { DialTarget } from './destinations.js';
 
 /** Go's `net.Dial` error text for a Node socket error. */
 export function goDialErrorText(target: DialTarget, err: NodeJS.ErrnoException): string {
@@ -30,7 +31,7 @@ export class DialFailure extends Error {
 
 function dialOne(target: DialTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    if (!isLoopbackAddress(target.host)) {
+    if (!isLoopbackName(target.host)) {
       // The emulator never leaves this machine: a destination must be loopback or mapped.
       const addr = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
       reject(

@@ -2,9 +2,9 @@
  * The emulated agent's side of KMS session encryption (issue #9), for instances configured with
  * `kmsKeyId`.
  *
- * NOTE: the real agent (3.3.1142.0) never encrypts Port sessions (ssm-agent-and-gateway.md §4.2,
+ * NOTE: the real agent (3.3.1142.0) never encrypts Port sessions (docs/protocol.md §W6,
  * item 14): this is an emulator option so users can test clients against a future agent that
- * does. The wire steps follow what the agent does for shell sessions (ssm-client-protocol.md §6–§7):
+ * does. The wire steps follow what the agent does for shell sessions (docs/protocol.md §W6–§W7):
  *
  * ```
  * agent  HandshakeRequest  actions [SessionType, KMSEncryption {KMSKeyId, Challenge: base64 16 random}]

@@ -1,7 +1,7 @@
 /**
  * The emulated SSM agent running the `Port` session plugin for one session.
  *
- * Behaviour follows amazon-ssm-agent 3.3.1142.0 (ssm-agent-and-gateway.md §4.2, §6):
+ * Behaviour follows amazon-ssm-agent 3.3.1142.0 (docs/protocol.md §W6, §W8):
  *
  * ```
  *  start() ─▶ HandshakeRequest (seq 0, Flags 1) ─▶ awaiting response ──(15 s)──▶ fail "Handshake timed out…"
@@ -64,7 +64,7 @@ const CLOSE_DRAIN_POLL_MS = 10;
  * (~100 MB per session with a stuck client); the emulator stops at 10 000 (~10 MB, the client's
  * window) so many sessions stay bounded. Only a client that stops acking can tell the difference.
  */
-export const AGENT_WINDOW_MESSAGES = 10_000;
+export const EMULATED_AGENT_WINDOW_MESSAGES = 10_000;
 /** Basic mode: client Output held while re-dialing (beyond this: not ready, the client retransmits). */
 const MAX_PENDING_WHILE_DIALING = 64;
 
@@ -137,7 +137,7 @@ export class PortAgent extends EventEmitter {
       pacing: options.pacing,
       sendFrame: options.sendFrame,
       deliver: (msg) => this.#deliver(msg),
-      windowMessages: AGENT_WINDOW_MESSAGES,
+      windowMessages: EMULATED_AGENT_WINDOW_MESSAGES,
     });
   }
 

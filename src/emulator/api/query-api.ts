@@ -160,6 +160,12 @@ export function isQueryRequest(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 }
 
+/** A query-protocol request signed for RDS or ElastiCache (STS shares the protocol and the port). */
+export function isDatabaseQueryRequest(req: IncomingMessage): boolean {
+  const service = scopeService(req);
+  return isQueryRequest(req) && (service === 'rds' || service === 'elasticache');
+}
+
 function send(state: EmulatorState, res: ServerResponse, status: number, requestId: string, xml: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/xml');

@@ -20,6 +20,8 @@ import { resolveInstance } from '../options.js';
 import {
   AwsFault,
   checkAccess,
+  checkTokenExpiry,
+  documentArn,
   instanceArn,
   optionalString,
   parseJsonBody,
@@ -45,6 +47,8 @@ function startSession(state: EmulatorState, body: JsonObject): JsonObject {
     );
   // IAM is evaluated before the service looks at the request.
   checkAccess(state, 'ssm:StartSession', instanceArn(state.options.region, target));
+  // StartSession is authorized on the target and on the document alike.
+  checkAccess(state, 'ssm:StartSession', documentArn(state.options.region, documentName));
   const doc = findPortDocument(documentName);
   if (!doc) {
     throw new AwsFault(
@@ -160,10 +164,11 @@ async function handle(
         credentials: state.options.credentials,
         region: state.options.region,
         service: r.service,
-        nowMs: state.options.clock.wallNow(),
+        nowMs: state.apiNow(),
       },
     );
     if (failure) throw new AwsFault(failure.code, failure.message);
+    checkTokenExpiry(state);
     if (req.method !== 'POST' || r.operation === undefined) {
       throw new AwsFault(
         'UnknownOperationException',

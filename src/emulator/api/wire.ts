@@ -67,7 +67,7 @@ function commonHeaders(state: EmulatorState, res: ServerResponse, requestId: str
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('x-amzn-RequestId', requestId);
   // The SDK corrects its clock skew from this header, so it must come from the emulator's clock.
-  res.setHeader('Date', new Date(state.options.clock.wallNow()).toUTCString());
+  res.setHeader('Date', new Date(state.apiNow()).toUTCString());
 }
 
 export function sendJson(state: EmulatorState, res: ServerResponse, requestId: string, body: JsonObject): void {
@@ -126,12 +126,25 @@ export function instanceArn(region: string, instanceId: string): string {
     : `arn:aws:ec2:${region}:${EMULATOR_ACCOUNT_ID}:instance/${instanceId}`;
 }
 
+/** ARN of an SSM document as IAM sees it in ssm:StartSession (AWS-owned documents have no account). */
+export function documentArn(region: string, name: string): string {
+  return name.startsWith('AWS-')
+    ? `arn:aws:ssm:${region}::document/${name}`
+    : `arn:aws:ssm:${region}:${EMULATOR_ACCOUNT_ID}:document/${name}`;
+}
+
 export function sessionArn(region: string, sessionId: string): string {
   return `arn:aws:ssm:${region}:${EMULATOR_ACCOUNT_ID}:session/${sessionId}`;
 }
 
 export function kmsKeyArn(region: string, keyId: string): string {
   return keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${region}:${EMULATOR_ACCOUNT_ID}:key/${keyId}`;
+}
+
+/** The `expiredToken` fault: every signed call is refused as with expired session credentials. */
+export function checkTokenExpiry(state: EmulatorState): void {
+  if (state.faults.expiredToken === true)
+    throw new AwsFault('ExpiredTokenException', 'The security token included in the request is expired');
 }
 
 /**

@@ -3,7 +3,7 @@
  *
  * Header: MessageType `channel_closed`, SequenceNumber 0, Flags 0, PayloadType 0 (as recorded in
  * `real-agent-terminate-api.jsonl`), a non-zero CreatedDate and a valid SHA-256 digest (the client
- * checks it). Payload JSON (ssm-agent-and-gateway.md §9.2): MessageId, CreatedDate (a string),
+ * checks it). Payload JSON (docs/protocol.md §W10): MessageId, CreatedDate (a string),
  * DestinationId, SessionId, MessageType, SchemaVersion 1, Output (shown to the user).
  */
 import { randomUUID } from 'node:crypto';

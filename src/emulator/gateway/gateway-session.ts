@@ -2,7 +2,7 @@
  * One session as the emulated message gateway (MGS) sees it: the client's current websocket, the
  * emulated agent, the faults on the path between them, and the service-side timers.
  *
- * Relay rules (ssm-agent-and-gateway.md §9): records pass unchanged in both directions; there is
+ * Relay rules (docs/protocol.md §W9–§W11): records pass unchanged in both directions; there is
  * no queue in the gateway. What the agent sends while no client socket is attached is lost and
  * the agent's reliable link retransmits it after re-attachment (the agent also pauses its output
  * while detached, as it does on `pause_publication`). A session ends for the client only through
@@ -17,7 +17,7 @@ import { decodeClientMessage, type ClientMessage } from '../../protocol/ssm/clie
 import { MessageType } from '../../protocol/ssm/message-type.js';
 import type { OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import { PortAgent, type HandshakeInfo } from '../agent/port-agent.js';
-import type { DialTarget } from '../agent/destinations.js';
+import { defaultResolve, type DialTarget } from '../agent/destinations.js';
 import { unwrapDataKey } from '../api/kms-api.js';
 import { SessionFaults, createRng, deriveSeed, type Direction, type FaultEvent, type FaultKind } from '../faults.js';
 import type { EmulatedSession, EmulatorState } from '../state.js';
@@ -237,7 +237,12 @@ export class GatewaySession {
       },
     };
     if (handshakeTimeoutMs !== undefined) opts.handshakeTimeoutMs = handshakeTimeoutMs;
-    if (this.#o.resolve) opts.resolve = this.#o.resolve;
+    const resolve = this.#o.resolve ?? defaultResolve;
+    // The `unresolvableHosts` fault: the agent's resolver finds no such host.
+    opts.resolve = (host) =>
+      (state.faults.unresolvableHosts ?? []).some((h) => h.toLowerCase() === host.toLowerCase())
+        ? Promise.reject(new Error(`lookup ${host}: no such host`))
+        : resolve(host);
     const kmsKeyId = session.instance.kmsKeyId;
     // Issue #9: the agent asks for KMS encryption and opens the client's blob with the emulator's KMS.
     if (kmsKeyId !== undefined)

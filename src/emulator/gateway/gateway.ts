@@ -192,7 +192,6 @@ export class Gateway {
 
   #refuse(ws: WebSocket, sessionId: string, why: string): void {
     const err = new EmulatorError('ERR_EMULATOR_BAD_TOKEN', `data channel ${sessionId}: ${why}`, {
-      wireAction: { kind: 'close-websocket' },
       details: { sessionId },
     });
     this.#o.errors.push(err);

@@ -2,7 +2,7 @@
  * Incremental smux frame decoder over an arbitrary byte stream.
  *
  * smux frames are not aligned with carrier chunks: SSM data-channel messages carry at most 1024
- * bytes and cut frames anywhere (../shared/docs/ssm-client-protocol.md §8.4). The decoder keeps
+ * bytes and cut frames anywhere (docs/protocol.md §W8). The decoder keeps
  * a list of input chunks and an offset into the first, peeks the 8-byte header even when it spans
  * chunks, and hands frames out one at a time (`next()`), so a session can stop pulling when its
  * receive budget is exhausted and leave the rest here.

@@ -10,8 +10,8 @@
  *  8       len   data      (PSH payload; UPD: consumed u32 LE ‖ window u32 LE; else empty)
  * ```
  *
- * Source: ../shared/docs/ssm-agent-and-gateway.md §7.1, checked against the bytes in
- * ../shared/vectors/smux-frames.json (recorded from xtaci/smux v1.5.15 and v1.5.16).
+ * Source: docs/mux.md "Wire format", checked against the bytes in
+ * test/protocol/smux/vectors/smux-frames.json (recorded from xtaci/smux v1.5.15 and v1.5.16).
  * Note the byte order: little-endian, unlike the SSM ClientMessage header (big-endian).
  */
 import { ProtocolError } from '../../errors.js';
@@ -136,20 +136,17 @@ export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
 export function validateHeader(h: FrameHeader, expectedVersion: number): void {
   if (h.version !== expectedVersion) {
     throw new ProtocolError('ERR_SMUX_BAD_VERSION', `smux version ${h.version}, expected ${expectedVersion}`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { version: h.version, expected: expectedVersion },
     });
   }
   if (h.cmd > MAX_CMD) {
     throw new ProtocolError('ERR_SMUX_UNKNOWN_COMMAND', `smux command ${h.cmd} is unknown`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { cmd: h.cmd },
     });
   }
   const ok = h.cmd === Cmd.PSH ? true : h.cmd === Cmd.UPD ? h.length === UPD_SIZE : h.length === 0;
   if (!ok) {
     throw new ProtocolError('ERR_SMUX_BAD_LENGTH', `smux ${Cmd[h.cmd] ?? h.cmd} frame with length ${h.length}`, {
-      wireAction: { kind: 'close-mux-session' },
       details: { cmd: h.cmd, length: h.length },
     });
   }

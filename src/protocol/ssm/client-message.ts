@@ -18,23 +18,22 @@
  *     120    n Payload          everything from HeaderLength + 4 to the end of the frame
  * ```
  *
- * Source: ssm-client-protocol.md §4 (session-manager-plugin 1.2.677.0 `src/message/messageparser.go`,
+ * Source: docs/protocol.md §W2 (session-manager-plugin 1.2.677.0 `src/message/messageparser.go`,
  * amazon-ssm-agent 3.3.1142.0 `agent/session/contracts/agentmessage.go`), checked against every
- * binary vector in `shared/vectors/ssm-messages.json`.
+ * binary vector in `test/protocol/ssm/vectors/ssm-messages.json`.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../../errors.js';
 import {
   badField,
-  bytesToUuid,
   readFixedAscii,
   readI64AsSafeNumber,
   readU64AsSafeNumber,
-  uuidToBytes,
   writeFixedAscii,
   writeI64,
   writeU32,
   writeU64,
+  writeUuid,
 } from '../bytes.js';
 import { MAX_PAYLOAD_TYPE, MessageType, isKnownMessageType } from './message-type.js';
 
@@ -111,6 +110,15 @@ export interface DecodeOptions {
   strictPayloadLength?: boolean;
 }
 
+/** The known MessageTypes, already space-padded to 32 bytes (PERF: one copy per message). */
+const PADDED_TYPES: ReadonlyMap<string, Buffer> = new Map(
+  Object.values(MessageType).map((name) => {
+    const b = Buffer.alloc(MESSAGE_TYPE_SIZE);
+    writeFixedAscii(b, 0, MESSAGE_TYPE_SIZE, name, 'MessageType');
+    return [name, b];
+  }),
+);
+
 /** SHA-256 of `payload`. */
 export function payloadDigestOf(payload: Uint8Array): Buffer {
   // PERF: the one-shot hash (Node ≥ 20.12) skips the Hash object; this runs once per message.
@@ -133,7 +141,9 @@ export function encodeClientMessage(m: ClientMessageInit): Buffer {
   if (m.createdDate <= 0) throw badField('CreatedDate', `must be positive (Unix ms), got ${m.createdDate}`);
   const out = Buffer.allocUnsafe(PAYLOAD_OFFSET + payload.length);
   writeU32(out, HEADER_LENGTH_OFFSET, m.headerLength ?? HEADER_LENGTH, 'HeaderLength');
-  writeFixedAscii(out, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE, m.messageType, 'MessageType');
+  const paddedType = PADDED_TYPES.get(m.messageType);
+  if (paddedType !== undefined) paddedType.copy(out, MESSAGE_TYPE_OFFSET);
+  else writeFixedAscii(out, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE, m.messageType, 'MessageType');
   writeU32(out, SCHEMA_VERSION_OFFSET, m.schemaVersion ?? SCHEMA_VERSION, 'SchemaVersion');
   writeU64(out, CREATED_DATE_OFFSET, m.createdDate, 'CreatedDate');
   writeI64(out, SEQUENCE_NUMBER_OFFSET, m.sequenceNumber, 'SequenceNumber');
@@ -157,17 +167,14 @@ export function encodeClientMessage(m: ClientMessageInit): Buffer {
  * (Upstream's comment calls MessageId a 40-byte string; it is 16 raw bytes.)
  */
 export function writeMessageId(out: Buffer, offset: number, uuid: string): void {
-  const u = uuidToBytes(uuid);
-  u.copy(out, offset, 8, 16);
-  u.copy(out, offset + 8, 0, 8);
+  writeUuid(out, offset, uuid, true);
 }
 
 /** Reads a wire-order MessageId back into a canonical UUID string. */
 export function readMessageId(frame: Buffer, offset: number): string {
-  const u = Buffer.allocUnsafe(16);
-  frame.copy(u, 0, offset + 8, offset + 16);
-  frame.copy(u, 8, offset, offset + 8);
-  return bytesToUuid(u);
+  // Wire order is UUID bytes 8..15 then 0..7: hex characters 16..31 are the UUID's first half.
+  const h = frame.toString('hex', offset, offset + 16);
+  return `${h.slice(16, 24)}-${h.slice(24, 28)}-${h.slice(28, 32)}-${h.slice(0, 4)}-${h.slice(4, 16)}`;
 }
 
 /**
@@ -252,7 +259,7 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
 export type ReceiverSide = 'client' | 'agent';
 
 /**
- * The semantic checks each upstream receiver applies after parsing (ssm-client-protocol.md §4.4,
+ * The semantic checks each upstream receiver applies after parsing (docs/protocol.md §W4,
  * agent §2), with our precise codes:
  *
  * | check                               | client                  | agent |

@@ -2,7 +2,7 @@
  * Wire constants of the Session Manager data channel: MessageType strings, PayloadType and
  * Flag codes, handshake action statuses.
  *
- * Source: ssm-client-protocol.md §4.5–4.7 and §8.5 (session-manager-plugin 1.2.677.0
+ * Source: docs/protocol.md §W3 (session-manager-plugin 1.2.677.0
  * `src/message/clientmessage.go`; amazon-ssm-agent 3.3.1142.0 `agent/session/contracts`).
  */
 

@@ -11,7 +11,7 @@
  * No additional authenticated data. Each sealed payload is one ClientMessage payload (one ≤ 1024
  * byte Output chunk before sealing); the message's PayloadDigest covers the sealed bytes.
  *
- * Source: ssm-client-protocol.md §6.3, §7.2–§7.4 (plugin `src/encryption/encrypter.go`, agent
+ * Source: docs/protocol.md §W6–§W7 (plugin `src/encryption/encrypter.go`, agent
  * `agent/session/crypto/blockcipher.go`): facts only.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';

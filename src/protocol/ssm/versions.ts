@@ -1,6 +1,6 @@
 /**
  * Version gates. Each side picks the port mode from the *other* side's version, and the two
- * choices must agree (ssm-client-protocol.md §8.1, ssm-agent-and-gateway.md §6.2).
+ * choices must agree (docs/protocol.md §W8).
  *
  * Naming: `<peer>Supports<Feature>(peerVersion)`: the argument is always the version the
  * named peer reported.

@@ -5,10 +5,10 @@ import {
   findMapping,
   forbiddenHostText,
   isDeniedIp,
-  isLoopbackAddress,
   planDestination,
   type ResolvedDestinationMapping,
 } from '../../../src/emulator/agent/destinations.js';
+import { isLoopbackName as isLoopbackAddress } from '../../../src/loopback.js';
 import { dialFirst, DialFailure } from '../../../src/emulator/agent/dialer.js';
 import { DEFAULT_REMOTE_HOST_DENY_LIST } from '../../../src/emulator/options.js';
 
