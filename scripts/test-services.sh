@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real servers the real-client tests use:
 # PostgreSQL and Redis, each on a private loopback port, with data in a temp dir. Also installs
-# tinyproxy and openssl, which test/cli/network.test.ts starts/uses itself.
+# tinyproxy and openssl (the proxy, private-CA and sslmode=verify-full tests use them).
 # Prints `export ...` lines for the test run; `stop` tears them down.
 # Usage: eval "$(bash scripts/test-services.sh start [--install])"; ...; bash scripts/test-services.sh stop
 #

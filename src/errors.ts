@@ -88,10 +88,12 @@ export const ERROR_CODES = [
   'ERR_CONFIG_PARSE',
   'ERR_CONFIG_NOT_FOUND',
   'ERR_CONFIG_UNKNOWN_FORWARD',
+  'ERR_CONFIG_NO_BASTION',
   // --- cli -------------------------------------------------------------------------------
   'ERR_CLI_USAGE',
   'ERR_CLI_COMMAND_FAILED',
   'ERR_CLI_TIMEOUT',
+  'ERR_CLI_HOSTS_FILE',
   // --- emulator --------------------------------------------------------------------------
   'ERR_EMULATOR_CONFIG',
   'ERR_EMULATOR_BAD_TOKEN',

@@ -12,6 +12,8 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { forwardCommand } from './commands/forward.js';
+import { hostsCommand } from './commands/hosts.js';
+import { tokenCommand } from './commands/token.js';
 import { initCommand } from './commands/init.js';
 import { loginCommand, logoutCommand } from './commands/login.js';
 import { lsCommand } from './commands/ls.js';
@@ -80,6 +82,8 @@ export function commandModules(io: CliIo): Array<CommandModule<GlobalOptions, ne
   add(serviceCommand(safe));
   add(lsCommand(safe));
   add(targetsCommand(safe));
+  add(hostsCommand(safe));
+  add(tokenCommand(safe));
   add(initCommand(safe));
   add(loginCommand(safe));
   add(logoutCommand(safe));

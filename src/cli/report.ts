@@ -40,8 +40,13 @@ export function adviceForCode(code: string, message: string, profile?: string): 
       return 'the identity needs ssm:StartSession on the target and document (and ssm:TerminateSession, ssm:ResumeSession)';
     case 'ERR_AWS_TARGET_NOT_CONNECTED':
       return 'the instance is not online in Session Manager: check its SSM agent, IAM role and network path (`tunnel targets`)';
-    case 'ERR_TUNNEL_TARGET_NOT_FOUND':
+    case 'ERR_TUNNEL_TARGET_NOT_FOUND': {
+      // Issue #19: databases and ECS tasks have their own listings.
+      if (/\(rds:|Aurora cluster|DB instance/.test(message)) return 'run `tunnel targets --rds` to list databases';
+      if (/ElastiCache|\bcaches?\b/.test(message)) return 'run `tunnel targets --cache` to list caches';
+      if (/\bECS\b|ecs:/.test(message)) return 'run `tunnel targets --ecs CLUSTER` to list tasks and containers';
       return 'run `tunnel targets` to list managed instances';
+    }
     case 'ERR_TUNNEL_REMOTE_HOST_FORBIDDEN':
       return "the instance's SSM agent refuses this destination (its deny list: metadata and VPC DNS addresses); choose another host";
     case 'ERR_TUNNEL_CONNECT_TO_PORT':

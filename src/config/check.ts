@@ -4,7 +4,7 @@
  * the same address, and forward names stay distinct once turned into `TUNNEL_<NAME>_*` variables.
  */
 import type { ConfigIssue } from '../errors.js';
-import { parseTargetRef } from '../tunnel/forward-spec.js';
+import { parseTargetRef, targetRefProblem } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
 import { findGroupCycles } from './groups.js';
 import { formatPath } from './source.js';
@@ -61,6 +61,11 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
     if (typeof f.target !== 'string' || targetNames.has(f.target)) continue;
     const ref = parseTargetRef(f.target);
     if (ref !== undefined && ref.kind !== 'name') continue;
+    // Issue #19: a malformed instance id or ECS target is reported as such, not as an alias.
+    if (ref === undefined && /^(m?i-|ecs:)/.test(f.target)) {
+      add('forwards', name, ['target'], targetRefProblem(f.target) ?? `"${f.target}" is not a target`);
+      continue;
+    }
     const hint =
       didYouMean(f.target, [...targetNames]) ??
       (targetNames.size > 0 ? `aliases: ${[...targetNames].join(', ')}` : 'define it under `targets:`');
@@ -71,6 +76,18 @@ export function checkConfig(config: TunnelConfig): ConfigIssue[] {
       `unknown target alias "${f.target}"`,
       `${hint}${hint.endsWith('?') ? '' : '.'} For a Name tag write \`target: { name: ${f.target} }\``,
     );
+  }
+
+  // Issue #19: `bastion:` names an alias or a target like `forwards.X.target` does.
+  const bastion = config.bastion;
+  if (typeof bastion === 'string' && !targetNames.has(bastion) && parseTargetRef(bastion) === undefined) {
+    const source = config.origins.get('bastion');
+    issues.push({
+      ...(source === undefined ? {} : source.locate(['bastion'], 'value')),
+      path: 'bastion',
+      message: targetRefProblem(bastion) ?? `"${bastion}" is not a target`,
+      hint: 'an instance id, a targets alias, tag:Key=Value, or a Name tag value',
+    });
   }
 
   for (const name of groupNames) {

@@ -25,6 +25,7 @@ export function mergeConfig(...layers: readonly ConfigLayer[]): TunnelConfig {
     for (const [k, v] of Object.entries(layer.targets)) setOwn(merged.targets, k, v);
     for (const [k, v] of Object.entries(layer.forwards)) setOwn(merged.forwards, k, v);
     for (const [k, v] of Object.entries(layer.groups)) setOwn(merged.groups, k, v);
+    if (layer.bastion !== undefined) merged.bastion = layer.bastion;
     for (const [k, v] of layer.origins) merged.origins.set(k, v);
   }
   return merged;

@@ -10,13 +10,14 @@
  * the remote one (10000 + port below 1024) and a busy port falls back to a free one.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { parseTargetRef } from '../tunnel/forward-spec.js';
+import { parseTargetRef, targetRefProblem } from '../tunnel/forward-spec.js';
 import type { ForwardSpec, TargetRef } from '../tunnel/forward-spec.js';
 import { envName } from './check.js';
 import { didYouMean } from './closest.js';
 import { expandGroup } from './groups.js';
 import { own } from './own.js';
 import { shortText } from './text.js';
+import { noBastionError, parseNamedSpec } from './named-spec.js';
 import { FIRST_UNPRIVILEGED_PORT, isValidPort } from './schema.js';
 import type { ForwardConfig, TunnelConfig } from './schema.js';
 
@@ -33,21 +34,39 @@ export function resolveTarget(config: TunnelConfig, target: string | TargetRef):
   const ref = parseTargetRef(target);
   if (ref === undefined)
     throw new UsageError(
-      `"${shortText(target)}" is not a target (instance id, Name tag value, tag:Key=Value, or a targets alias)`,
+      `${targetRefProblem(target) ?? `"${shortText(target)}" is not a target`} (instance id, Name tag value, tag:Key=Value, ecs:…, or a targets alias)`,
     );
   return ref;
 }
 
+/** Issue #19: the forward's own target, else the config's `bastion:`, else ERR_CONFIG_NO_BASTION. */
+export function targetOrBastion(
+  config: TunnelConfig,
+  target: string | TargetRef | undefined,
+  forward: string,
+  what: string,
+): TargetRef {
+  if (target !== undefined) return resolveTarget(config, target);
+  if (config.bastion !== undefined) return resolveTarget(config, config.bastion);
+  throw noBastionError(forward, what);
+}
+
 /** The engine spec of a configured forward. */
 export function forwardSpecOf(config: TunnelConfig, name: string, f: ForwardConfig): ForwardSpec {
+  const what = f.db === undefined ? name : `${f.db.service}:${f.db.name}`;
   const spec: ForwardSpec = {
     name,
-    target: resolveTarget(config, f.target),
+    target: targetOrBastion(config, f.target, name, what),
     remotePort: f.remotePort,
-    localPort: f.localPort ?? impliedLocalPort(f.remotePort),
+    // remotePort 0: a database by name whose port is known once resolved (cli/named.ts).
+    localPort: f.localPort ?? (f.remotePort === 0 ? 'auto' : impliedLocalPort(f.remotePort)),
     bind: [...(f.bind ?? config.defaults.bind)],
   };
   if (f.localPort === undefined) spec.allowBusyFallback = true;
+  if (f.db !== undefined) spec.db = f.db;
+  if (f.bindAuto === true) spec.bindAuto = true;
+  if (f.user !== undefined) spec.dbUser = f.user;
+  if (f.iam !== undefined) spec.iam = f.iam;
   if (f.host !== undefined) spec.remoteHost = f.host;
   if (f.sessions !== undefined) spec.sessions = f.sessions;
   if (f.lazy !== undefined) spec.lazy = f.lazy;
@@ -136,8 +155,9 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
   if (masked.includes('[') || masked.includes(']')) throw new UsageError(`"${shown}" has more than one "[…]"`);
   if (!masked.includes(':')) return undefined;
   const parts = masked.split(':').map((p) => (p === '\u0000' && v6 !== null ? (v6[1] ?? '') : p));
-  // `tag:K=V` targets carry their own colon: glue it back on.
-  if (parts[0] === 'tag' && parts.length > 2) parts.splice(0, 2, `tag:${parts[1] ?? ''}`);
+  // `tag:K=V` and `ecs:…` targets carry their own colon: glue it back on.
+  if ((parts[0] === 'tag' || parts[0] === 'ecs') && parts.length > 2)
+    parts.splice(0, 2, `${parts[0]}:${parts[1] ?? ''}`);
   const [target, ...rest] = parts;
   if (target === undefined || target === '') throw new UsageError(`"${shown}" has no target before the first ":"`);
   if (rest.some((p) => p === ''))
@@ -169,12 +189,42 @@ export function parseSpecText(spec: string): ParsedSpec | undefined {
  * for several ports, so `run` can offer `TUNNEL_DB_PORT` and `{db.port}`.
  */
 export function specsFromWords(config: TunnelConfig, words: readonly string[]): ForwardSpec[] {
+  const result: ForwardSpec[] = [];
+  const names = new Set<string>();
+  const named = words.map((w) => ({ word: w, named: parseNamedSpec(w) }));
+  for (const { named: n } of named) {
+    if (n === undefined) continue;
+    let name = adHocName(`${n.db.name}${n.db.endpoint === 'reader' ? '-reader' : ''}`);
+    for (let i = 2; names.has(name); i++) name = `${adHocName(n.db.name)}-${i}`;
+    names.add(name);
+    const what = `${n.db.service}:${n.db.name}`;
+    const f: ForwardSpec = {
+      name,
+      target: targetOrBastion(config, n.target, name, what),
+      remotePort: 0,
+      localPort: n.localPort ?? 'auto',
+      bind: [...config.defaults.bind],
+      db: n.db,
+    };
+    if (n.localPort === undefined) f.allowBusyFallback = true;
+    result.push(f);
+  }
+  return [
+    ...result,
+    ...plainSpecs(
+      config,
+      named.filter((n) => n.named === undefined).map((n) => n.word),
+      names,
+    ),
+  ];
+}
+
+function plainSpecs(config: TunnelConfig, words: readonly string[], names: Set<string>): ForwardSpec[] {
   const parsed = words.map((w) => ({ word: w, spec: parseSpecText(w) }));
   const targetCount = new Map<string, number>();
   for (const p of parsed)
     if (p.spec !== undefined) targetCount.set(p.spec.target, (targetCount.get(p.spec.target) ?? 0) + 1);
   const result: ForwardSpec[] = [];
-  const names = new Set<string>();
   for (const { word, spec } of parsed) {
     if (spec === undefined) {
       if (own(config.forwards, word) === undefined && own(config.groups, word) === undefined) {

@@ -9,10 +9,11 @@
 import { isIP } from 'node:net';
 import type { ConfigIssue } from '../errors.js';
 import { DEFAULT_BIND, parseTargetRef } from '../tunnel/forward-spec.js';
-import type { TargetRef } from '../tunnel/forward-spec.js';
+import type { DbRef, TargetRef } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
 import { setOwn } from './own.js';
 import { maskedExcerpt, shortText } from './text.js';
+import { readNamedKeys, type BastionConfig } from './named-keys.js';
 import { formatPath } from './source.js';
 import type { ConfigPath, ConfigSource } from './source.js';
 
@@ -31,8 +32,18 @@ export interface ConfigDefaults {
 
 /** A forward as written in the config; `target` is still unresolved text or an inline selector. */
 export interface ForwardConfig {
-  /** A `targets` alias, an instance id, `tag:K=V`, or an inline `{ id | name | tags }`. */
-  target: string | TargetRef;
+  /**
+   * A `targets` alias, an instance id, `tag:K=V`, or an inline `{ id | name | tags }`. Absent only
+   * with `rds:`/`cache:` (issue #19): the config's `bastion:` carries the session.
+   */
+  target?: string | TargetRef;
+  /** Issue #19 (named-keys.ts): a database by name; `remotePort` then comes from the service (0 = not given). */
+  db?: DbRef;
+  /** Issue #19: `bind: auto`. */
+  bindAuto?: boolean;
+  /** Issue #19: database user for IAM tokens; `iam: true` makes `tunnel run` add a token. */
+  user?: string;
+  iam?: boolean;
   /** Destination host as the target sees it (RDS endpoint, …); absent = the target itself. */
   host?: string;
   remotePort: number;
@@ -56,6 +67,8 @@ export interface ConfigLayer {
   targets: Record<string, TargetRef>;
   forwards: Record<string, ForwardConfig>;
   groups: Record<string, string[]>;
+  /** Issue #19: default target of `rds:`/`cache:` forwards without `target:`. */
+  bastion?: BastionConfig;
   /** Where each entry came from (`forwards.db`, `defaults.bind`, …), for positions in later checks. */
   origins: Map<string, ConfigSource>;
 }
@@ -77,7 +90,7 @@ export const DEFAULT_CONFIG: Readonly<TunnelConfig> = Object.freeze({
   origins: new Map(),
 });
 
-export const TOP_KEYS = ['$schema', 'version', 'defaults', 'targets', 'forwards', 'groups'] as const;
+export const TOP_KEYS = ['$schema', 'version', 'defaults', 'targets', 'forwards', 'groups', 'bastion'] as const;
 export const DEFAULT_KEYS = ['profile', 'region', 'endpoint', 'bind', 'timeout', 'proxy'] as const;
 export const FORWARD_KEYS = [
   'target',
@@ -92,6 +105,10 @@ export const FORWARD_KEYS = [
   'reason',
   'profile',
   'region',
+  'rds',
+  'cache',
+  'user',
+  'iam',
 ] as const;
 export const TARGET_KEYS = ['id', 'name', 'tags', 'profile', 'region'] as const;
 /** The keys of a target mapping that say which instance (exactly one is required). */
@@ -357,16 +374,20 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
   }
   checkKeys(v, path, FORWARD_KEYS, out);
   const at = (k: string): ConfigPath => [...path, k];
+  const named = readNamedKeys(v, path, out);
+  // A forward with rds:/cache: (even a malformed one) takes its target from bastion: and its port from the service.
+  const wantsDb = v['rds'] !== undefined || v['cache'] !== undefined;
   let target: string | TargetRef | undefined;
-  if (v['target'] === undefined)
-    out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
-  else if (typeof v['target'] === 'string') target = readString(v['target'], at('target'), out);
+  if (v['target'] === undefined) {
+    if (!wantsDb) out.add(path, 'missing required key "target"', 'a targets alias or an instance id', 'key');
+  } else if (typeof v['target'] === 'string') target = readString(v['target'], at('target'), out);
   else target = readTarget(v['target'], at('target'), out);
   let remotePort: number | undefined;
-  if (v['remotePort'] === undefined)
-    out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
-  else remotePort = readPort(v['remotePort'], at('remotePort'), out);
-  const f: Partial<ForwardConfig> = {};
+  if (v['remotePort'] === undefined) {
+    if (!wantsDb) out.add(path, 'missing required key "remotePort"', 'the destination port, e.g. 5432', 'key');
+    else remotePort = 0;
+  } else remotePort = readPort(v['remotePort'], at('remotePort'), out);
+  const f: Partial<ForwardConfig> = { ...named };
   if (v['host'] !== undefined) {
     const host = readString(v['host'], at('host'), out);
     if (host !== undefined && /[\s/]/.test(host))
@@ -377,7 +398,8 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
     const lp = readLocalPort(v['localPort'], at('localPort'), out);
     if (lp !== undefined) f.localPort = lp;
   }
-  if (v['bind'] !== undefined) {
+  if (v['bind'] === 'auto') f.bindAuto = true;
+  else if (v['bind'] !== undefined) {
     const b = readBind(v['bind'], at('bind'), out);
     if (b !== undefined) f.bind = b;
   }
@@ -410,7 +432,9 @@ function readForward(v: unknown, path: ConfigPath, out: IssueList): ForwardConfi
   Object.assign(f, readAccount(v, path, out));
   // Entries with problems are kept, with placeholders for a broken target or remote port (the
   // config is rejected anyway: every issue fails it), so that the cross-entry checks such as
-  // duplicate local ports still report the forward's other problems.
+  // duplicate local ports still report the forward's other problems. A database forward
+  // (`rds:`/`cache:`) may have no target: the config's `bastion:` carries it.
+  if (target === undefined && named.db !== undefined) return { ...f, remotePort: remotePort ?? 0 };
   return { ...f, target: target ?? { kind: 'id', id: '' }, remotePort: remotePort ?? 0 };
 }
 
@@ -518,6 +542,14 @@ export function validateLayer(source: ConfigSource): { layer: ConfigLayer; issue
   layer.targets = readNamed(v['targets'], 'targets', out, (e, p) => readTarget(e, p, out));
   layer.forwards = readNamed(v['forwards'], 'forwards', out, (e, p) => readForward(e, p, out));
   layer.groups = readNamed(v['groups'], 'groups', out, (e, p) => readGroup(e, p, out));
+  if (v['bastion'] !== undefined) {
+    const b = v['bastion'];
+    const bastion = typeof b === 'string' ? readString(b, ['bastion'], out) : readTarget(b, ['bastion'], out);
+    if (bastion !== undefined) {
+      layer.bastion = bastion;
+      layer.origins.set('bastion', source);
+    }
+  }
   // Declared names are recorded even when their entry is broken, so that cross-entry checks
   // do not add a second, misleading "unknown name" issue for them.
   for (const section of ['targets', 'forwards', 'groups'] as const) {

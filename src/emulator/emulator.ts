@@ -15,6 +15,7 @@ import { EmulatorError } from '../errors.js';
 import { createApiHandler } from './api/ssm-api.js';
 import { createIdentityHandler, isIdentityRequest } from './identity/identity-api.js';
 import type { IdentityStore } from './identity/identity-store.js';
+import { createQueryApiHandler, isDatabaseQueryRequest } from './api/query-api.js';
 import { createStsHandler, isQueryProtocolRequest } from './api/sts-api.js';
 import type { EmulatorEvents } from './gateway/events.js';
 import { Gateway } from './gateway/gateway.js';
@@ -79,6 +80,7 @@ export async function startEmulator(
   const gateway = new Gateway(gatewayOptions);
   const api = createApiHandler(state);
   const identity = createIdentityHandler(state, state.identity);
+  const queryApi = createQueryApiHandler(state);
   const sts = createStsHandler(state);
 
   /** Read the form once, then hand a replay of it to the handler of its Action. */
@@ -105,8 +107,11 @@ export async function startEmulator(
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     if (isIdentityRequest(req, path)) return identity(req, res);
-    // STS speaks the query protocol (form body, no X-Amz-Target); AssumeRole is the sign-in side's (issue #15).
-    if (req.method === 'POST' && path === '/' && isQueryProtocolRequest(req)) return void routeQuery(req, res);
+    // STS, RDS and ElastiCache speak the query protocol (form body, no X-Amz-Target); the SigV4
+    // scope says which (issue #19: rds, elasticache); STS (GetCallerIdentity, and AssumeRole for
+    // the sign-in side, issue #15) otherwise. Everything else is JSON.
+    if (req.method === 'POST' && path === '/' && isQueryProtocolRequest(req))
+      return isDatabaseQueryRequest(req) ? queryApi(req, res) : void routeQuery(req, res);
     if (req.method === 'POST' && path === '/') return api(req, res);
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(

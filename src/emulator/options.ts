@@ -15,6 +15,7 @@ import {
   type IdentitySettings,
   type ResolvedIdentitySettings,
 } from './identity/identity-store.js';
+import { databaseIssues, resolveDatabases, type DatabaseSettings, type ResolvedDatabases } from './databases.js';
 import { isLoopbackName } from '../loopback.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
@@ -112,7 +113,8 @@ export interface AccessDenyRule {
   resource?: string;
 }
 
-export interface EmulatorOptions {
+/** Issue #19: `rds`, `elasticache`, `ecs` and `apiPageSize` come from DatabaseSettings (databases.ts). */
+export interface EmulatorOptions extends DatabaseSettings {
   /** Listen address; default `127.0.0.1`. */
   host?: string;
   /** Listen port; default 0 (any free port). */
@@ -178,6 +180,8 @@ export interface ResolvedEmulatorOptions {
   resumeStreamUrl: ResumeStreamUrl;
   identity: ResolvedIdentitySettings;
   clock: Clock;
+  /** Issue #19: emulated RDS, ElastiCache and ECS resources. */
+  databases: ResolvedDatabases;
 }
 
 /**
@@ -274,18 +278,22 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     );
   }
   const instances = (o.instances ?? [{ instanceId: DEFAULT_INSTANCE_ID, name: 'demo' }]).map(resolveInstance);
+  const databases = resolveDatabases(o, o.region ?? DEFAULT_REGION);
   return {
+    databases,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 0,
     region: o.region ?? DEFAULT_REGION,
     credentials: o.credentials ? { ...o.credentials } : randomCredentials(),
     instances,
-    destinations: (o.destinations ?? []).map((d) => ({
-      instance: d.instance ?? '*',
-      host: d.host ?? 'localhost',
-      port: d.port,
-      to: { host: d.to.host, port: d.to.port },
-    })),
+    destinations: (o.destinations ?? [])
+      .map((d) => ({
+        instance: d.instance ?? '*',
+        host: d.host ?? 'localhost',
+        port: d.port,
+        to: { host: d.to.host, port: d.to.port },
+      }))
+      .concat(databases.mappings.map((m) => ({ instance: '*', host: m.host, port: m.port, to: { ...m.to } }))),
     pacing: o.pacing ?? 'agent',
     faults: { ...(o.faults ?? {}) },
     seed: o.seed ?? randomBytes(4).readUInt32BE(0),
@@ -343,6 +351,10 @@ const TOP_KEYS = new Set([
   'resumeStreamUrl',
   'identity',
   'clock',
+  'rds',
+  'elasticache',
+  'ecs',
+  'apiPageSize',
 ]);
 const INSTANCE_KEYS = new Set([
   'instanceId',
@@ -550,6 +562,8 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
   if (deny !== undefined && (!Array.isArray(deny) || deny.some((h) => typeof h !== 'string')))
     out.push(issue([...root, 'remoteHostDenyList'], 'must be a list of addresses'));
 
+  for (const d of databaseIssues(value)) out.push(issue([...root, ...d.segments], d.message));
+
   const access = value['accessDeny'];
   if (access !== undefined) {
     if (!Array.isArray(access)) out.push(issue([...root, 'accessDeny'], 'must be a list'));
@@ -557,7 +571,7 @@ function collectIssues(value: unknown, root: Array<string | number>): Issue[] {
       access.forEach((r: unknown, i) => {
         const at = [...root, 'accessDeny', i];
         if (!isRecord(r)) return void out.push(issue(at, 'must be a mapping with action (and resource)'));
-        if (typeof r['action'] !== 'string' || !/^(ssm|kms):[A-Za-z*]+$/.test(r['action']))
+        if (typeof r['action'] !== 'string' || !/^(ssm|kms|rds|elasticache|ecs):[A-Za-z*]+$/.test(r['action']))
           out.push(issue([...at, 'action'], 'must be an IAM action such as ssm:StartSession'));
         checkString(r, 'resource', at, out);
       });

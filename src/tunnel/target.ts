@@ -22,6 +22,14 @@ function describeCandidate(i: InstanceInfo): string {
 }
 
 export async function resolveTarget(api: SsmApi, ref: TargetRef): Promise<ResolvedTarget> {
+  if (ref.kind === 'ecs') {
+    // Issue #19: ECS references are resolved (ListTasks/DescribeTasks) before a forward starts.
+    throw new ForwardError('ERR_TUNNEL_TARGET_NOT_FOUND', `${describeTargetRef(ref)} was not resolved to a task`, {
+      details: { target: describeTargetRef(ref) },
+    });
+  }
+  // An ECS Exec target is not a managed node: DescribeInstanceInformation knows nothing of it.
+  if (ref.kind === 'id' && ref.id.startsWith('ecs:')) return { instanceId: ref.id };
   if (ref.kind === 'id') {
     // Best effort: learn the agent version (old agents have no smux). Users allowed to start
     // sessions may not be allowed to describe nodes; the id is then used as given.

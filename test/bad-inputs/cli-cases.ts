@@ -425,6 +425,50 @@ export const CLI_CASES: CliCase[] = [
     files: () => config(['targets:', '  demo: { name: demo }']),
     expect: { code: 'ERR_CLI_USAGE', exit: 2, message: /the configuration has no forwards/ },
   },
+  // Issue #19: databases and ECS tasks by name (the emulator has rds orders, a cluster and an
+  // instance both named shop, and ECS cluster web whose service worker has two containers).
+  {
+    id: 'rds-unknown',
+    input: '`tunnel demo:rds:ordrs` (no such database)',
+    args: () => ['demo:rds:ordrs', ...W],
+    expect: {
+      code: 'ERR_TUNNEL_TARGET_NOT_FOUND',
+      exit: 69,
+      message: /no DB instance or Aurora cluster named "ordrs".*known: .*orders/,
+    },
+  },
+  {
+    id: 'rds-no-bastion',
+    input: '`tunnel rds:orders` with no target and no `bastion:`',
+    args: () => ['rds:orders', ...W],
+    expect: { code: 'ERR_CONFIG_NO_BASTION', exit: 78, message: /TARGET:rds:orders.*bastion: TARGET/ },
+  },
+  {
+    id: 'rds-ambiguous',
+    input: '`tunnel demo:rds:shop` (an Aurora cluster and a DB instance share the id)',
+    args: () => ['demo:rds:shop', ...W],
+    expect: {
+      code: 'ERR_TUNNEL_TARGET_AMBIGUOUS',
+      exit: 69,
+      message: /matches 2 databases: Aurora cluster shop .*DB instance shop/,
+    },
+  },
+  {
+    id: 'ecs-several-containers',
+    input: '`tunnel ecs:web/worker:80` (the task has two containers)',
+    args: () => ['ecs:web/worker:80', ...W],
+    expect: { code: 'ERR_TUNNEL_TARGET_AMBIGUOUS', exit: 69, message: /has 2 containers: main, sidecar/ },
+  },
+  {
+    id: 'instance-id-malformed',
+    input: '`tunnel i-123:80` (too short for an instance id)',
+    args: () => ['i-123:80', ...W],
+    expect: {
+      code: 'ERR_CLI_USAGE',
+      exit: 2,
+      message: /"i-123" is not an instance id: ids are i- followed by 8 or 17 hex digits/,
+    },
+  },
 ];
 
 /** Write a case's files under `dir`. */

@@ -62,6 +62,13 @@ t.test(
         { instanceId: 'i-0ddddddddddddddd4', name: 'denied' },
       ],
       accessDeny: [{ action: 'ssm:StartSession', resource: 'i-0ddddddddddddddd4' }],
+      // Issue #19 rows (rds-*, ecs-*).
+      rds: { instances: [{ id: 'orders' }, { id: 'shop' }], clusters: [{ id: 'shop' }] },
+      ecs: {
+        clusters: [
+          { name: 'web', tasks: [{ service: 'worker', containers: [{ name: 'main' }, { name: 'sidecar' }] }] },
+        ],
+      },
     });
     t.teardown(() => emu.close());
     const busy = await listen();

@@ -151,7 +151,7 @@ t.test('tunnel demo --once exits 0 within seconds', async (t) => {
 t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM stops it with 0', async (t) => {
   const dir = t.testdir({});
   const emu = tunnel(t, ['emulator'], { cwd: dir });
-  const m = await emu.waitOut(/export AWS_REGION=\S+\n/);
+  const m = await emu.waitOut(/export AWS_ENDPOINT_URL_ECS=\S+\n/);
   t.ok(m);
   const lines = emu
     .stdout()
@@ -163,6 +163,12 @@ t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM 
     /^export AWS_SECRET_ACCESS_KEY=/,
     /^export AWS_REGION=/,
   ]);
+  // Issue #19: the standard endpoint overrides of the other emulated services (the same endpoint).
+  const endpoint = lines[0]?.slice('export AWS_ENDPOINT_URL_SSM='.length) ?? '';
+  t.same(
+    lines.slice(4, 7),
+    ['RDS', 'ELASTICACHE', 'ECS'].map((s) => `export AWS_ENDPOINT_URL_${s}=${endpoint}`),
+  );
   const env: Record<string, string> = {};
   for (const l of lines) {
     const kv = /^export (\w+)=(\S+)$/.exec(l);

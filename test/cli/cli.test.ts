@@ -142,6 +142,7 @@ t.test('completion scripts and candidates from the config', async (t) => {
       'doctor',
       'down',
       'emulator',
+      'hosts',
       'init',
       'login',
       'logout',
@@ -151,6 +152,7 @@ t.test('completion scripts and candidates from the config', async (t) => {
       'service',
       'status',
       'targets',
+      'token',
       'up',
     ].sort(),
   );

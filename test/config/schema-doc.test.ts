@@ -23,6 +23,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 const SUPPORTED = new Set([
+  'anyOf',
   '$schema',
   'title',
   'description',
@@ -112,6 +113,10 @@ function validate(v: unknown, s: Schema, path = '$'): string[] {
       else if (isObj(s['additionalProperties']))
         errors.push(...validate(x, s['additionalProperties'] as Schema, `${path}.${k}`));
     }
+  }
+  if (Array.isArray(s['anyOf'])) {
+    const passing = s['anyOf'].filter((alt) => isObj(alt) && validate(v, alt as Schema, path).length === 0).length;
+    if (passing === 0) errors.push(`${path}: matches none of the anyOf alternatives`);
   }
   if (Array.isArray(s['oneOf'])) {
     const passing = s['oneOf'].filter((alt) => isObj(alt) && validate(v, alt as Schema, path).length === 0).length;

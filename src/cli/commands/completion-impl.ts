@@ -57,7 +57,7 @@ const VALUE_FLAGS = new Set([
   '--reason',
 ]);
 /** Commands whose positionals are forward or group names. */
-const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor', 'status', 'down', 'logs']);
+const NAME_COMMANDS = new Set(['up', 'run', 'ls', 'doctor', 'status', 'down', 'logs', 'hosts', 'token']);
 
 export function completionScript(shell: string, name = 'tunnel'): string {
   if (shell === 'bash') {

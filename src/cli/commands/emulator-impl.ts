@@ -55,6 +55,10 @@ export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promi
     ['AWS_ENDPOINT_URL_SSO_OIDC', emu.endpoint],
     ['AWS_ENDPOINT_URL_SSO', emu.endpoint],
     ['AWS_ENDPOINT_URL_STS', emu.endpoint],
+    // Issue #19: the same endpoint serves the emulated RDS, ElastiCache and ECS APIs (and KMS).
+    ['AWS_ENDPOINT_URL_RDS', emu.endpoint],
+    ['AWS_ENDPOINT_URL_ELASTICACHE', emu.endpoint],
+    ['AWS_ENDPOINT_URL_ECS', emu.endpoint],
   ];
   if (options.json) {
     io.stdout.write(

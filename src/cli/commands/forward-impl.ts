@@ -24,7 +24,9 @@ export async function forwardSpecs(
       'nothing to forward: give a SPEC such as db:5432 (TARGET:REMOTE_PORT[:LOCAL_PORT]), or use `tunnel up`',
     );
   }
-  const { config } = await loadFor(io, args);
+  const { stripBindAuto, withBindAuto } = await import('../named.js');
+  const auto = stripBindAuto(args);
+  const { config } = await loadFor(io, auto.args);
   // `tunnel stauts`: a word that is no forward, group or SPEC but nearly a command.
   for (const w of words) {
     if (w.includes(':') || Object.hasOwn(config.forwards, w) || Object.hasOwn(config.groups, w)) continue;
@@ -35,10 +37,18 @@ export async function forwardSpecs(
       );
     }
   }
-  return forwardUntilStopped(io, args, config, withOverrides(specsFromWords(config, words), overrides));
+  return forwardUntilStopped(
+    io,
+    auto.args,
+    config,
+    withBindAuto(withOverrides(specsFromWords(config, words), overrides), auto.bindAuto),
+  );
 }
 
-export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]): Promise<number> {
+export async function up(io: CliIo, argv: GlobalArgs, names: readonly string[]): Promise<number> {
+  const { stripBindAuto, withBindAuto } = await import('../named.js');
+  const auto = stripBindAuto(argv);
+  const args = auto.args;
   const loaded = await loadFor(io, args);
   const { config } = loaded;
   if (Object.keys(config.forwards).length === 0) {
@@ -47,7 +57,7 @@ export async function up(io: CliIo, args: GlobalArgs, names: readonly string[]):
       `the configuration has no forwards (${where}); run \`tunnel init\` or give SPECs: tunnel db:5432`,
     );
   }
-  return forwardUntilStopped(io, args, config, selectForwards(config, names));
+  return forwardUntilStopped(io, args, config, withBindAuto(selectForwards(config, names), auto.bindAuto));
 }
 
 /** Bring `specs` up and keep them up until a signal (or, with --wait, until one fails). */
@@ -57,10 +67,19 @@ async function forwardUntilStopped(
   config: TunnelConfig,
   specs: ForwardSpec[],
 ): Promise<number> {
+  const aws = await awsSettingsFor(io, config);
+  const renderer = rendererFor(io, args);
+  // Issue #19: databases and ECS tasks by name, bind: auto.
+  const { namedApis, resolveNamedSpecs, describeResolved, autoBindNames } = await import('../named.js');
+  const named = await resolveNamedSpecs(namedApis(aws), specs, {
+    bind: true,
+    autoNames: autoBindNames(config.forwards),
+  });
+  for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(io, {
-    specs,
-    aws: await awsSettingsFor(io, config),
-    renderer: rendererFor(io, args),
+    specs: named.specs,
+    aws,
+    renderer,
     timeoutMs: config.defaults.timeoutMs,
     requireAll: args.wait,
   });

@@ -76,7 +76,7 @@ export function ownOutput(io: CliIo): CliIo {
 
 export async function runWith(
   io: CliIo,
-  args: GlobalArgs,
+  argv: GlobalArgs,
   words: readonly string[],
   command: readonly string[],
   overrides: SpecOverrides = {},
@@ -84,11 +84,15 @@ export async function runWith(
   const [cmd, ...cmdArgs] = command;
   if (cmd === undefined || cmd === '')
     throw new UsageError('nothing to run: tunnel run [NAME|SPEC…] -- COMMAND [ARGS…]');
+  const { namedApis, resolveNamedSpecs, describeResolved, iamEnv, stripBindAuto, withBindAuto, autoBindNames } =
+    await import('../named.js');
+  const auto = stripBindAuto(argv);
+  const args = auto.args;
   const loaded = await loadFor(io, args);
   const { config } = loaded;
-  const wanted = withOverrides(
-    words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words),
-    overrides,
+  const wanted = withBindAuto(
+    withOverrides(words.length === 0 ? selectForwards(config, []) : specsFromWords(config, words), overrides),
+    auto.bindAuto,
   );
   if (wanted.length === 0)
     throw new UsageError('no forwards to bring up: name some, give SPECs, or add forwards to .tunnel.yaml');
@@ -105,9 +109,16 @@ export async function runWith(
   // events) goes to stderr.
   const own = ownOutput(io);
   const renderer = rendererFor(own, args);
+  const aws = await awsSettingsFor(io, config);
+  // Issue #19: databases and ECS tasks by name, bind: auto, IAM tokens.
+  const named = await resolveNamedSpecs(namedApis(aws), specs, {
+    bind: true,
+    autoNames: autoBindNames(config.forwards),
+  });
+  for (const line of describeResolved(named)) renderer.info(line);
   return runForwarding(own, {
-    specs,
-    aws: await awsSettingsFor(io, config),
+    specs: named.specs,
+    aws,
     renderer,
     timeoutMs: config.defaults.timeoutMs,
     // The command expects every forward it was promised.
@@ -118,7 +129,7 @@ export async function runWith(
       const file = expandPlaceholders(cmd, up);
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, forwardEnv(up));
+      Object.assign(env, forwardEnv(up), await iamEnv(aws, named.specs));
       renderer.cliEvent('command-start', { command: file, args: argv.length }, undefined);
       const status = await spawnChild(io, file, argv, env);
       renderer.cliEvent('command-exit', { command: file, exitCode: status }, undefined);

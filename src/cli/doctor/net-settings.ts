@@ -5,8 +5,8 @@
  * a proxy, `PROXY_APPLIED` becomes true (or this module reads the settings from that code), and
  * the runtime check stops warning that the proxy is ignored.
  */
-import { isLoopbackName } from '../../loopback.js';
 
+import { isLoopbackName } from '../../loopback.js';
 /** Does this build send its own traffic (SDK calls, data channel) through HTTPS_PROXY? */
 export const PROXY_APPLIED = false;
 

@@ -15,6 +15,9 @@ import type { CallContext, EmulatorState } from '../state.js';
 import { callerOf, credentialLookup } from '../identity/identity-api.js';
 import { describeInstanceInformation, listTagsForResource } from './describe-instances.js';
 import { KMS_OPERATIONS } from './kms-api.js';
+import { ECS_OPERATIONS, ECS_TARGET_PREFIX } from './ecs-api.js';
+import { findEcsTarget } from '../databases.js';
+import { resolveInstance } from '../options.js';
 import {
   AwsFault,
   checkAccess,
@@ -58,7 +61,13 @@ function startSession(state: EmulatorState, body: JsonObject, ctx?: CallContext)
   }
   const resolved = resolveDocumentParameters(doc, body['Parameters']);
   if ('code' in resolved) throw new AwsFault(resolved.code, resolved.message);
-  const instance = state.instances.get(target);
+  // Issue #19: ECS Exec targets `ecs:<cluster>_<task-id>_<runtime-id>` act as managed nodes while
+  // their task runs with execute-command enabled.
+  const ecs = findEcsTarget(state.options.databases, target);
+  const instance =
+    ecs !== undefined && ecs.task.status === 'RUNNING' && ecs.task.execEnabled
+      ? resolveInstance({ instanceId: target, computerName: ecs.container })
+      : state.instances.get(target);
   // Unknown, offline and foreign targets (another account or region) look the same to the caller.
   if (!instance || instance.pingStatus !== 'Online' || !state.visible(instance, ctx))
     throw new AwsFault('TargetNotConnected', `${target} is not connected.`);
@@ -118,7 +127,7 @@ export const SSM_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
 
 interface Route {
   /** SigV4 signing name the credential scope must carry. */
-  service: 'ssm' | 'kms';
+  service: 'ssm' | 'kms' | 'ecs';
   /** Name recorded in `state.calls`: `StartSession`, `kms:Decrypt`, … */
   recorded: string;
   operation: Operation | undefined;
@@ -129,6 +138,7 @@ function route(target: string | undefined): Route {
   const prefix = target === undefined || dot < 0 ? '' : target.slice(0, dot);
   const op = target === undefined || dot < 0 ? (target ?? '') : target.slice(dot + 1);
   if (prefix === 'TrentService') return { service: 'kms', recorded: `kms:${op}`, operation: KMS_OPERATIONS.get(op) };
+  if (prefix === ECS_TARGET_PREFIX) return { service: 'ecs', recorded: `ecs:${op}`, operation: ECS_OPERATIONS.get(op) };
   return {
     service: 'ssm',
     recorded: op === '' ? '(none)' : op,
