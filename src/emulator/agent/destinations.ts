@@ -120,6 +120,10 @@ export interface PlanInput {
 
 /** The agent's resolver: every A/AAAA record of `host`, in resolver order. */
 export async function defaultResolve(host: string): Promise<string[]> {
+  // RFC 6761 §6.4: names under `.invalid` never resolve, and resolvers should answer at once
+  // instead of asking the network (a machine without DNS servers can otherwise wait out every
+  // resolver timeout before saying so).
+  if (/(^|\.)invalid\.?$/i.test(host)) throw new Error(`lookup ${host}: no such host`);
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }

@@ -155,3 +155,11 @@ t.test('dialFirst: first success wins, the first failure is reported, non-loopba
   const far = await dialFirst([{ host: '10.255.255.1', port: 80 }]).catch((e: unknown) => e);
   t.match((far as DialFailure).text, /^dial tcp 10\.255\.255\.1:80: connect: network is unreachable/);
 });
+
+t.test('names under .invalid fail at once without asking DNS (RFC 6761)', async (t) => {
+  const { defaultResolve } = await import('../../../src/emulator/agent/destinations.js');
+  for (const h of ['nosuchhost.invalid', 'a.b.INVALID', 'x.invalid.']) {
+    await t.rejects(defaultResolve(h), /no such host/, h);
+  }
+  t.same(await defaultResolve('127.0.0.1'), ['127.0.0.1'], 'other names still resolve');
+});
