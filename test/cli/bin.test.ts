@@ -163,11 +163,11 @@ t.test('tunnel emulator: export lines first; a second tunnel uses them; SIGTERM 
     /^export AWS_SECRET_ACCESS_KEY=/,
     /^export AWS_REGION=/,
   ]);
-  // Issue #19: the standard endpoint overrides of the other emulated services (the same endpoint).
+  // Issues #15 and #19: the standard endpoint overrides of the other emulated services (the same endpoint).
   const endpoint = lines[0]?.slice('export AWS_ENDPOINT_URL_SSM='.length) ?? '';
   t.same(
-    lines.slice(4, 7),
-    ['RDS', 'ELASTICACHE', 'ECS'].map((s) => `export AWS_ENDPOINT_URL_${s}=${endpoint}`),
+    lines.slice(4, 10),
+    ['SSO_OIDC', 'SSO', 'STS', 'RDS', 'ELASTICACHE', 'ECS'].map((s) => `export AWS_ENDPOINT_URL_${s}=${endpoint}`),
   );
   const env: Record<string, string> = {};
   for (const l of lines) {

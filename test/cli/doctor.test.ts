@@ -63,7 +63,7 @@ t.test('a healthy setup passes every check; configured forwards are checked when
   for (const fwd of ['app', 'db']) {
     t.match(line(r.stdout, `${fwd}/target`), {
       status: 'PASS',
-      finding: /i-0123456789abcdef0.*Online, agent 3\.3\.1142\.0 \(smux.*keep-alive off\), Amazon Linux/,
+      finding: /i-0123456789abcdef0.*Online, agent 3\.3\.4851\.0 \(smux.*keep-alive off\), Amazon Linux/,
       fix: undefined,
     });
     t.match(line(r.stdout, `${fwd}/permission`), {
