@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ResumeSessionCommand } from '@aws-sdk/client-ssm';
+import { DEFAULT_AGENT_VERSION } from '../../src/emulator/index.js';
 import { DataChannel } from '../../src/session/data-channel.js';
 import { DataChannelDuplex } from '../../src/session/data-channel-duplex.js';
 import { MuxSession } from '../../src/mux/mux-session.js';
@@ -26,7 +27,13 @@ async function openClient(t: Test, emu: Emulator, portNumber: string) {
     tokenValue: s.tokenValue,
     sessionId: s.sessionId,
     targetId: emu.state.options.instances[0]?.instanceId ?? '',
-    resume: async () => (await ssm.send(new ResumeSessionCommand({ SessionId: s.sessionId }))).TokenValue,
+    // The token and the StreamUrl ResumeSession returns (a fresh cell-number, issue 14).
+    resume: async () => {
+      const r = await ssm.send(new ResumeSessionCommand({ SessionId: s.sessionId }));
+      return r.TokenValue === undefined
+        ? undefined
+        : { tokenValue: r.TokenValue, ...(r.StreamUrl === undefined ? {} : { streamUrl: r.StreamUrl }) };
+    },
   });
   channel.on('error', () => undefined);
   t.teardown(() => channel.close());
@@ -58,7 +65,7 @@ t.test('the real client stack forwards through the emulator (mux, 256 KiB echo)'
   const emu = await withEmulator(t, { pacing: 'none', destinations: demo.destinations });
   const { hs, mux } = await openClient(t, emu, '7');
   t.equal(hs.portMode, 'mux');
-  t.equal(hs.agentVersion, '3.3.1142.0');
+  t.equal(hs.agentVersion, DEFAULT_AGENT_VERSION);
   const stream = mux.openStream();
   const data = demoBytes(11, 256 * 1024);
   const echoed = readAll(stream, data.length);
