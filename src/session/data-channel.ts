@@ -656,7 +656,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#transition(DataChannelState.Closed);
     this.#clearHandshakeTimer();
     this.#stopConnectionTimers();
-    this.#resumeBackoff.disconnected();
+    this.#resumeBackoff.stop();
     this.#link.close();
     const t = this.#transport;
     this.#transport = undefined;

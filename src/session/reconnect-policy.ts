@@ -99,6 +99,8 @@ export class ReconnectBackoff {
   readonly #o: Required<ReconnectBackoffOptions>;
   #attempts = 0;
   #healthyTimer: ReturnType<Clock['setTimeout']> | undefined;
+  /** The sleep in progress, so that stop() can end it without leaving a timer behind. */
+  #sleep: { timer: ReturnType<Clock['setTimeout']>; wake: () => void } | undefined;
 
   constructor(clock: Clock, random: () => number = Math.random, o: ReconnectBackoffOptions = {}) {
     this.#clock = clock;
@@ -125,8 +127,27 @@ export class ReconnectBackoff {
     if (this.#attempts >= this.#o.maxAttempts) return false;
     const d = this.delayMs(this.#attempts);
     this.#attempts++;
-    if (d > 0) await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, d));
+    if (d > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#clock.setTimeout(() => {
+          this.#sleep = undefined;
+          resolve();
+        }, d);
+        this.#sleep = { timer, wake: resolve };
+      });
+    }
     return true;
+  }
+
+  /** The channel closed: no timer stays behind, and a sleep in progress ends now. */
+  stop(): void {
+    this.disconnected();
+    const sleep = this.#sleep;
+    this.#sleep = undefined;
+    if (sleep !== undefined) {
+      this.#clock.clearTimeout(sleep.timer);
+      sleep.wake();
+    }
   }
 
   /** A connection is up: if it stays up for `healthyAfterMs`, the schedule starts over. */
