@@ -62,7 +62,8 @@ export interface Download {
 
 /** Request `size` bytes of stream `seed` through `port`; the hash is computed as bytes arrive. */
 export function download(port: number, seed: number, size: number): Download {
-  const socket = connect({ port, host: '127.0.0.1' });
+  // allowHalfOpen: after an early EOF the socket stays writable for the probe below.
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   const h = createHash('sha256');
   let bytes = 0;
   let code: string | undefined;
@@ -76,11 +77,26 @@ export function download(port: number, seed: number, size: number): Download {
   });
   socket.on('error', (e: NodeJS.ErrnoException) => (code = e.code ?? 'error'));
   let ended = false;
-  socket.on('end', () => (ended = true));
+  socket.on('end', () => {
+    ended = true;
+    if (bytes === size) {
+      socket.end();
+      return;
+    }
+    // Node's libuv (before 1.52, libuv#4992) reports a TCP reset that arrives while data is still
+    // unread as a clean EOF (POLLHUP + partial read). Tell the two apart the way the kernel does:
+    // after a FIN the socket is half-open and a write succeeds; after a reset it fails.
+    socket.write(Buffer.alloc(1), (err) => {
+      if (err !== undefined && err !== null && code === undefined)
+        code = (err as NodeJS.ErrnoException).code ?? 'error';
+      socket.destroy();
+    });
+  });
   const done = new Promise<{ end: DownloadEnd; bytes: number; code?: string; sha: string }>((resolve) => {
     socket.on('close', () => {
       const sha = h.digest('hex');
-      if (code !== undefined) resolve({ end: code === 'ECONNRESET' ? 'reset' : 'error', bytes, code, sha });
+      if (code !== undefined)
+        resolve({ end: code === 'ECONNRESET' || code === 'EPIPE' ? 'reset' : 'error', bytes, code, sha });
       else if (!ended) resolve({ end: 'error', bytes, sha });
       else if (bytes !== size) resolve({ end: 'short', bytes, sha });
       else resolve({ end: sha === expectedSha(seed, size) ? 'complete' : 'corrupt', bytes, sha });
