@@ -7,7 +7,9 @@
  * talks to it through the tunnel: the emulated agent dials 127.0.0.1:<its port>.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchChild } from './children.js';
 import { download } from './load.js';
@@ -57,7 +59,7 @@ function startPostgres(root: string): number {
   if (!Number.isInteger(port)) throw new Error(`test-services.sh printed no PostgreSQL port: ${out}`);
   execFileSync(
     'pgbench',
-    ['-i', '-q', '-s', '1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'postgres'],
+    ['-i', '-q', '-s', '16', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'postgres'],
     {
       stdio: 'ignore',
     },
@@ -65,10 +67,20 @@ function startPostgres(root: string): number {
   return port;
 }
 
-/** `pgbench -c 16 -j 2 -T 10` through `port`; transactions per second. */
-function pgbench(port: number): Promise<number> {
+/**
+ * What a database GUI or a test suite reads: a 100-row range of pgbench_accounts (about 11 KB
+ * per transaction), so the agent's per-session pacing (about 1 MB/s) is what limits it. The
+ * default TPC-B transaction moves about 250 bytes in seven round trips: it is bound by latency,
+ * which more sessions cannot shorten.
+ */
+const RANGE_SCRIPT =
+  '\\set aid random(1, 1599900)\nSELECT * FROM pgbench_accounts WHERE aid BETWEEN :aid AND :aid + 99;\n';
+
+/** `pgbench -c 16 -j 2 -T 10` through `port` (TPC-B, or the range script); transactions per second. */
+function pgbench(port: number, scriptFile?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const args = ['-c', '16', '-j', '2', '-T', '10', '-n', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
+    if (scriptFile !== undefined) args.push('-f', scriptFile);
     const child = spawn('pgbench', [...args, 'postgres'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -122,6 +134,15 @@ export async function poolPhase(d: PoolBenchDeps, r: BenchResults): Promise<void
       d.record('paced pgbench -c 16 -j 2 -T 10, sessions: auto', 'tps', [tpsAuto]);
       r.pool.pgbench16_sessions1_tps = round(tps1, 1);
       r.pool.pgbench16_auto_tps = round(tpsAuto, 1);
+      const script = join(mkdtempSync(join(tmpdir(), 'tunnel-bench-')), 'pgbench-range.sql');
+      writeFileSync(script, RANGE_SCRIPT);
+      const range1 = await pgbench(port('pg_one'), script);
+      const rangeAuto = await pgbench(port('pg_auto'), script);
+      d.log(`pool: pgbench -c 16, 100-row ranges: sessions 1 ${range1} tps, auto ${rangeAuto} tps`);
+      d.record('paced pgbench -c 16 -j 2 -T 10, 100-row ranges, sessions: 1', 'tps', [range1]);
+      d.record('paced pgbench -c 16 -j 2 -T 10, 100-row ranges, sessions: auto', 'tps', [rangeAuto]);
+      r.pool.pgbench16_range_sessions1_tps = round(range1, 1);
+      r.pool.pgbench16_range_auto_tps = round(rangeAuto, 1);
     }
   } finally {
     await t.child.stop(10_000);
@@ -130,10 +151,15 @@ export async function poolPhase(d: PoolBenchDeps, r: BenchResults): Promise<void
 
 /**
  * Idle RSS of a tunnel with one ready forward, then its peak while one client reads an unpaced
- * 300 MB download at 2 MB/s for 30 s and 1 MiB probes run every 5 s through the same forward.
+ * 300 MB download at 2 MB/s and six 1 MiB probes (one every 5 s) run through the same forward,
+ * with the default `sessions: auto` (the pool opens a session for the probes).
  */
 export async function memoryPhase(d: PoolBenchDeps, r: BenchResults): Promise<void> {
-  const t = await d.startTunnel('tunnel(memory)', [{ name: 'source', remotePort: d.services.source }], true);
+  const t = await d.startTunnel(
+    'tunnel(memory)',
+    [{ name: 'source', remotePort: d.services.source, sessions: 'auto' }],
+    true,
+  );
   try {
     const port = t.ports.get('source') ?? 0;
     const idle = (await t.child.request<Usage>('usage')).rss_MB;
@@ -159,7 +185,7 @@ export async function memoryPhase(d: PoolBenchDeps, r: BenchResults): Promise<vo
       await new Promise((res) => setTimeout(res, 5000));
       probesOk += await download(port, 1500 + i, MiB, 20_000).then(
         () => 1,
-        () => 0,
+        (e: unknown) => (d.log(`memory: probe ${i}: ${e instanceof Error ? e.message : String(e)}`), 0),
       );
     }
     const u = await t.child.request<Usage>('usage');

@@ -192,6 +192,12 @@ export function renderMarkdown(
     L.push(`| sessions opened by auto for them | ${fmt(r.pool.sessions_opened, 0)} | — |`);
     L.push(`| paced pgbench -c 16 -j 2 -T 10, sessions: auto | ${fu(r.pool.pgbench16_auto_tps, 1, 'tps')} | — |`);
     L.push(`| paced pgbench -c 16 -j 2 -T 10, sessions: 1 | ${fu(r.pool.pgbench16_sessions1_tps, 1, 'tps')} | — |`);
+    L.push(
+      `| paced pgbench -c 16 -j 2 -T 10, 100-row ranges, sessions: auto | ${fu(r.pool.pgbench16_range_auto_tps, 1, 'tps')} | — |`,
+    );
+    L.push(
+      `| paced pgbench -c 16 -j 2 -T 10, 100-row ranges, sessions: 1 | ${fu(r.pool.pgbench16_range_sessions1_tps, 1, 'tps')} | — |`,
+    );
   }
   if (r.memory !== undefined) {
     L.push(`| tunnel RSS idle (one ready forward) | ${fu(r.memory.idle_rss_MB, 1, 'MB')} | — |`);

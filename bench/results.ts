@@ -33,6 +33,9 @@ export interface BenchResults {
     sessions_opened: Figure;
     pgbench16_auto_tps: Figure;
     pgbench16_sessions1_tps: Figure;
+    /** The same run with 100-row range SELECTs (about 11 KB a transaction): what pacing limits. */
+    pgbench16_range_auto_tps: Figure;
+    pgbench16_range_sessions1_tps: Figure;
   };
   /** Issue 13: the tunnel's memory idle and under one slow reader (unpaced emulator). */
   memory: { idle_rss_MB: Figure; slow_reader_peak_rss_MB: Figure };
@@ -59,6 +62,8 @@ export function emptyResults(): BenchResults {
       sessions_opened: null,
       pgbench16_auto_tps: null,
       pgbench16_sessions1_tps: null,
+      pgbench16_range_auto_tps: null,
+      pgbench16_range_sessions1_tps: null,
     },
     memory: { idle_rss_MB: null, slow_reader_peak_rss_MB: null },
   };
@@ -171,6 +176,15 @@ function poolGoals(r: BenchResults): Goal[] {
           ? '3.5 × sessions1'
           : `≥ ${(3.5 * p.pgbench16_sessions1_tps).toFixed(1)} tps`,
       met: ge(p.pgbench16_auto_tps, times(p.pgbench16_sessions1_tps, 3.5)),
+    },
+    {
+      label: 'pgbench -c 16 100-row ranges, sessions auto ≥ 3.5 × sessions 1',
+      value: p.pgbench16_range_auto_tps,
+      target:
+        p.pgbench16_range_sessions1_tps === null
+          ? '3.5 × sessions1'
+          : `≥ ${(3.5 * p.pgbench16_range_sessions1_tps).toFixed(1)} tps`,
+      met: ge(p.pgbench16_range_auto_tps, times(p.pgbench16_range_sessions1_tps, 3.5)),
     },
     {
       label: 'sessions opened by auto ≤ 4 (its bound)',

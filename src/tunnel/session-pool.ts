@@ -89,16 +89,28 @@ export class SessionPool {
   /**
    * The least-loaded ready session that may take a connection now, or undefined: then the
    * connection waits for a session being started (a saturated adaptive pool that can grow), or
-   * for a stalled session to catch up.
+   * for a stalled session to catch up. A pool at its bound with nothing starting and every mux
+   * session stalled has nothing to wait for: the connection shares the least-loaded stalled
+   * session and moves at its slow reader's pace (smux v1 has no per-stream window), instead of
+   * hanging until that reader finishes.
    */
   pick(): TunnelSession | undefined {
     let best: TunnelSession | undefined;
     for (const s of this.#sessions) if (s.hasCapacity && (best === undefined || s.load < best.load)) best = s;
-    if (best === undefined) return undefined;
+    if (best === undefined) return this.#starting.size === 0 ? this.#sharedStalled() : undefined;
     // Wait for a session only while one is actually starting: nothing starting, take this one.
     const canGrow = this.#starting.size > 0;
     if (best.mode === 'mux' && !acceptsMore(this.bounds, best.load, canGrow)) return undefined;
     this.#clearSpare(best);
+    return best;
+  }
+
+  #sharedStalled(): TunnelSession | undefined {
+    const live = this.live;
+    if (live.length < this.bounds.max) return undefined;
+    let best: TunnelSession | undefined;
+    for (const s of live) if (s.mode === 'mux' && (best === undefined || s.load < best.load)) best = s;
+    if (best !== undefined) this.#clearSpare(best);
     return best;
   }
 

@@ -153,6 +153,23 @@ t.test('a stalled session gets no new connection: another session is opened for 
   first.destroy();
 });
 
+t.test('sessions: 1 and its one session stalled: a new connection shares it instead of hanging', async (t) => {
+  const { f, api, factory } = setup({ sessions: 1 });
+  t.teardown(() => f.stop());
+  await f.start();
+  const first = connect(f.port ?? 0, '127.0.0.1');
+  await once(first, 'connect');
+  while ((factory.channels[0]?.mux?.streams.length ?? 0) < 1) await once(f, 'event');
+  const mux0 = factory.channels[0]?.mux;
+  if (mux0 === undefined) throw new Error('no mux');
+  mux0.stalled = true; // its reader stopped reading, and the pool may not grow
+  const p = randomBytes(4000);
+  t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'the new connection is carried');
+  t.equal(api.started.length, 1, 'no second session (the bound is 1)');
+  t.equal(mux0.streams.length, 2, 'by the stalled session');
+  first.destroy();
+});
+
 t.test(
   'never-die: channel_closed drops in-flight connections, a fresh session replaces it, the port stays',
   async (t) => {
