@@ -17,6 +17,7 @@ import {
 } from './identity/identity-store.js';
 import { databaseIssues, resolveDatabases, type DatabaseSettings, type ResolvedDatabases } from './databases.js';
 import { isLoopbackName } from '../loopback.js';
+import { AGENT_DEFAULT_DENIED_REMOTE_IPS, AGENT_REFUSES_LOOPBACK_MIN } from '../protocol/ssm/versions.js';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
 export type PlatformType = 'Linux' | 'Windows' | 'MacOS';
@@ -189,9 +190,7 @@ export interface ResolvedEmulatorOptions {
  * container credential endpoints for ToRemoteHost. Smux with keep-alive off, as 3.3.1142.0
  * (the agent the fixtures were recorded with).
  */
-export const DEFAULT_AGENT_VERSION = '3.3.4851.0';
-/** Agents from this version on refuse `REFUSED_FROM_3_3_4851` destinations for ToRemoteHost. */
-export const AGENT_VERSION_REFUSES_LOOPBACK = '3.3.4851.0';
+export const DEFAULT_AGENT_VERSION = AGENT_REFUSES_LOOPBACK_MIN;
 export const DEFAULT_INSTANCE_ID = 'i-0123456789abcdef0';
 export const DEFAULT_REGION = 'us-east-1';
 /** Session Manager's default idle session timeout (the service ends a quiet session). */
@@ -202,21 +201,8 @@ export const EMULATOR_ACCOUNT_ID = '123456789012';
 export const EMULATOR_USER_NAME = 'emulator';
 export const EMULATOR_USER_ARN = `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:user/${EMULATOR_USER_NAME}`;
 
-/**
- * The agent's default `Mgs.DeniedPortForwardingRemoteIPs` (instance metadata, DNS, time sync and
- * related link-local endpoints, IPv4 and IPv6).
- */
-export const DEFAULT_REMOTE_HOST_DENY_LIST: readonly string[] = [
-  '169.254.169.254',
-  'fd00:ec2::254',
-  '169.254.169.253',
-  'fd00:ec2::253',
-  '169.254.169.123',
-  'fd00:ec2::123',
-  '169.254.169.250',
-  '169.254.169.251',
-  'fd00:ec2::240',
-];
+/** The emulated agent's default deny list: the real agent's `Mgs.DeniedPortForwardingRemoteIPs`. */
+export const DEFAULT_REMOTE_HOST_DENY_LIST: readonly string[] = AGENT_DEFAULT_DENIED_REMOTE_IPS;
 
 const INSTANCE_ID_RE = /^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/;
 

@@ -15,6 +15,7 @@ import {
   type MuxPort,
   type SessionFactory,
 } from './session-ports.js';
+import { AGENT_REFUSES_LOOPBACK_MIN, CONTAINER_CREDENTIAL_ADDRESSES } from '../protocol/ssm/versions.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -133,9 +134,9 @@ export function forbiddenHostMessage(output: string, agentVersion: string | unde
   const agent = agentVersion === undefined ? 'the agent' : `the agent (version ${agentVersion})`;
   return (
     `${output.trim()} ${agent} refuses this destination for AWS-StartPortForwardingSessionToRemoteHost: ` +
-    'every agent refuses the instance metadata and related link-local addresses, and agents from 3.3.4851.0 on ' +
+    `every agent refuses the instance metadata and related link-local addresses, and agents from ${AGENT_REFUSES_LOOPBACK_MIN} on ` +
     'also refuse loopback (localhost, 127.0.0.0/8, ::1) and the container credential endpoints ' +
-    '(169.254.170.2, 169.254.170.23, fd00:ec2::23). For a service on the instance itself use host localhost ' +
+    `(${CONTAINER_CREDENTIAL_ADDRESSES.join(', ')}). For a service on the instance itself use host localhost ` +
     '(tunnel then starts AWS-StartPortForwardingSession, which is allowed); otherwise forward to an address ' +
     'the instance reaches that is not on these lists. Not retried.'
   );

@@ -4,34 +4,23 @@
  * release notes and version gates).
  */
 import type { InstanceInfo } from '../../aws/ssm-api.js';
-import { compareVersionsAgentStyle, isVersionGreater } from '../../protocol/ssm/versions.js';
-import { AGENT_KEEPALIVE_OFF_MIN_EXCLUSIVE, AGENT_MUX_MIN_EXCLUSIVE } from '../../protocol/ssm/versions.js';
+import {
+  AGENT_DEFAULT_DENIED_REMOTE_IPS,
+  AGENT_KEEPALIVE_OFF_MIN_EXCLUSIVE,
+  AGENT_MUX_MIN_EXCLUSIVE,
+  AGENT_PORT_FORWARDING_MIN,
+  AGENT_REFUSES_LOOPBACK_MIN,
+  AGENT_REMOTE_HOST_MIN,
+  CONTAINER_CREDENTIAL_ADDRESSES,
+  agentRefusesLoopback,
+  compareVersionsAgentStyle,
+  isVersionGreater,
+} from '../../protocol/ssm/versions.js';
 import { isTunnelError } from '../../errors.js';
 import { describeTargetRef, type ForwardSpec } from '../../tunnel/forward-spec.js';
 import { resolveTarget } from '../../tunnel/target.js';
 import { errorText, fail, pass, warn, type Check, type DoctorContext, type Finding } from './types.js';
 import { isLoopbackName } from '../../loopback.js';
-
-/** First agent with the Port plugin (AWS-StartPortForwardingSession). */
-export const AGENT_PORT_FORWARDING_MIN = '2.3.672.0';
-/** First agent with AWS-StartPortForwardingSessionToRemoteHost. */
-export const AGENT_REMOTE_HOST_MIN = '3.1.1374.0';
-/** From this agent on, ToRemoteHost refuses loopback and the container credential endpoints. */
-export const AGENT_LOOPBACK_REFUSED_MIN = '3.3.4851.0';
-/** Container credential endpoints refused by agents >= 3.3.4851.0 (besides the metadata addresses). */
-export const CONTAINER_CREDENTIAL_HOSTS = ['169.254.170.2', '169.254.170.23', 'fd00:ec2::23'];
-/** The agent's default deny list (Mgs.DeniedPortForwardingRemoteIPs). */
-export const AGENT_DENIED_REMOTE_IPS = [
-  '169.254.169.254',
-  'fd00:ec2::254',
-  '169.254.169.253',
-  'fd00:ec2::253',
-  '169.254.169.123',
-  'fd00:ec2::123',
-  '169.254.169.250',
-  '169.254.169.251',
-  'fd00:ec2::240',
-];
 
 export function atLeast(version: string, min: string): boolean {
   return compareVersionsAgentStyle(version, min) >= 0;
@@ -59,25 +48,25 @@ export function agentImplications(
         facts,
       };
     const bare = remoteHost.replace(/^\[|\]$/g, '').toLowerCase();
-    if (AGENT_DENIED_REMOTE_IPS.includes(bare))
+    if (AGENT_DEFAULT_DENIED_REMOTE_IPS.includes(bare))
       return {
         refusal: `the agent refuses ${remoteHost} (instance metadata/link-local addresses are on its deny list)`,
         fix: 'forward to the service itself, not the metadata address',
         facts,
       };
-    const modern = atLeast(version, AGENT_LOOPBACK_REFUSED_MIN);
-    if (modern && (isLoopbackName(bare) || CONTAINER_CREDENTIAL_HOSTS.includes(bare)))
+    const modern = agentRefusesLoopback(version);
+    if (modern && (isLoopbackName(bare) || CONTAINER_CREDENTIAL_ADDRESSES.includes(bare)))
       return {
-        refusal: `agent ${version} (>= ${AGENT_LOOPBACK_REFUSED_MIN}) refuses ${remoteHost} as a remote host`,
+        refusal: `agent ${version} (>= ${AGENT_REFUSES_LOOPBACK_MIN}) refuses ${remoteHost} as a remote host`,
         fix: `for a service on the instance itself use AWS-StartPortForwardingSession: drop the host (TARGET:${'PORT'}) or set \`host:\` empty`,
         facts,
       };
     facts.push(
       modern ? 'refuses loopback, metadata and container-credential hosts' : 'refuses instance-metadata hosts',
     );
-    if (!modern && (isLoopbackName(bare) || CONTAINER_CREDENTIAL_HOSTS.includes(bare)))
+    if (!modern && (isLoopbackName(bare) || CONTAINER_CREDENTIAL_ADDRESSES.includes(bare)))
       return {
-        caveat: `agents from ${AGENT_LOOPBACK_REFUSED_MIN} on refuse ${remoteHost} as a remote host`,
+        caveat: `agents from ${AGENT_REFUSES_LOOPBACK_MIN} on refuse ${remoteHost} as a remote host`,
         fix: 'use AWS-StartPortForwardingSession (no host) for services on the instance itself',
         facts,
       };

@@ -18,8 +18,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { compareVersionsAgentStyle } from '../../protocol/ssm/versions.js';
-import { AGENT_VERSION_REFUSES_LOOPBACK, type ResolvedEmulatorOptions } from '../options.js';
+import { CONTAINER_CREDENTIAL_ADDRESSES, agentRefusesLoopback } from '../../protocol/ssm/versions.js';
+import type { ResolvedEmulatorOptions } from '../options.js';
 import { isLoopbackName } from '../../loopback.js';
 
 export type ResolvedDestinationMapping = ResolvedEmulatorOptions['destinations'][number];
@@ -62,14 +62,6 @@ export function unmapIpv4(ip: string): string {
 export function isDeniedIp(ip: string, denyList: readonly string[]): boolean {
   const c = unmapIpv4(canonicalIp(ip));
   return denyList.some((d) => unmapIpv4(canonicalIp(d)) === c);
-}
-
-/** Container credential endpoints (ECS task role, EKS Pod Identity), refused by agents ≥ 3.3.4851.0. */
-export const CONTAINER_CREDENTIAL_ADDRESSES: readonly string[] = ['169.254.170.2', '169.254.170.23', 'fd00:ec2::23'];
-
-/** Does this agent refuse loopback and container-credential destinations for ToRemoteHost? */
-export function agentRefusesLoopback(agentVersion: string | undefined): boolean {
-  return agentVersion !== undefined && compareVersionsAgentStyle(agentVersion, AGENT_VERSION_REFUSES_LOOPBACK) >= 0;
 }
 
 /** The mapping for `(instanceId, host, port)`: an exact instance match wins over `'*'`. */

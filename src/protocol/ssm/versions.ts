@@ -14,8 +14,35 @@
 
 /** The ClientVersion we report: a real plugin release, so current agents use smux with keep-alive off. */
 export const DEFAULT_CLIENT_VERSION = '1.2.677.0';
-/** The AgentVersion the emulator reports (4 numeric parts, newer than every client gate). */
-export const DEFAULT_AGENT_VERSION = '3.3.1142.0';
+
+/** First agent with the Port plugin (AWS-StartPortForwardingSession). */
+export const AGENT_PORT_FORWARDING_MIN = '2.3.672.0';
+/** First agent with AWS-StartPortForwardingSessionToRemoteHost. */
+export const AGENT_REMOTE_HOST_MIN = '3.1.1374.0';
+/**
+ * Agent 3.3.4851.0 (2026-07, a server-side request forgery fix): from this version on,
+ * ToRemoteHost also refuses loopback and the container credential endpoints.
+ */
+export const AGENT_REFUSES_LOOPBACK_MIN = '3.3.4851.0';
+
+/**
+ * The agent's default `Mgs.DeniedPortForwardingRemoteIPs`, refused as remote hosts by every agent:
+ * instance metadata, DNS, time sync and related link-local endpoints, IPv4 and IPv6.
+ */
+export const AGENT_DEFAULT_DENIED_REMOTE_IPS: readonly string[] = [
+  '169.254.169.254',
+  'fd00:ec2::254',
+  '169.254.169.253',
+  'fd00:ec2::253',
+  '169.254.169.123',
+  'fd00:ec2::123',
+  '169.254.169.250',
+  '169.254.169.251',
+  'fd00:ec2::240',
+];
+
+/** Container credential endpoints (ECS task role, EKS Pod Identity), refused from AGENT_REFUSES_LOOPBACK_MIN on. */
+export const CONTAINER_CREDENTIAL_ADDRESSES: readonly string[] = ['169.254.170.2', '169.254.170.23', 'fd00:ec2::23'];
 
 export const AGENT_MUX_MIN_EXCLUSIVE = '3.0.196.0';
 export const AGENT_KEEPALIVE_OFF_MIN_EXCLUSIVE = '3.1.1511.0';
@@ -109,4 +136,9 @@ export function clientSupportsMux(clientVersion: string): boolean {
 /** The agent turns smux keep-alive off iff ClientVersion > 1.2.331.0. */
 export function clientSupportsKeepAliveDisabled(clientVersion: string): boolean {
   return compareVersionsAgentStyle(clientVersion, CLIENT_KEEPALIVE_OFF_MIN_EXCLUSIVE) > 0;
+}
+
+/** Does an agent of this version refuse loopback and container-credential ToRemoteHost destinations? */
+export function agentRefusesLoopback(agentVersion: string | undefined): boolean {
+  return agentVersion !== undefined && compareVersionsAgentStyle(agentVersion, AGENT_REFUSES_LOOPBACK_MIN) >= 0;
 }

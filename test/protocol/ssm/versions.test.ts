@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
-  DEFAULT_AGENT_VERSION,
+  AGENT_REFUSES_LOOPBACK_MIN,
+  agentRefusesLoopback,
   DEFAULT_CLIENT_VERSION,
   agentSupportsKeepAliveDisabled,
   agentSupportsMux,
@@ -21,8 +22,18 @@ t.test('isVersionGreater: strict, numeric parts, same count', async (t) => {
   t.notOk(isVersionGreater('2.9.999.9', '3.0.196.0'));
 });
 
+t.test('agentRefusesLoopback: from 3.3.4851.0 on', async (t) => {
+  t.equal(AGENT_REFUSES_LOOPBACK_MIN, '3.3.4851.0');
+  t.notOk(agentRefusesLoopback(undefined));
+  t.notOk(agentRefusesLoopback('3.3.1142.0'));
+  t.ok(agentRefusesLoopback('3.3.4851.0'));
+  t.ok(agentRefusesLoopback('3.3.4852.0'));
+  t.ok(agentRefusesLoopback('3.10.0.0'));
+});
+
 t.test('client gates on AgentVersion', async (t) => {
-  t.ok(agentSupportsMux(DEFAULT_AGENT_VERSION));
+  t.ok(agentSupportsMux('3.3.1142.0'), 'the agent the fixtures were recorded with');
+  t.ok(agentSupportsMux(AGENT_REFUSES_LOOPBACK_MIN));
   t.notOk(agentSupportsMux('3.0.196.0'), 'the basic-session fixture rewrites to exactly 3.0.196.0');
   t.ok(agentSupportsMux('3.0.196.1'));
   t.ok(agentSupportsKeepAliveDisabled('3.1.1511.1'));
