@@ -6,7 +6,7 @@
  * Flags: `--mib N` (per direction per fault, default 64), `--only SUBSTRING` (faults whose name
  * contains it). Prints one line per fault (time, throughput, failures) and exits 1 on any failure.
  */
-import { MiB } from '../test/reliability/harness.js';
+import { MiB } from '../test/helpers/exchange-rig.js';
 import { RECOVERABLE, recoverable, sessionLoss, type Checker } from '../test/reliability/scenarios.js';
 
 const argv = process.argv.slice(2);

@@ -17,6 +17,7 @@
  * forward through any emulated instance reaches a real local server under the database's name.
  */
 import { createHash } from 'node:crypto';
+import { isLoopbackName } from '../loopback.js';
 
 export interface EmulatedEndpointTarget {
   host: string;
@@ -254,7 +255,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const ID_RE = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
-const LOOPBACK_RE = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
 const KEYS: Record<string, readonly string[]> = {
   rdsInstance: ['id', 'engine', 'port', 'host', 'status', 'iamAuth', 'cluster', 'to'],
@@ -307,7 +307,7 @@ function checkEntry(
     if (
       !isRecord(to) ||
       typeof to['host'] !== 'string' ||
-      !LOOPBACK_RE.test(to['host']) ||
+      !isLoopbackName(to['host']) ||
       typeof to['port'] !== 'number' ||
       !Number.isInteger(to['port']) ||
       to['port'] < 1 ||

@@ -23,7 +23,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeConnector, flush } from '../helpers/fake-transport.js';
 import { createDuplexPair } from '../helpers/duplex-pair.js';
 import { withEmulator, startSession } from '../helpers/emulator.js';
-import { agentAck, agentFrame, handshakeComplete, handshakeRequest } from '../session/agent-script.js';
+import { agentAck, agentFrame, handshakeComplete, handshakeRequest } from '../helpers/agent-script.js';
 import { Prng } from '../helpers/fuzz.js';
 
 function channel(over: { handshakeTimeoutMs?: number } = {}): {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { once } from 'node:events';
 import { attachActivityLog } from '../../src/cli/commands/emulator-log.js';
 import { startSession, withEmulator } from '../helpers/emulator.js';
-import { RawClient } from '../emulator/gateway/raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 t.test('the emulator activity log shows calls and session events, never tokens', async (t) => {
   const emu = await withEmulator(t, { pacing: 'none' });

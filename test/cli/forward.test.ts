@@ -13,6 +13,7 @@ import { main } from '../../src/cli/main.js';
 import { CapturedIo } from './capture-io.js';
 import { emulatorAwsEnv } from '../helpers/emulator.js';
 import { startEchoServer } from '../helpers/loopback.js';
+import { roundTrip } from '../helpers/round-trip.js';
 
 // The SDK's Node 20 end-of-support notice is noise in test output.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -32,21 +33,6 @@ async function emulator(t: Test): Promise<Emulator> {
 
 function envFor(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
   return emulatorAwsEnv(emu, extra);
-}
-
-/** Write `payload`, read as many bytes back, close. (No half-close: a FIN ends the agent's dial.) */
-async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
-  const s = connect({ host: '127.0.0.1', port });
-  await once(s, 'connect');
-  let got = Buffer.alloc(0);
-  s.write(payload);
-  for (let i = 0; i < 100_000 && got.length < payload.length; i++) {
-    const [d] = (await Promise.race([once(s, 'data'), once(s, 'close').then(() => [Buffer.alloc(0)])])) as [Buffer];
-    if (d.length === 0) break;
-    got = Buffer.concat([got, d]);
-  }
-  s.destroy();
-  return got;
 }
 
 t.test(

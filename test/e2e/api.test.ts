@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { openForward, TunnelManager, isTunnelError, type TunnelEvent } from '../../src/index.js';
 import { startEmulator } from '../../src/emulator/index.js';
-import { roundTrip, sha, startEcho } from './helpers.js';
+import { sha, startEcho } from '../helpers/engine-rig.js';
+import { roundTrip } from '../helpers/round-trip.js';
 
 t.test('openForward resolves a ready forward; stop() terminates its session', async (t) => {
   const emu = await startEmulator({ pacing: 'none' });

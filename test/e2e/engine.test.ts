@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { forbiddenHostText, DEFAULT_INSTANCE_ID } from '../../src/emulator/index.js';
-import { makeManager, roundTrip, sha, startEcho, startEmu, until } from './helpers.js';
+import { makeManager, sha, startEcho, startEmu, until } from '../helpers/engine-rig.js';
+import { roundTrip } from '../helpers/round-trip.js';
 
 const target = { kind: 'id' as const, id: DEFAULT_INSTANCE_ID };
 

@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import { DEFAULT_INSTANCE_ID } from '../../src/emulator/index.js';
-import { makeManager, startEcho, startEmu } from './helpers.js';
+import { makeManager, startEcho, startEmu } from '../helpers/engine-rig.js';
 
 const WINDOW_MS = 20_000;
 const MAX_RESUMES = 20;

@@ -10,7 +10,8 @@ import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
 import { dataChannelConnectorFor } from '../../src/aws/data-channel-auth.js';
 import { createDefaultSessionFactory } from '../../src/tunnel/default-factory.js';
 import type { AwsSettings } from '../../src/aws/settings.js';
-import { makeManager, roundTrip, sha, startEcho, startEmu, until } from './helpers.js';
+import { makeManager, sha, startEcho, startEmu, until } from '../helpers/engine-rig.js';
+import { roundTrip } from '../helpers/round-trip.js';
 
 const target = { kind: 'id' as const, id: DEFAULT_INSTANCE_ID };
 const count = (emu: Emulator, op: string): number => emu.state.calls.filter((c) => c.operation === op).length;

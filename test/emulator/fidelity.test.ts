@@ -21,7 +21,7 @@ import { MessageType, PayloadType } from '../../src/protocol/ssm/message-type.js
 import { decodeAcknowledge, decodeChannelClosed } from '../../src/protocol/ssm/payloads.js';
 import type { DestinationMapping } from '../../src/emulator/options.js';
 import { withEmulator, startSession } from '../helpers/emulator.js';
-import { RawClient } from './gateway/raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 // The vendored transcripts (test/session/fixtures/, byte-identical copies of the shared ones).
 const FIXTURES = new URL('../session/fixtures/', import.meta.url);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createKmsApi, mapKmsError, resolveKmsEndpoint } from '../../src/aws/kms.js';
 import { unwrapDataKey } from '../../src/emulator/api/kms-api.js';
 import { AwsError } from '../../src/errors.js';
-import { startApiServer } from '../emulator/api/api-server.js';
+import { startApiServer } from '../helpers/emulator-api-server.js';
 
 const KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const INSTANCE = 'i-0123456789abcdef0';

@@ -18,8 +18,8 @@ import { AwsError, SessionError } from '../../src/errors.js';
 import { KmsSessionHandler, kmsHandlerFactory } from '../../src/tunnel/kms-handler.js';
 import type { GenerateDataKeyInput, KmsApi } from '../../src/aws/kms.js';
 import { AgentKmsSession, KMS_CUSTOMER_MESSAGE } from '../../src/emulator/agent/kms-agent.js';
-import { agentAck, agentFrame, ackedSeqs, PORT_PROPERTIES } from '../session/agent-script.js';
-import { idFactory } from '../session/link-harness.js';
+import { agentAck, agentFrame, ackedSeqs, PORT_PROPERTIES } from '../helpers/agent-script.js';
+import { idFactory } from '../helpers/reliable-link-harness.js';
 
 const SESSION = 's-kms-0123456789';
 const TARGET = 'i-0123456789abcdef0';

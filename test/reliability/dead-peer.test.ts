@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { SsmApi } from '../../src/aws/ssm-api.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { exchange, startRig, type Teardown } from './harness.js';
+import { exchange, startRig, type Teardown } from '../helpers/exchange-rig.js';
 
 /** A TCP proxy to `targetPort`; `freeze()` stops relaying on every current pair without closing. */
 async function startFreezableProxy(

@@ -10,7 +10,7 @@
  * `npm run soak` runs the same faults with 64 MiB per direction (bench/soak.ts).
  */
 import t from 'tap';
-import { MiB } from './harness.js';
+import { MiB } from '../helpers/exchange-rig.js';
 import { RECOVERABLE, recoverable, sessionLoss } from './scenarios.js';
 
 const CONNECTIONS = 4;

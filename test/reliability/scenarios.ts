@@ -17,7 +17,7 @@ import {
   type ExchangeResult,
   type Rig,
   type Teardown,
-} from './harness.js';
+} from '../helpers/exchange-rig.js';
 
 export interface Checker extends Teardown {
   ok(value: unknown, message: string): unknown;

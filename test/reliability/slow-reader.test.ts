@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { DEFAULT_INSTANCE_ID } from '../../src/emulator/index.js';
-import { makeManager, startEmu } from '../e2e/helpers.js';
+import { makeManager, startEmu } from '../helpers/engine-rig.js';
 import { download, expectedSha, startStreamSource } from '../helpers/stream-source.js';
 
 const BIG = 300_000_000;

@@ -12,7 +12,7 @@ import { checkStreamUrl } from '../../src/session/ws-transport.js';
 import { resolveSsmEndpoint } from '../../src/aws/settings.js';
 import { TunnelError } from '../../src/errors.js';
 import type { SsmApi } from '../../src/aws/ssm-api.js';
-import { exchange, startRig } from '../reliability/harness.js';
+import { exchange, startRig } from '../helpers/exchange-rig.js';
 
 /** The first non-loopback IPv4 address of this machine, if any. */
 function externalIPv4(): string | undefined {

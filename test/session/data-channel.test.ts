@@ -16,7 +16,7 @@ import {
   encodeFlag,
 } from '../../src/protocol/ssm/index.js';
 import { SessionError } from '../../src/errors.js';
-import { idFactory } from './link-harness.js';
+import { idFactory } from '../helpers/reliable-link-harness.js';
 import {
   ackedSeqs,
   agentAck,
@@ -26,7 +26,7 @@ import {
   handshakeRequest,
   mgsFrame,
   streamOf,
-} from './agent-script.js';
+} from '../helpers/agent-script.js';
 
 const CLIENT_ID = '5b7e4d1c-2a3f-4e6b-9c8d-0f1e2d3c4b5a';
 const URL = 'wss://ssmmessages.example/v1/data-channel/s-1?role=publish_subscribe';

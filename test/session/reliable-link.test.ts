@@ -1,7 +1,7 @@
 import t from 'tap';
 import { PayloadType, MessageType, decodeAcknowledge } from '../../src/protocol/ssm/index.js';
 import { SessionError } from '../../src/errors.js';
-import { makeLink, mgsMessage, peerAck, peerData } from './link-harness.js';
+import { makeLink, mgsMessage, peerAck, peerData } from '../helpers/reliable-link-harness.js';
 
 t.test('client: numbers input_stream_data from 0 with Flags 0 and keeps it until acked', async (t) => {
   const h = makeLink();

@@ -28,7 +28,7 @@ import {
   decodeClientMessage,
   decodeFlag,
 } from '../../src/protocol/ssm/index.js';
-import { agentAck } from './agent-script.js';
+import { agentAck } from '../helpers/agent-script.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(here, 'fixtures');

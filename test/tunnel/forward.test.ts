@@ -10,6 +10,7 @@ import { Forward, type ForwardDeps } from '../../src/tunnel/forward.js';
 import type { ForwardSpec } from '../../src/tunnel/forward-spec.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeApi, FakeFactory } from './fakes.js';
+import { roundTrip } from '../helpers/round-trip.js';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -43,17 +44,6 @@ function setup(spec: Partial<ForwardSpec> = {}, opts: { clock?: Clock } = {}) {
     deps,
   );
   return { api, factory, events, f, deps };
-}
-
-/** Send `payload` through the forward and return what came back (echo) once the socket closes. */
-async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
-  const c = connect(port, '127.0.0.1');
-  const chunks: Buffer[] = [];
-  c.on('data', (b: Buffer) => chunks.push(b));
-  await once(c, 'connect');
-  c.end(payload);
-  await once(c, 'close');
-  return Buffer.concat(chunks);
 }
 
 /** Resolves on 'close' with the socket's error code (undefined for a clean close). */

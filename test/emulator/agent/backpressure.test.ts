@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { demoBytes } from '../../../src/emulator/demo-services.js';
 import { withEmulator, startSession } from '../../helpers/emulator.js';
-import { RawClient } from '../gateway/raw-client.js';
-import { muxOverRawClient } from '../gateway/mux-client.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { muxOverRawClient } from '../../helpers/mux-client.js';
 
 t.test('a destination that does not read makes the gateway stop reading the client; nothing is lost', async (t) => {
   const conns: Socket[] = [];

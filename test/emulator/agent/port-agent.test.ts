@@ -6,8 +6,8 @@ import { FlagCode, MessageType, PayloadType } from '../../../src/protocol/ssm/me
 import { decodeChannelClosed, decodeFlag } from '../../../src/protocol/ssm/payloads.js';
 import { demoBytes, startDemoServices } from '../../../src/emulator/demo-services.js';
 import { withEmulator, startSession } from '../../helpers/emulator.js';
-import { RawClient } from '../gateway/raw-client.js';
-import { muxOverRawClient } from '../gateway/mux-client.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { muxOverRawClient } from '../../helpers/mux-client.js';
 import type { MuxStream } from '../../../src/mux/mux-stream.js';
 
 async function freePort(): Promise<number> {

@@ -4,7 +4,7 @@ import {
   ListTagsForResourceCommand,
   type InstanceInformation,
 } from '@aws-sdk/client-ssm';
-import { startApiServer, sdkError } from './api-server.js';
+import { startApiServer, sdkError } from '../../helpers/emulator-api-server.js';
 import type { InstanceSettings } from '../../../src/emulator/options.js';
 
 function fleet(): InstanceSettings[] {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
-import { startApiServer, sdkError } from './api-server.js';
+import { startApiServer, sdkError } from '../../helpers/emulator-api-server.js';
 import { unwrapDataKey } from '../../../src/emulator/api/kms-api.js';
 
 const KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { ResumeSessionCommand, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
-import { startApiServer, sdkError, type TapLike } from './api-server.js';
+import { startApiServer, sdkError, type TapLike } from '../../helpers/emulator-api-server.js';
 import type { EmulatedSession } from '../../../src/emulator/state.js';
 
 const ID = 'i-0123456789abcdef0';

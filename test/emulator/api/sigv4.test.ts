@@ -4,7 +4,7 @@ import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, formatAmzDate, parseAmzDate, verifySigV4 } from '../../../src/emulator/sigv4.js';
-import { startApiServer, sdkError, type ApiServer } from './api-server.js';
+import { startApiServer, sdkError, type ApiServer } from '../../helpers/emulator-api-server.js';
 
 interface RawResponse {
   status: number;

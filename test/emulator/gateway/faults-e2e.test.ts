@@ -9,7 +9,7 @@ import { decodeAcknowledge } from '../../../src/protocol/ssm/payloads.js';
 import type { ClientMessage } from '../../../src/protocol/ssm/client-message.js';
 import type { Emulator } from '../../../src/emulator/index.js';
 import { withEmulator, createRawSession, portProperties, startSession, ssmClient } from '../../helpers/emulator.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '../../helpers/raw-client.js';
 import { StartSessionCommand } from '@aws-sdk/client-ssm';
 
 function faultKinds(emu: Emulator): string[] {

@@ -9,7 +9,7 @@ import {
   encodeOpenDataChannel,
 } from '../../../src/protocol/ssm/payloads.js';
 import { withEmulator, startSession, createRawSession, portProperties } from '../../helpers/emulator.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '../../helpers/raw-client.js';
 
 t.test(
   'handshake: HandshakeRequest seq 0 Flags 1 with sorted properties, then HandshakeComplete in integer ns',

@@ -8,7 +8,7 @@ import { AGENT_CLOSE_DRAIN_MS } from '../../../src/emulator/agent/port-agent.js'
 import { HANDSHAKE_TIMEOUT_TEXT, IDLE_TIMEOUT_TEXT, MAX_DURATION_TEXT } from '../../../src/emulator/index.js';
 import type { Emulator } from '../../../src/emulator/index.js';
 import { withEmulator, createRawSession, portProperties } from '../../helpers/emulator.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '../../helpers/raw-client.js';
 
 /** A destination that sends `n` bytes as soon as it is connected (basic mode dials at start). */
 async function burstServer(t: Test, n: number): Promise<number> {

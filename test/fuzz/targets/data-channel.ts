@@ -20,7 +20,7 @@ import {
   handshakeComplete,
   handshakeRequest,
   mgsFrame,
-} from '../../session/agent-script.js';
+} from '../../helpers/agent-script.js';
 import { type FuzzTarget, type Prng, check, mutate } from '../../helpers/fuzz.js';
 
 export const dataChannelTarget: FuzzTarget = {

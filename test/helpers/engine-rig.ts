@@ -1,6 +1,8 @@
-/** Shared set-up for engine ⇄ emulator tests: emulator, echo destination, manager, sha-checked round trips. */
+/**
+ * Shared set-up for engine ⇄ emulator tests: emulator, echo destination, a TunnelManager that
+ * records every token. Round trips through a forward: ./round-trip.ts.
+ */
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
 import {
   startEmulator,
@@ -12,7 +14,7 @@ import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
 import { TunnelManager, type TunnelManagerOptions } from '../../src/tunnel/tunnel-manager.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
-import { startEchoServer, type LoopbackServer } from '../helpers/loopback.js';
+import { startEchoServer, type LoopbackServer } from './loopback.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -78,28 +80,6 @@ export function makeManager(t: Teardown, emu: Emulator, extra: Partial<TunnelMan
   manager.on('event', (e: TunnelEvent) => events.push(e));
   t.teardown(() => manager.stop());
   return { manager, events, tokens };
-}
-
-/**
- * Connect, send `payload`, read until as many bytes came back, then close. (The agent does not
- * propagate half-close: a FIN from us makes it close the destination connection outright, as
- * the real agent does, so an echo test must not FIN before it has read everything.)
- */
-export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1'): Promise<Buffer> {
-  const c = connect({ port, host });
-  const chunks: Buffer[] = [];
-  let n = 0;
-  const closed = once(c, 'close');
-  c.on('error', () => {});
-  c.on('data', (b: Buffer) => {
-    chunks.push(b);
-    n += b.length;
-    if (n >= payload.length) c.end();
-  });
-  await once(c, 'connect');
-  c.write(payload);
-  await closed;
-  return Buffer.concat(chunks);
 }
 
 /** Wait until `pred` holds, re-checking on each event of `emitter` (bounded). */

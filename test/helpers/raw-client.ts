@@ -6,12 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import WebSocket from 'ws';
-import {
-  decodeClientMessage,
-  encodeClientMessage,
-  type ClientMessage,
-} from '../../../src/protocol/ssm/client-message.js';
-import { FlagCode, MessageType, PayloadType } from '../../../src/protocol/ssm/message-type.js';
+import { decodeClientMessage, encodeClientMessage, type ClientMessage } from '../../src/protocol/ssm/client-message.js';
+import { FlagCode, MessageType, PayloadType } from '../../src/protocol/ssm/message-type.js';
 import {
   decodeAcknowledge,
   decodeHandshakeRequest,
@@ -20,7 +16,7 @@ import {
   encodeHandshakeResponse,
   encodeOpenDataChannel,
   readSessionTypeParameters,
-} from '../../../src/protocol/ssm/payloads.js';
+} from '../../src/protocol/ssm/payloads.js';
 
 export interface RawClientOptions {
   /** Ack every output_stream_data automatically (default true). */

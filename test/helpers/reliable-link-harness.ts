@@ -1,5 +1,5 @@
 /** Shared harness for ReliableLink tests: captures frames, decodes them, builds peer messages. */
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from './fake-clock.js';
 import { ReliableLink, type ReliableLinkOptions } from '../../src/session/reliable-link.js';
 import {
   type ClientMessage,

@@ -1,6 +1,6 @@
 /** An smux client (our MuxSession, role 'client') over a RawClient's Output stream, for tests. */
 import { Duplex } from 'node:stream';
-import { MuxSession } from '../../../src/mux/mux-session.js';
+import { MuxSession } from '../../src/mux/mux-session.js';
 import type { RawClient } from './raw-client.js';
 
 export function muxOverRawClient(client: RawClient): MuxSession {

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the end-to-end fault tests: emulator (pacing none) + a destination that
+ * Shared set-up for the end-to-end fault tests (test/reliability, test/security, bench/soak.ts): emulator (pacing none) + a destination that
  * exchanges independent data both ways + a TunnelManager forward, and sha256-verified transfers.
  *
  * Exchange protocol (full duplex, no half-close, because neither SSM peer propagates one: the
@@ -19,13 +19,11 @@ import type { Forward } from '../../src/tunnel/forward.js';
 import type { ForwardSpec } from '../../src/tunnel/forward-spec.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
+import { sha, until as untilEvent, type Teardown } from './engine-rig.js';
 
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+export { sha, type Teardown };
 
 export const MiB = 1024 * 1024;
-export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 export interface ExchangeRecord {
   /** sha256 of the bytes the server sent on this connection. */
@@ -213,15 +211,9 @@ export async function startRig(t: Teardown, o: RigOptions): Promise<Rig> {
   return { emu, dest, manager, forward, events, port: forward.port ?? 0 };
 }
 
-/** Wait until `pred` holds, re-checking on each `event` of `emitter` (bounded count). */
-export async function until(
-  emitter: NodeJS.EventEmitter,
-  event: string,
-  pred: () => boolean,
-  max = 100_000,
-): Promise<void> {
-  for (let i = 0; i < max && !pred(); i++) await once(emitter, event);
-  if (!pred()) throw new Error(`condition not reached after ${max} '${event}' events`);
+/** engine-rig's `until`, with a bound sized for the soak's 64 MiB transfers. */
+export function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, max = 100_000): Promise<void> {
+  return untilEvent(emitter, event, pred, max);
 }
 
 /**

@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { resolveEmulatorOptions, type EmulatorOptions } from '../../../src/emulator/options.js';
-import { EmulatorState } from '../../../src/emulator/state.js';
-import { createApiHandler } from '../../../src/emulator/api/ssm-api.js';
+import { resolveEmulatorOptions, type EmulatorOptions } from '../../src/emulator/options.js';
+import { EmulatorState } from '../../src/emulator/state.js';
+import { createApiHandler } from '../../src/emulator/api/ssm-api.js';
 
 export interface ApiServer {
   state: EmulatorState;

@@ -12,7 +12,7 @@ import {
   sessionTypeAction,
   type ClientMessage,
 } from '../../src/protocol/ssm/index.js';
-import { idFactory } from './link-harness.js';
+import { idFactory } from './reliable-link-harness.js';
 
 const ids = idFactory(0xa6e47);
 const T0 = 1_700_000_000_000;
