@@ -7,7 +7,6 @@
  * own when the IPC channel goes away.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
 export interface IpcRequest {

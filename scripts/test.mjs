@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`'s runner (after build, typecheck and format:check): tap, with a report that suits
-// where it goes. On a terminal, tap's own live reporter; through a pipe (CI, `| less`), a short
+// `npm test`'s runner (after build, typecheck, format:check and lint): tap, with a report that
+// suits where it goes. On a terminal, tap's own live reporter; through a pipe (CI, `| less`), a short
 // report (scripts/tap-summary.mjs): the failures in full and one closing count line.
 // Extra arguments go to tap: `npm test -- test/cli`, `npm test -- -R tap` for raw TAP.
 import { spawn } from 'node:child_process';

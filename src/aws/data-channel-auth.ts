@@ -168,7 +168,7 @@ export function dataChannelConnectorFor(
   api: { region?(): Promise<string>; network?(): Promise<Network> },
 ): (url: string) => Promise<DataChannelConnectExtras> {
   const creds = refreshingCredentials(baseCredentialProvider(settings));
-  const network = api.network ?? networkFor(settings);
+  const network = api.network?.bind(api) ?? networkFor(settings);
   return dataChannelConnector({
     credentials: creds.provider,
     region: async () => (await api.region?.()) ?? settings.region ?? 'us-east-1',

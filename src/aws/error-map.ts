@@ -3,7 +3,7 @@
  * verbatim (it names the missing permission, the offline instance, the bad parameter), and
  * its `__type` goes into `details.awsCode`.
  */
-import { AwsError, type ErrorCode } from '../errors.js';
+import { AwsError } from '../errors.js';
 import { ResponseTooLargeError } from './response-cap.js';
 
 const NETWORK_CODES = new Set([
@@ -74,6 +74,7 @@ export function mapAwsError(err: unknown, operation: string): AwsError {
     return new AwsError('ERR_AWS_API', `${operation} failed: ${String(err)}`, { cause: err });
   }
   const name = typeof prop(err, 'name') === 'string' ? (prop(err, 'name') as string) : 'Error';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown object without a message: String() is what there is
   const message = typeof prop(err, 'message') === 'string' ? (prop(err, 'message') as string) : String(err);
   const meta = prop(err, '$metadata');
   const status =

@@ -103,6 +103,7 @@ export function labelIdentityError(e: unknown): unknown {
       ? (prop(meta, 'httpStatusCode') as number)
       : undefined;
   const name = typeof prop(e, 'name') === 'string' ? (prop(e, 'name') as string) : 'Error';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown object without a message: String() is what there is
   const message = typeof prop(e, 'message') === 'string' ? (prop(e, 'message') as string) : String(e);
   const stack = typeof prop(e, 'stack') === 'string' ? (prop(e, 'stack') as string) : '';
   const service = /client-sso|SSOServiceException|sso-oidc/i.test(`${name} ${stack}`) ? 'SSO' : 'STS';

@@ -269,6 +269,7 @@ class FailingAgent extends BaseAgent {
     this.#error = error;
   }
   override connect(): Promise<Socket> {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- network()'s rejection, passed on unchanged
     return Promise.reject(this.#error);
   }
 }

@@ -11,7 +11,6 @@ import {
   ListTagsForResourceCommand,
   type InstanceInformationStringFilter,
 } from '@aws-sdk/client-ssm';
-import { AwsError } from '../errors.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { mapAwsError } from './error-map.js';
 import { capResponseSize } from './response-cap.js';

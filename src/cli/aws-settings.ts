@@ -32,7 +32,7 @@ export async function awsSettingsFor(io: CliIo, config: TunnelConfig): Promise<A
   if (d.profile === undefined && fromEnv !== undefined) {
     // As the SDK's own chain does (environment first unless a profile is named), but from the
     // injected environment rather than the ambient one.
-    settings.credentials = async () => fromEnv;
+    settings.credentials = () => Promise.resolve(fromEnv);
   } else if (d.profile !== undefined && io.stdinIsTTY && io.stdin !== undefined) {
     // Assume-role profiles with `mfa_serial` ask for a code on the terminal.
     settings.mfaCodeProvider = (serial: string) => promptLine(io, `MFA code for ${serial}: `);

@@ -54,7 +54,7 @@ function explainUsage(msg: string, argv: readonly string[]): string {
 
 /** The first word of a command module's `command` (`up [names..]` → `up`); undefined for `$0`. */
 function commandWord(m: CommandModule<GlobalOptions, never>): string | undefined {
-  const c = Array.isArray(m.command) ? m.command[0] : m.command;
+  const c: unknown = Array.isArray(m.command) ? m.command[0] : m.command;
   const word = typeof c === 'string' ? c.split(' ')[0] : undefined;
   return word === undefined || word === '$0' || word === '' ? undefined : word;
 }

@@ -88,7 +88,7 @@ export function flagsLayer(flags: ConfigFlags): LayerResult {
     const v = flags[k];
     if (v === undefined) continue;
     names[k] = `--${k}`;
-    values[k] = Array.isArray(v) ? [...v] : v;
+    values[k] = typeof v === 'object' ? [...v] : v;
   }
   return defaultsLayer(values, names);
 }

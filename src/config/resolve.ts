@@ -84,7 +84,7 @@ export function withAccount(spec: ForwardSpec, f?: { profile?: string; region?: 
   const { profile, region, ...target } = spec.target;
   const p = f?.profile ?? profile;
   const r = f?.region ?? region;
-  spec.target = target as TargetRef;
+  spec.target = target;
   if (p !== undefined) spec.profile = p;
   if (r !== undefined) spec.region = r;
   return spec;

@@ -12,7 +12,7 @@ import { DEFAULT_BIND, parseTargetRef } from '../tunnel/forward-spec.js';
 import type { DbRef, TargetRef } from '../tunnel/forward-spec.js';
 import { didYouMean } from './closest.js';
 import { setOwn } from './own.js';
-import { maskedExcerpt, shortText } from './text.js';
+import { maskedExcerpt } from './text.js';
 import { readNamedKeys, type BastionConfig } from './named-keys.js';
 import { formatPath } from './source.js';
 import type { ConfigPath, ConfigSource } from './source.js';

@@ -13,6 +13,7 @@ export const MAX_EXCERPT = 40;
 
 function printable(s: string): string {
   // C0/C1 controls, DEL: shown as \uXXXX instead of reaching the terminal.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -28,7 +28,7 @@ export function awsSettingsFromInput(a: AwsInput): AwsSettings {
       secretAccessKey: secret,
       ...(token === undefined || token === '' ? {} : { sessionToken: token }),
     };
-    settings.credentials = async () => creds;
+    settings.credentials = () => Promise.resolve(creds);
   }
   return settings;
 }

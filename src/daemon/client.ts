@@ -193,7 +193,8 @@ export class ControlClient {
       const err = isRecord(msg['error']) ? msg['error'] : {};
       const code = typeof err['code'] === 'string' ? err['code'] : 'ERR_DAEMON_PROTOCOL';
       const known = isKnownCode(code) ? code : 'ERR_DAEMON_PROTOCOL';
-      p.reject(new TunnelError(known, String(err['message'] ?? 'the background process refused the request')));
+      const message: unknown = err['message'] ?? 'the background process refused the request';
+      p.reject(new TunnelError(known, String(message)));
     }
   }
 

@@ -18,7 +18,7 @@ export interface RunDaemonOptions {
   keep: boolean;
   spawned: boolean;
   logMaxBytes?: number;
-  onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', handler: () => void): () => void;
+  onSignal: (signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', handler: () => void) => () => void;
   /** A line for whoever started us in the foreground. */
   say(text: string): void;
 }

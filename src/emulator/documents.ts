@@ -147,7 +147,7 @@ export function resolveDocumentParameters(
   if (supplied !== undefined && supplied !== null && !isRecord(supplied)) {
     return { code: 'InvalidParameters', message: 'Parameters must be a map of parameter names to lists of values.' };
   }
-  const given = (supplied ?? {}) as Record<string, unknown>;
+  const given = supplied ?? {};
   for (const name of Object.keys(given)) {
     if (!(name in doc.parameters)) {
       return { code: 'InvalidParameters', message: `Parameter "${name}" is not defined in document ${doc.name}.` };

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
-import { isCodeOf, MuxError, TunnelError } from '../errors.js';
+import { isCodeOf, MuxError, TunnelError, type ErrorCode } from '../errors.js';
 import {
   Cmd,
   HEADER_SIZE,
@@ -460,8 +460,10 @@ export class MuxSession extends EventEmitter implements StreamHost {
 /** Wrap any error as a MuxError, keeping an smux code when it already has one. */
 function toMuxError(e: unknown, fallback: MuxError['code']): MuxError {
   if (e instanceof MuxError) return e;
-  if (e instanceof TunnelError && isCodeOf(e.code, 'SMUX')) {
-    return new MuxError(e.code, e.message, { cause: e, details: e.details });
+  if (e instanceof TunnelError) {
+    // instanceof on the generic class gives TunnelError<any>; read the code as any ErrorCode.
+    const code: ErrorCode = (e as TunnelError).code;
+    if (isCodeOf(code, 'SMUX')) return new MuxError(code, e.message, { cause: e, details: e.details });
   }
   const message = e instanceof Error ? e.message : String(e);
   return new MuxError(fallback, `mux session closed: ${message}`, { cause: e });

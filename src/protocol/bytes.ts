@@ -75,7 +75,6 @@ export function writeFixedAscii(
   field: string,
   pad = 0x20,
 ): void {
-  // eslint-disable-next-line no-control-regex
   if (!/^[\x21-\x7e]*$/.test(text)) throw badField(field, 'must be printable ASCII without spaces');
   if (text.length > size) throw badField(field, `is longer than ${size} bytes`);
   buf.fill(pad, offset, offset + size);

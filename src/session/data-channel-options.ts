@@ -50,7 +50,7 @@ export interface DataChannelOptions {
   deadPeerTimeoutMs?: number;
   // ---- additions for tests and tuning ----
   /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID. */
-  newId?(): string;
+  newId?: () => string;
   /** Resends of one message before ERR_SESSION_RESEND_EXHAUSTED. Default 3000. */
   maxResends?: number;
   /** Unacked-message window. Default 10000. */
@@ -62,7 +62,7 @@ export interface DataChannelOptions {
   /** Resume schedule across drops (session/reconnect-policy.ts ReconnectBackoff). */
   reconnectBackoff?: ReconnectBackoffOptions;
   /** Random source for reconnect jitter. Default Math.random. */
-  random?(): number;
+  random?: () => number;
   /** How long terminate() waits for the Flag's ack. Default 2 s. */
   terminateAckTimeoutMs?: number;
 }

@@ -42,12 +42,7 @@ import {
   encodeOpenDataChannel,
 } from '../protocol/ssm/index.js';
 import type { PayloadChannel } from './data-channel-duplex.js';
-import {
-  type HandshakeResult,
-  type KmsHandshakeHandler,
-  handshakeResult,
-  processHandshakeRequest,
-} from './handshake.js';
+import { type HandshakeResult, handshakeResult, processHandshakeRequest } from './handshake.js';
 import { Keepalive } from './keepalive.js';
 import { ReliableLink } from './reliable-link.js';
 import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';

@@ -61,10 +61,10 @@ export interface ReliableLinkOptions {
   role: LinkRole;
   clock: Clock;
   /** Hand one encoded ClientMessage to the transport; may be dropped while disconnected (retransmission covers it). */
-  sendFrame(frame: Buffer): void;
+  sendFrame: (frame: Buffer) => void;
   /** In-order sequenced message; return false = "not ready": no ack, no advance (peer retransmits). */
-  deliver(msg: ClientMessage): boolean;
-  newMessageId?(): string;
+  deliver: (msg: ClientMessage) => boolean;
+  newMessageId?: () => string;
   /** Unacked messages before `send` returns false. Default 10000 (client), 100000 (agent). */
   windowMessages?: number;
   /**

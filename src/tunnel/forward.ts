@@ -13,10 +13,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { Clock, TimerHandle } from '../clock.js';
-import type { SsmApi } from '../aws/ssm-api.js';
+import type { TimerHandle } from '../clock.js';
 import { AwsError, ForwardError, isTunnelError, type TunnelError } from '../errors.js';
-import { backoffDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { ForwardStats } from './forward-stats.js';
 import {
@@ -28,9 +27,7 @@ import {
 } from './events.js';
 import { DEFAULT_SESSION_IDLE_CLOSE_MS, describeTargetRef, type ForwardSpec } from './forward-spec.js';
 import { TunnelListener } from './listener.js';
-import type { LoginHook } from './accounts.js';
 import { isCredentialsCode, LoginPause, needsLoginMessage } from './needs-login.js';
-import type { SessionFactory } from './session-ports.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 import { SessionPool } from './session-pool.js';
 import type { ForwardDeps } from './forward-deps.js';

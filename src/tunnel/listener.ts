@@ -21,7 +21,7 @@ export interface ListenerOptions {
   bind?: readonly string[];
   port: number | 'auto';
   allowBusyFallback?: boolean;
-  onConnection(socket: Socket): void;
+  onConnection: (socket: Socket) => void;
 }
 
 export interface ListenResult {

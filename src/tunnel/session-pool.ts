@@ -30,7 +30,7 @@ export interface SessionPoolOptions {
   spareLingerMs: number;
   /** Basic mode with a fixed count: at most this many sessions. */
   maxBasicSessions: number;
-  onSecret(secret: string): void;
+  onSecret: (secret: string) => void;
   /** Hooks into the forward (events, state). */
   onStarting(s: TunnelSession): void;
   /** The session completed its handshake; return false to have it terminated (forward done). */

@@ -72,7 +72,7 @@ export interface ChannelInit {
    * ResumeSession → new token and the StreamUrl it returned ('' = keep the current one), or
    * undefined when the session is gone.
    */
-  resume(): Promise<{ tokenValue: string; streamUrl: string } | undefined>;
+  resume: () => Promise<{ tokenValue: string; streamUrl: string } | undefined>;
 }
 
 export interface SessionFactory {

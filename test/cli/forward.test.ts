@@ -287,6 +287,7 @@ t.test('on a terminal: the live table shows the forward, its state and traffic',
   t.equal(await roundTrip(Number(m[1]), Buffer.alloc(3000, 1)).then((b) => b.length), 3000);
   // The table is redrawn (cursor up, clear) and eventually shows the connection counted.
   await io.stdout.waitFor(
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
     /\r\x1b\[\d+A\x1b\[J[^\x1b]*demo\s+localhost:\d+\s+localhost:\d+ via i-0123456789abcdef0\s+ready\s+1\s+\d\/1\s+2\.9K\s+2\.9K/,
     done,
   );

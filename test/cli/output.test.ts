@@ -118,6 +118,7 @@ t.test('tty mode: a table redrawn in place, log lines above it', async (t) => {
   r.event(ev('warning', { message: 'hello' }));
   const redraw = io.stdout.text.slice(before);
   t.ok(redraw.startsWith('\r\x1b[2A\x1b[J'), 'back to column 0, up over the two table lines, clear');
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
   t.match(redraw, /^\r\x1b\[2A\x1b\[Jdb: warning: hello\nFORWARD/);
   r.close([status({ state: 'stopped' })]);
   t.match(io.stdout.text.slice(-200), /stopped/);
@@ -157,6 +158,7 @@ t.test('the live table fits 80 columns, shows sessions, and a forward with no se
   io.isTTY = true;
   io.stdout.columns = 80;
   createRenderer(io, { mode: 'tty', quiet: false, verbose: false }).status([busy, lazy]);
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are stripped
   for (const l of io.stdout.text.split('\n')) t.ok(l.replace(/\r|\x1b\[J/g, '').length <= 80);
 });
 
@@ -212,7 +214,7 @@ t.test('a forward failure is printed once, with its hint; the command error is n
   );
   t.match(
     io.stderr.text,
-    /^db: failed: refused on the instance: .* \[ERR_TUNNEL_REMOTE_HOST_FORBIDDEN\]\n  hint: .*deny list/,
+    /^db: failed: refused on the instance: .* \[ERR_TUNNEL_REMOTE_HOST_FORBIDDEN\]\n {2}hint: .*deny list/,
   );
   const err = markShown(new TunnelError('ERR_TUNNEL_REMOTE_HOST_FORBIDDEN', 'db: refused'));
   const before = io.stderr.text;
@@ -293,7 +295,7 @@ t.test('error reports: config issues listed, advice for SSO and credentials, --j
     json: false,
     verbose: true,
   });
-  t.match(v.stderr.text, /tunnel: outer \[ERR_AWS_API\]\n  caused by: inner cause/);
+  t.match(v.stderr.text, /tunnel: outer \[ERR_AWS_API\]\n {2}caused by: inner cause/);
   const bug = new CapturedIo({ cwd: '/' });
   reportError(bug, new RangeError('oops'), 70, { json: false, verbose: false });
   t.equal(bug.stderr.text, 'tunnel: internal error: oops\n');

@@ -162,7 +162,8 @@ const CHANGE_LOG: Record<string, string> = {
 export function formatRecord(io: CliIo, r: LogRecord): string {
   const time = typeof r.time === 'string' ? r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
   let text: string;
-  if (r.type === 'daemon') text = `background process: ${String(r['message'] ?? '')}`;
+  const message: unknown = r['message'] ?? '';
+  if (r.type === 'daemon') text = `background process: ${String(message)}`;
   else if (r.type === 'change') text = `${r.forward ?? '?'}: ${CHANGE_LOG[String(r['action'])] ?? String(r['action'])}`;
   else text = describeEvent(r, true) ?? `${r.forward === undefined ? '' : `${r.forward}: `}${r.type}`;
   const where = typeof r.project === 'string' ? `[${projectLabel(io, r.project)}] ` : '';

@@ -21,6 +21,7 @@ export async function daemon(io: CliIo, keep: boolean, spawned: boolean): Promis
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw reaches the caller as a rejection
 export async function service(
   io: CliIo,
   action: 'install' | 'uninstall',

@@ -27,7 +27,12 @@ export async function runDemo(io: CliIo, args: GlobalArgs, options: { once: bool
     try {
       renderer.info(`emulator on ${emu.endpoint}; demo instance i-0123456789abcdef0 (Name=demo)`);
       const creds = { ...emu.credentials };
-      const aws: AwsSettings = { endpoint: emu.endpoint, region: emu.region, credentials: async () => creds, env: {} };
+      const aws: AwsSettings = {
+        endpoint: emu.endpoint,
+        region: emu.region,
+        credentials: () => Promise.resolve(creds),
+        env: {},
+      };
       return await runForwarding(io, {
         specs: selectForwards(config, []),
         aws,

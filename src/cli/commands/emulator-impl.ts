@@ -24,8 +24,9 @@ export interface EmulatorRunOptions {
 
 export async function runEmulator(io: CliIo, options: EmulatorRunOptions): Promise<number> {
   const { startEmulator, loadEmulatorConfig } = await import('../../emulator/index.js');
-  const { resolve } = await import('node:path');
-  const emuOptions = options.configFile === undefined ? {} : loadEmulatorConfig(resolve(io.cwd, options.configFile));
+  const path = await import('node:path');
+  const emuOptions =
+    options.configFile === undefined ? {} : loadEmulatorConfig(path.resolve(io.cwd, options.configFile));
   if (options.port !== undefined) {
     const text = String(options.port).trim();
     const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;

@@ -6,7 +6,6 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { isLoopbackIp } from '../../loopback.js';
 
 export interface ProbeStep {
   ok: boolean;

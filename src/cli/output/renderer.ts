@@ -78,8 +78,9 @@ function str(v: unknown): string | undefined {
 
 function addressList(v: unknown, port: unknown): string | undefined {
   if (!Array.isArray(v)) return undefined;
+  const items: readonly unknown[] = v;
   const parts: string[] = [];
-  for (const a of v) {
+  for (const a of items) {
     if (typeof a === 'string' && typeof port === 'number') parts.push(formatAddress(a, port));
     else if (
       typeof a === 'object' &&

@@ -81,7 +81,7 @@ export interface PortAgentOptions {
   mappings: readonly ResolvedDestinationMapping[];
   denyList: readonly string[];
   /** Hand an encoded record to the gateway. */
-  sendFrame(frame: Buffer): void;
+  sendFrame: (frame: Buffer) => void;
   /** The session is over for the agent: '' = success, otherwise the failure Output text. */
   onEnd(output: string): void;
   handshakeTimeoutMs?: number;
@@ -120,7 +120,6 @@ export class PortAgent extends EventEmitter {
   #sawClientOutput = false;
   // basic
   #dest: Socket | undefined;
-  #reconnectPending = false;
   #dialing = false;
   #pending: Buffer[] = [];
   readonly #sockets = new Set<Socket>();
@@ -460,7 +459,6 @@ export class PortAgent extends EventEmitter {
   #attachDest(socket: Socket): void {
     this.#dest = socket;
     this.#sockets.add(socket);
-    this.#reconnectPending = false;
     const onDrainChannel = (): void => {
       socket.resume();
     };
@@ -480,7 +478,6 @@ export class PortAgent extends EventEmitter {
       if (this.#state !== 'running') return;
       if (this.#o.properties['type'] === 'LocalPortForwarding') {
         // The client is not told; its next Output re-dials.
-        this.#reconnectPending = true;
       } else if (err === undefined) {
         this.#endAfterDrain('');
       } else {

@@ -103,7 +103,7 @@ export function encodeHeader(header: FrameHeader): Buffer {
   }
   checkU32(header.streamId, 'stream id');
   const out = Buffer.allocUnsafe(HEADER_SIZE);
-  writeHeader(out, 0, header.version, header.cmd as Cmd, header.length, header.streamId);
+  writeHeader(out, 0, header.version, header.cmd, header.length, header.streamId);
   return out;
 }
 
@@ -194,5 +194,5 @@ export function decodeFrame(buf: Buffer, expectedVersion: number): SmuxFrame {
       `smux frame declares ${h.length} data bytes but ${buf.length - HEADER_SIZE} follow`,
     );
   }
-  return { version: h.version, cmd: h.cmd as Cmd, streamId: h.streamId, data: buf.subarray(HEADER_SIZE) };
+  return { version: h.version, cmd: h.cmd, streamId: h.streamId, data: buf.subarray(HEADER_SIZE) };
 }

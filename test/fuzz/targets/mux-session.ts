@@ -16,7 +16,7 @@ import { MuxSession, type MuxStream } from '../../../src/mux/index.js';
 import { Cmd, MAX_DATA_BYTES, encodeFrame, encodeUpd } from '../../../src/protocol/smux/index.js';
 import { TunnelError } from '../../../src/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-import { type FuzzTarget, type Prng, check, mutate, randomSplit, turnEventLoop } from '../../helpers/fuzz.js';
+import { type FuzzTarget, check, mutate, randomSplit, turnEventLoop } from '../../helpers/fuzz.js';
 
 /** A carrier the test feeds by hand; what the session writes is counted and dropped. */
 class FuzzCarrier extends Duplex {
