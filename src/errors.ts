@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'ERR_SESSION_ENCRYPTION',
   'ERR_SESSION_PLAINTEXT_REFUSED',
   'ERR_SESSION_UPGRADE_REFUSED',
+  'ERR_SESSION_MESSAGE_TOO_LARGE',
   // --- aws: SSM / KMS API calls ----------------------------------------------------------
   'ERR_AWS_ACCESS_DENIED',
   'ERR_AWS_TARGET_NOT_CONNECTED',

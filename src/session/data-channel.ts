@@ -320,8 +320,15 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     });
     t.on('error', () => undefined); // a 'close' follows
     t.on('close', () => {
+      // A typed session error (a message over the size limit) is the reason the websocket was
+      // lost; anything else is reported as a plain close.
+      const cause = t.error;
       if (this.#transport === t)
-        this.#onTransportLost(new SessionError('ERR_SESSION_CONNECT_FAILED', 'the data channel websocket closed'));
+        this.#onTransportLost(
+          cause instanceof SessionError
+            ? cause
+            : new SessionError('ERR_SESSION_CONNECT_FAILED', 'the data channel websocket closed'),
+        );
     });
     // INTEROP: the first frame is TEXT, new RequestId per open, same ClientId; nothing comes back.
     t.sendText(

@@ -15,4 +15,9 @@ export interface MessageTransport extends EventEmitter {
    * poll.
    */
   readonly isFull: boolean;
+  /**
+   * The first error the transport reported, if any, kept for whoever listens later: ws can fail
+   * (a message over the size limit) in the same turn as it opens, before a listener is attached.
+   */
+  readonly error?: Error | undefined;
 }

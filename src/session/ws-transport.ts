@@ -19,6 +19,9 @@
  *   `writev` (a message is ≤ 1144 bytes, and a syscall per message was the largest single cost
  *   in the CPU profile).
  * - close() ends the TCP connection without a close frame, as both upstream peers do.
+ * - A message over 4 MiB (`maxPayload`) is reported as an error ERR_SESSION_MESSAGE_TOO_LARGE
+ *   (kept in `error`, and emitted if anyone listens) before the 'close' (1009), so the data
+ *   channel can say why the websocket was lost.
  */
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
@@ -56,6 +59,23 @@ function socketOf(ws: WebSocket): CorkableSocket | undefined {
   return typeof c.cork === 'function' && typeof c.uncork === 'function' ? (s as CorkableSocket) : undefined;
 }
 
+/** The largest websocket message accepted from the gateway (ws `maxPayload`); larger closes with 1009. */
+export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A ws error as the data channel should see it: a message over `maxPayload` (ws closes with
+ * 1009 after it) becomes ERR_SESSION_MESSAGE_TOO_LARGE; anything else is passed on as it is.
+ */
+export function transportError(e: Error): Error {
+  const code: unknown = Reflect.get(e, 'code');
+  if (code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return e;
+  return new SessionError(
+    'ERR_SESSION_MESSAGE_TOO_LARGE',
+    `the gateway sent a websocket message larger than ${MAX_WS_MESSAGE_BYTES} bytes (the limit; an SSM record is about 1 KiB), so the websocket was closed (1009, message too big)`,
+    { cause: e, details: { limit: MAX_WS_MESSAGE_BYTES } },
+  );
+}
+
 /** Default websocket send-buffer mark: a transport holding this much is full. */
 export const DEFAULT_TRANSPORT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
@@ -82,6 +102,7 @@ class WsTransport extends EventEmitter implements MessageTransport {
   readonly #ws: WebSocket;
   readonly #high: number;
   readonly #socket: CorkableSocket | undefined;
+  #error: Error | undefined;
   #armed = false;
   #corked = false;
   readonly #afterSend = (): void => {
@@ -103,8 +124,17 @@ class WsTransport extends EventEmitter implements MessageTransport {
     this.#socket = socketOf(ws);
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => this.emit('message', toBuffer(data), isBinary));
     ws.on('pong', () => this.emit('pong'));
-    ws.on('error', (e: Error) => this.emit('error', e));
+    ws.on('error', (e: Error) => {
+      const err = transportError(e);
+      this.#error ??= err;
+      // It can come in the turn the socket opened, before anyone listens: kept in `error` then.
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
     ws.on('close', (code: number, reason: Buffer) => this.emit('close', code, reason.toString('utf8')));
+  }
+
+  get error(): Error | undefined {
+    return this.#error;
   }
 
   get bufferedAmount(): number {
@@ -174,7 +204,7 @@ export async function connectWebSocket(url: string, options: ConnectWebSocketOpt
     // A ClientMessage is a 120-byte header and a payload of at most 1024 bytes (handshake JSON
     // a little more); 4 MiB leaves room for any future payload and stops a peer from making us
     // buffer 100 MiB (ws's default) for one frame.
-    maxPayload: 4 * 1024 * 1024,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
     handshakeTimeout: options.handshakeTimeoutMs ?? 45_000,
     followRedirects: false,
     ...(options.headers === undefined ? {} : { headers: options.headers }),

@@ -152,6 +152,9 @@ export class TunnelSession extends EventEmitter {
   #phase: 'new' | 'StartSession' | 'handshake' | 'started' = 'new';
   #dropped = 0;
   #lastDropped: string | undefined;
+  /** Websockets lost while waiting for the handshake, and why the last one was (code: message). */
+  #lost = 0;
+  #lastLost: string | undefined;
 
   /** What a session that is still starting waits for, in words (for "not ready within …"). */
   progress(): string | undefined {
@@ -161,7 +164,11 @@ export class TunnelSession extends EventEmitter {
       this.#dropped === 0
         ? ''
         : `; ${this.#dropped} malformed record${this.#dropped === 1 ? '' : 's'} from the gateway dropped (last: ${this.#lastDropped ?? '?'})`;
-    return `waiting for the agent's handshake${dropped}`;
+    const lost =
+      this.#lost === 0
+        ? ''
+        : `; the data channel websocket was lost ${this.#lost === 1 ? 'once' : `${this.#lost} times`} (last: ${this.#lastLost ?? '?'})`;
+    return `waiting for the agent's handshake${dropped}${lost}`;
   }
   #mux: MuxPort | undefined;
   #ended: SessionEnd | undefined;
@@ -287,7 +294,15 @@ export class TunnelSession extends EventEmitter {
     channel.on('flag', (code: number) => {
       if (code === FLAG_CONNECT_TO_PORT_ERROR) this.#pendingConnectErrors++;
     });
-    channel.on('reconnecting', () => this.emit('reconnecting'));
+    channel.on('reconnecting', (reason: unknown) => {
+      // Before the handshake a lost websocket (e.g. a message over the size limit) is the likely
+      // reason it never completes: counted for progress().
+      if (this.#phase === 'handshake') {
+        this.#lost++;
+        this.#lastLost = isTunnelError(reason) ? `${reason.code}: ${reason.message}` : String(reason);
+      }
+      this.emit('reconnecting');
+    });
     channel.on('reconnected', () => this.emit('reconnected'));
     let hs: HandshakeInfo;
     try {

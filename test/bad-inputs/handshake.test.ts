@@ -1,5 +1,5 @@
 /**
- * Handshake vs readiness: a gateway that sends garbage, or nothing, instead of the agent's
+ * Handshake vs readiness: a gateway that sends garbage, a giant frame, or nothing, instead of the agent's
  * handshake. The readiness deadline (--timeout) passes before the session's own handshake
  * timeout, so the "not ready" message itself must say what the session was waiting for and what
  * went wrong, without --verbose. The real CLI, the emulator's API, and a loopback websocket
@@ -34,7 +34,7 @@ t.test(
       instances: [{ instanceId: 'i-0123456789abcdef0', name: 'demo' }],
     });
     t.teardown(() => emu.close());
-    let mode: 'garbage' | 'silent' = 'garbage';
+    let mode: 'garbage' | 'silent' | 'giant' = 'garbage';
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
     t.teardown(() => {
@@ -47,6 +47,8 @@ t.test(
       const spew = (): void => {
         for (let i = 0; i < 5; i++) ws.send(Buffer.from(`not an agent message ${i}`));
       };
+      // Giant: one binary frame over the client's 4 MiB maxPayload instead of a handshake.
+      if (mode === 'giant') ws.send(Buffer.alloc(4 * 1024 * 1024 + 1));
       if (mode === 'garbage') {
         spew();
         ws.on('message', spew);
@@ -78,6 +80,23 @@ t.test(
       const r = await run(['--json', 'demo:5432:auto', '--wait', '--timeout', '3s'], dir, env);
       t.equal(r.exit, 75);
       t.match(r.stdout, /not ready within 3\.0 s: demo \(waiting for the agent's handshake\)/);
+    });
+
+    t.test('handshake-giant-frame: a frame over 4 MiB instead of a handshake', async (t) => {
+      mode = 'giant';
+      const r = await run(['--json', 'demo:5432:auto', '--wait', '--timeout', '3s'], dir, env);
+      const error = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e['type'] === 'error');
+      t.equal(r.exit, 75);
+      t.equal(error?.['code'], 'ERR_CLI_TIMEOUT');
+      // The websocket closes with 1009 at each attempt: the message says so, not only "not ready".
+      t.match(
+        error?.['message'],
+        /not ready within 3\.0 s: demo \(waiting for the agent's handshake; the data channel websocket was lost (once|\d+ times) \(last: ERR_SESSION_MESSAGE_TOO_LARGE: the gateway sent a websocket message larger than 4194304 bytes/,
+      );
     });
   },
 );

@@ -194,7 +194,10 @@ t.test('a frame above maxPayload is refused by the client websocket', async (t) 
   const closed = new Promise<void>((resolve) => tr.once('close', () => resolve()));
   const errored = new Promise<Error & { code?: string }>((resolve) => tr.once('error', resolve));
   ws.send(Buffer.alloc(4 * 1024 * 1024 + 1));
-  t.equal((await errored).code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+  const err = await errored;
+  t.equal(err.code, 'ERR_SESSION_MESSAGE_TOO_LARGE', 'a typed error naming the size limit');
+  t.equal((err.cause as { code?: string } | undefined)?.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'ws error as cause');
+  t.equal(tr.error, err, 'kept on the transport');
   await closed;
   t.pass('the socket is closed');
 });
