@@ -9,10 +9,13 @@
  * side finished cleanly). A connection whose session is lost, or which is aborted for any other
  * reason before that, is closed with a TCP RST (`resetAndDestroy`), so a client reading to EOF
  * can never take a cut-off transfer for a complete one.
- * Basic mode: the session's data channel carries this one connection; local EOF sends Flag
- * DisconnectToPort (basic mode cannot express half-close) and frees the session for the next.
+ * Basic mode: the session's data channel carries this one connection, through the same
+ * `pipe`s over a DataChannelDuplex (one per connection); local EOF sends Flag DisconnectToPort
+ * (basic mode cannot express half-close) and frees the session for the next.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DataChannelDuplex } from '../session/data-channel-duplex.js';
 import { FLAG_DISCONNECT_TO_PORT, type ChannelPort, type MuxStreamPort } from './session-ports.js';
 
 export interface ConnectionHooks {
@@ -70,14 +73,7 @@ export class Connection {
   /** Run this connection over a fresh smux stream. */
   attachStream(stream: MuxStreamPort, hooks: ConnectionHooks): void {
     const socket = this.socket;
-    socket.on('data', (b: Buffer) => {
-      this.bytesOut += b.length;
-      hooks.onBytesOut(b.length);
-    });
-    stream.on('data', (b: Buffer) => {
-      this.bytesIn += b.length;
-      hooks.onBytesIn(b.length);
-    });
+    this.#pipeBoth(stream, hooks);
     stream.on('end', () => {
       if (stream.finReceived === false) {
         // The session ended under the stream: what arrived may be cut short.
@@ -88,76 +84,113 @@ export class Connection {
       if (hooks.onRemoteEnd(this)) socket.end(() => socket.destroy());
       else socket.end();
     });
-    stream.on('error', (err: Error) => {
-      if (this.#error === undefined) this.#error = err;
-      resetSocket(socket);
-    });
-    socket.on('error', (err: Error) => {
-      if (this.#error === undefined) this.#error = err;
-      stream.destroy();
-    });
+    socket.on('error', () => stream.destroy());
     socket.once('close', () => {
       // Both directions done (or reset): the stream has nothing left to carry.
       if (!stream.destroyed) stream.destroy();
       this.#finish(hooks);
     });
-    socket.pipe(stream);
-    // end: false — the 'end' handler above decides between FIN and reset.
-    stream.pipe(socket, { end: false });
   }
 
-  /** Run this connection directly over a basic-mode data channel. */
+  /**
+   * Run this connection directly over a basic-mode data channel, through a DataChannelDuplex of
+   * its own (the adapter the smux session runs over), so backpressure is the pipes' in both
+   * directions. The channel outlives the connection: the duplex is destroyed (listeners off,
+   * receiving resumed) when the connection is done with it, and the next connection gets a new one.
+   *
+   * - local EOF: our side of the socket ends too (basic mode cannot half-close); once every byte
+   *   read from the socket has gone to `sendData`, Flag DisconnectToPort tells the agent to close
+   *   its destination connection, and only then is the connection reported closed (the session
+   *   is free for the next one).
+   * - channel closed or failed under the connection: TCP reset, no flag.
+   * - `detach()` (the session died): the duplex goes, no flag is sent.
+   */
   attachChannel(channel: ChannelPort, hooks: ConnectionHooks): void {
     const socket = this.socket;
-    const onChannelData = (b: Buffer): void => {
-      this.bytesIn += b.length;
-      hooks.onBytesIn(b.length);
-      if (!socket.write(b)) channel.pauseReceiving();
-    };
-    const onSocketDrain = (): void => channel.resumeReceiving();
-    const onChannelDrain = (): void => {
-      socket.resume();
-    };
-    const onSocketData = (b: Buffer): void => {
-      this.bytesOut += b.length;
-      hooks.onBytesOut(b.length);
-      if (!channel.sendData(b)) socket.pause();
-    };
-    channel.on('data', onChannelData);
-    channel.on('drain', onChannelDrain);
-    socket.on('drain', onSocketDrain);
-    socket.on('data', onSocketData);
-    socket.on('end', () => socket.end());
-    socket.on('error', (err: Error) => {
-      if (this.#error === undefined) this.#error = err;
-    });
+    const duplex = new DataChannelDuplex(channel);
     let detached = false;
+    let localDone = false;
     this.#detach = () => {
       if (detached) return;
       detached = true;
-      channel.off('data', onChannelData);
-      channel.off('drain', onChannelDrain);
-      channel.resumeReceiving();
+      duplex.destroy();
     };
-    socket.resume();
+    /** Inbound bytes for a socket that takes no more are dropped, not held against the channel. */
+    const discardInbound = (): void => {
+      if (localDone) return;
+      localDone = true;
+      duplex.unpipe(socket);
+      duplex.resume();
+    };
+    this.#pipeBoth(duplex, hooks, () => !localDone);
+    duplex.on('end', () => {
+      // channel_closed while the connection was live: the session is gone, whatever arrived
+      // may be cut short.
+      detached = true;
+      resetSocket(socket);
+    });
+    socket.on('end', () => {
+      discardInbound();
+      socket.end();
+    });
     socket.once('close', () => {
-      const live = !detached;
-      this.#detach();
-      // Tell the agent to close its destination connection; the session stays for the next one.
-      if (live) {
-        try {
-          channel.sendFlag(FLAG_DISCONNECT_TO_PORT);
-        } catch {
-          // The channel is already gone; nothing to tell.
+      discardInbound();
+      // The pipe ends the duplex on EOF; a socket that errored or was reset never got there.
+      if (!duplex.destroyed && !duplex.writableEnded) duplex.end();
+      let done = false;
+      const flushed = (): void => {
+        if (done) return;
+        done = true;
+        const live = !detached;
+        this.#detach();
+        // Tell the agent to close its destination connection; the session stays for the next one.
+        if (live) {
+          try {
+            channel.sendFlag(FLAG_DISCONNECT_TO_PORT);
+          } catch {
+            // The channel is already gone; nothing to tell.
+          }
         }
+        this.#finish(hooks);
+      };
+      if (duplex.destroyed || duplex.writableFinished) flushed();
+      else {
+        duplex.once('finish', flushed);
+        duplex.once('close', flushed);
       }
-      this.#finish(hooks);
     });
   }
 
   /** Basic mode: stop using the channel without sending DisconnectToPort (session died). */
   detach(): void {
     this.#detach();
+  }
+
+  /**
+   * The wiring both modes share: `pipe` both ways (backpressure), byte counters, and errors
+   * mapped to a reset. The remote's 'end' is the caller's: the local socket never gets a FIN
+   * from the pipe (`end: false`), only from a caller that knows the data is complete.
+   */
+  #pipeBoth(remote: Duplex, hooks: ConnectionHooks, countIn: () => boolean = () => true): void {
+    const socket = this.socket;
+    socket.on('data', (b: Buffer) => {
+      this.bytesOut += b.length;
+      hooks.onBytesOut(b.length);
+    });
+    remote.on('data', (b: Buffer) => {
+      if (!countIn()) return;
+      this.bytesIn += b.length;
+      hooks.onBytesIn(b.length);
+    });
+    remote.on('error', (err: Error) => {
+      if (this.#error === undefined) this.#error = err;
+      resetSocket(socket);
+    });
+    socket.on('error', (err: Error) => {
+      if (this.#error === undefined) this.#error = err;
+    });
+    socket.pipe(remote);
+    remote.pipe(socket, { end: false });
   }
 
   #finish(hooks: ConnectionHooks): void {
