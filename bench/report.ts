@@ -199,6 +199,13 @@ export function renderMarkdown(
       `| paced pgbench -c 16 -j 2 -T 10, 100-row ranges, sessions: 1 | ${fu(r.pool.pgbench16_range_sessions1_tps, 1, 'tps')} | — |`,
     );
   }
+  if (r.vs_peer !== undefined) {
+    const v = r.vs_peer;
+    const when = `(\`--peer\` run ${v.date}, commit ${v.commit.replace(/^(\w+)/, '`$1`')})`;
+    L.push(`| unpaced download, tunnel ÷ official plugin ${when} | ${fmt(v.unpaced_download_ratio, 2)} × | — |`);
+    L.push(`| unpaced upload, tunnel ÷ official plugin ${when} | ${fmt(v.unpaced_upload_ratio, 2)} × | — |`);
+    L.push(`| client CPU per GB, tunnel ÷ official plugin ${when} | ${fmt(v.cpu_ratio, 2)} × | — |`);
+  }
   if (r.memory !== undefined) {
     L.push(`| tunnel RSS idle (one ready forward) | ${fu(r.memory.idle_rss_MB, 1, 'MB')} | — |`);
     L.push(

@@ -39,6 +39,18 @@ export interface BenchResults {
   };
   /** Issue 13: the tunnel's memory idle and under one slow reader (unpaced emulator). */
   memory: { idle_rss_MB: Figure; slow_reader_peak_rss_MB: Figure };
+  /**
+   * Issue 17, only after a `--peer PATH` run: tunnel ÷ the official plugin in that one run
+   * (absolute figures vary between machines, ratios within a run do not). Download: above 1 is
+   * better; CPU per GB: below 1 is better. `date`/`commit` name the run.
+   */
+  vs_peer?: {
+    unpaced_download_ratio: Figure;
+    unpaced_upload_ratio: Figure;
+    cpu_ratio: Figure;
+    date: string;
+    commit: string;
+  };
 }
 
 export function emptyResults(): BenchResults {
@@ -151,10 +163,42 @@ export function evaluateGoals(r: BenchResults): Goal[] {
       met: le(r.cold_start_10_forwards_s, 1.5),
     },
     ...poolGoals(r),
+    ...peerGoals(r),
   ];
 }
 
 /** Issue 13's goals (absent figures in an older latest.json count as not measured). */
+/** Issue 17's goals against the official plugin (one `--peer` run) and upload vs download. */
+function peerGoals(r: BenchResults): Goal[] {
+  const v = r.vs_peer;
+  if (v === undefined) return [];
+  return [
+    {
+      label: 'unpaced download ≥ 2.5 × the official plugin (same run)',
+      value: v.unpaced_download_ratio,
+      target: '≥ 2.5 ×',
+      met: ge(v.unpaced_download_ratio, 2.5),
+    },
+    {
+      label: 'CPU per GB ≤ 0.1 × the official plugin (same run)',
+      value: v.cpu_ratio,
+      target: '≤ 0.1 ×',
+      met: le(v.cpu_ratio, 0.1),
+    },
+    {
+      label: 'unpaced upload ≥ unpaced download',
+      value: r.unpaced.upload_MBps,
+      target: r.unpaced.download_MBps === null ? '≥ download' : `≥ ${r.unpaced.download_MBps} MB/s`,
+      met: ge(r.unpaced.upload_MBps, r.unpaced.download_MBps),
+    },
+  ];
+}
+
+/** tunnel ÷ plugin, two decimals; null when either side was not measured (or the plugin's is 0). */
+export function peerRatio(tunnel: Figure, plugin: Figure): Figure {
+  return tunnel === null || plugin === null || plugin === 0 ? null : Math.round((tunnel / plugin) * 100) / 100;
+}
+
 function poolGoals(r: BenchResults): Goal[] {
   const p = r.pool ?? emptyResults().pool;
   const m = r.memory ?? emptyResults().memory;

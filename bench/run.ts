@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchChild } from './children.js';
 import { download, echoRoundTrips, manyEchoConnections, upload, type TransferResult } from './load.js';
 import { median, percentile, round } from './stats.js';
-import { emptyResults, evaluateGoals, resultsJson, type BenchResults } from './results.js';
+import { emptyResults, evaluateGoals, peerRatio, resultsJson, type BenchResults } from './results.js';
 import { readCarriedText, renderMarkdown, renderSvg, type RunDetails } from './report.js';
 import { summarizeProfile } from './profile.js';
 import type { TunnelProcConfig } from './tunnel-proc.js';
@@ -708,6 +708,14 @@ async function main(): Promise<void> {
       official_plugin: pf,
       notes: [...notes],
     };
+    r.vs_peer = {
+      unpaced_download_ratio: peerRatio(r.unpaced.download_MBps, pf.unpaced.download_MBps),
+      unpaced_upload_ratio: peerRatio(r.unpaced.upload_MBps, pf.unpaced.upload_MBps),
+      cpu_ratio: peerRatio(r.cpu_s_per_GB, pf.cpu_s_per_GB),
+      date: details.date,
+      commit: details.commit,
+    };
+    log(`vs the official plugin: ${JSON.stringify(r.vs_peer)}`);
     const peerFile = QUICK ? 'peer-quick.json' : 'peer.json';
     writeFileSync(join(resultsDir, peerFile), `${JSON.stringify(peer, null, 2)}\n`);
     log(`wrote bench/results/${peerFile}: ${JSON.stringify(pf)}`);
@@ -744,14 +752,21 @@ function writeDocs(r: BenchResults, details: RunDetails): void {
 }
 
 /**
- * `--only pool,memory --merge`: the last full run stays as it is; only the `pool` and `memory`
- * keys (and their per-run rows, notes and load averages) are replaced, then the docs re-rendered.
+ * `--only PHASES --merge`: the last full run stays as it is; only the keys of those phases
+ * (`pool`, `memory`; `unpaced` with `cpu_s_per_GB`; `vs_peer` after a `--peer` run) and their
+ * per-run rows, notes and load averages are replaced, then the docs re-rendered.
  */
 function mergeIntoLatest(r: BenchResults, details: RunDetails): void {
   const latest = JSON.parse(readFileSync(join(resultsDir, 'latest.json'), 'utf8')) as BenchResults;
   const old = JSON.parse(readFileSync(join(resultsDir, 'latest-details.json'), 'utf8')) as RunDetails;
   if (ONLY?.has('pool') === true) latest.pool = r.pool;
   if (ONLY?.has('memory') === true) latest.memory = r.memory;
+  if (ONLY?.has('paced') === true) latest.paced = r.paced;
+  if (ONLY?.has('unpaced') === true) {
+    latest.unpaced = r.unpaced;
+    latest.cpu_s_per_GB = r.cpu_s_per_GB;
+  }
+  if (r.vs_peer !== undefined) latest.vs_peer = r.vs_peer;
   if (latest.pool === undefined) latest.pool = emptyResults().pool;
   if (latest.memory === undefined) latest.memory = emptyResults().memory;
   const tag = `${[...(ONLY ?? [])].join('+')} phases, ${details.date}, commit ${details.commit}`;
