@@ -14,6 +14,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startEchoServer } from '../helpers/loopback.js';
 import { BIN, isAlive, sandbox, waitDead } from '../helpers/background.js';
+import { otherUserSkip } from '../helpers/other-user.js';
 import type { Sandbox } from '../helpers/background.js';
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -213,8 +214,7 @@ t.test(
   },
 );
 
-const root = typeof process.getuid === 'function' && process.getuid() === 0;
-t.test('another user is refused', { skip: root ? false : 'needs root to run a client as another uid' }, async (t) => {
+t.test('another user is refused', { skip: otherUserSkip(BIN) }, async (t) => {
   const { sb } = await setup(t);
   t.equal((await sb.run(['up', '-d', '--no-user-config'])).code, 0);
   // The CLI as uid 65534 (nobody) with the same runtime directory: the directory is not theirs.

@@ -9,7 +9,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { BLOCK_BEGIN, BLOCK_END, replaceBlock, updateHostsFile } from '../../src/cli/hosts-file.js';
 import { plannedLoopbacks, preferredLoopback } from '../../src/cli/bind-auto.js';
-import { tunnelRun } from '../helpers/tunnel-proc.js';
+import { BIN, tunnelRun } from '../helpers/tunnel-proc.js';
+import { otherUserSkip } from '../helpers/other-user.js';
 
 const ORIGINAL = '127.0.0.1 localhost\n# a comment the user wrote\n10.0.0.5   db.internal\n';
 
@@ -57,41 +58,47 @@ t.test('bind: auto addresses are stable per name and distinct per run', async (t
   t.equal(new Set(many.values()).size, 200, 'collisions take the next free address');
 });
 
-t.test('tunnel hosts --write without the rights to write the file: refused, nothing changed', async (t) => {
-  const dir = t.testdir({
-    hosts: ORIGINAL,
-    '.tunnel.yaml':
-      'forwards:\n  db:\n    target: i-0123456789abcdef0\n    host: db.example.com\n    remotePort: 5432\n    bind: auto\n',
-  });
-  const path = join(dir, 'hosts');
-  chmodSync(dir, 0o755);
-  chmodSync(join(dir, '.tunnel.yaml'), 0o644);
-  // As root, permissions do not stop a write: run the CLI as nobody against a root-owned file.
-  const root = userInfo().uid === 0;
-  if (root) chownSync(path, 0, 0);
-  chmodSync(path, 0o644);
-  if (!root) chmodSync(path, 0o444);
-  const env = {
-    PATH: process.env['PATH'] ?? '',
-    HOME: dir,
-    TUNNEL_HOSTS_FILE: path,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-  const as = root ? { uid: 65534, gid: 65534 } : {};
-  const printed = await tunnelRun(t, ['--no-user-config', 'hosts'], { cwd: dir, env, ...as });
-  t.equal(printed.code, 0, printed.stderr);
-  t.match(
-    printed.stdout,
-    /^127\.0\.0\.\d+\s+db\.example\.com\s+# tunnel forward db$/m,
-    'host: forwards are mapped too',
-  );
-  const r = await tunnelRun(t, ['--no-user-config', 'hosts', '--write'], { cwd: dir, env, ...as });
-  t.equal(r.code, 77, 'exit 77 (permission)');
-  t.match(r.stderr, /cannot write .*hosts \(permission denied\); nothing was changed/);
-  t.match(r.stderr, /sudo tunnel hosts --write/);
-  t.match(r.stderr, /ERR_CLI_HOSTS_FILE/);
-  t.equal(readFileSync(path, 'utf8'), ORIGINAL, 'the file is unchanged');
-  t.notOk(existsSync(`${path}.tunnel-backup`), 'no backup either');
-  const rm = await tunnelRun(t, ['--no-user-config', 'hosts', '--write', '--remove'], { cwd: dir, env, ...as });
-  t.equal(rm.code, 2, '--write and --remove together: usage error');
-});
+const asRoot = userInfo().uid === 0;
+t.test(
+  'tunnel hosts --write without the rights to write the file: refused, nothing changed',
+  // As root the CLI runs as nobody, which must reach node and the checkout.
+  { skip: asRoot ? otherUserSkip(BIN) : false },
+  async (t) => {
+    const dir = t.testdir({
+      hosts: ORIGINAL,
+      '.tunnel.yaml':
+        'forwards:\n  db:\n    target: i-0123456789abcdef0\n    host: db.example.com\n    remotePort: 5432\n    bind: auto\n',
+    });
+    const path = join(dir, 'hosts');
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, '.tunnel.yaml'), 0o644);
+    // As root, permissions do not stop a write: run the CLI as nobody against a root-owned file.
+    const root = userInfo().uid === 0;
+    if (root) chownSync(path, 0, 0);
+    chmodSync(path, 0o644);
+    if (!root) chmodSync(path, 0o444);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: dir,
+      TUNNEL_HOSTS_FILE: path,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const as = root ? { uid: 65534, gid: 65534 } : {};
+    const printed = await tunnelRun(t, ['--no-user-config', 'hosts'], { cwd: dir, env, ...as });
+    t.equal(printed.code, 0, printed.stderr);
+    t.match(
+      printed.stdout,
+      /^127\.0\.0\.\d+\s+db\.example\.com\s+# tunnel forward db$/m,
+      'host: forwards are mapped too',
+    );
+    const r = await tunnelRun(t, ['--no-user-config', 'hosts', '--write'], { cwd: dir, env, ...as });
+    t.equal(r.code, 77, 'exit 77 (permission)');
+    t.match(r.stderr, /cannot write .*hosts \(permission denied\); nothing was changed/);
+    t.match(r.stderr, /sudo tunnel hosts --write/);
+    t.match(r.stderr, /ERR_CLI_HOSTS_FILE/);
+    t.equal(readFileSync(path, 'utf8'), ORIGINAL, 'the file is unchanged');
+    t.notOk(existsSync(`${path}.tunnel-backup`), 'no backup either');
+    const rm = await tunnelRun(t, ['--no-user-config', 'hosts', '--write', '--remove'], { cwd: dir, env, ...as });
+    t.equal(rm.code, 2, '--write and --remove together: usage error');
+  },
+);
