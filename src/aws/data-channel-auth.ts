@@ -14,11 +14,11 @@
  * credentials expire), so a channel that reconnects hours later signs with refreshed SSO or
  * role credentials. The headers are secrets: never logged, never put in an error.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsError } from '../errors.js';
+import { NodeSha256 } from '../protocol/sigv4-sha256.js';
 import { baseCredentialProvider, refreshingCredentials } from './credentials.js';
 import { networkFor, type Network } from './network.js';
 import type { AwsCredentialIdentityProvider, AwsSettings } from './settings.js';
@@ -46,36 +46,6 @@ export interface DataChannelConnectExtras {
 
 export function isPresignedUrl(url: URL): boolean {
   return PRESIGNED_QUERY_PARAMETERS.some((p) => url.searchParams.has(p));
-}
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** node:crypto SHA-256 / HMAC in the constructor shape the smithy signer takes. */
-class Sha256 {
-  readonly #secret: Buffer | undefined;
-  #hash: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.#secret = secret === undefined ? undefined : toBuffer(secret);
-    this.#hash = this.#fresh();
-  }
-  #fresh(): Hash | Hmac {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
-  }
-  update(data: SourceData): void {
-    this.#hash.update(toBuffer(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.#hash.digest()));
-  }
-  reset(): void {
-    this.#hash = this.#fresh();
-  }
 }
 
 /** The SigV4 headers of the upgrade GET of `streamUrl` ({} when it is presigned). */
@@ -125,7 +95,7 @@ export async function signDataChannelUpgrade(
     },
     region,
     service: DATA_CHANNEL_SIGNING_SERVICE,
-    sha256: Sha256,
+    sha256: NodeSha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(request, { signingDate: now });

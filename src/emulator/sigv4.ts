@@ -6,7 +6,8 @@
  * compared in constant time. Failures are returned as data (`{ code, message }`), never thrown, so
  * the HTTP layer can answer `{"__type","message"}` with status 400.
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { NodeSha256 } from '../protocol/sigv4-sha256.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -56,40 +57,7 @@ export const UNRECOGNIZED_CLIENT_MESSAGE = 'The security token included in the r
 export const MISSING_AUTH_MESSAGE = 'Missing Authentication Token';
 export const EXPIRED_TOKEN_MESSAGE = 'The security token included in the request is expired';
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** node:crypto SHA-256 / HMAC-SHA-256 in the shape the smithy signer expects (`new sha256(secret?)`). */
-export class NodeSha256 {
-  readonly #secret: Buffer | undefined;
-  #hash: Hash | Hmac;
-
-  constructor(secret?: SourceData) {
-    this.#secret = secret === undefined ? undefined : toBuffer(secret);
-    this.#hash = this.#fresh();
-  }
-
-  #fresh(): Hash | Hmac {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
-  }
-
-  update(data: SourceData): void {
-    this.#hash.update(toBuffer(data));
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.#hash.digest()));
-  }
-
-  reset(): void {
-    this.#hash = this.#fresh();
-  }
-}
+export { NodeSha256 };
 
 /** `20240102T030405Z` → Date, or undefined when malformed. */
 export function parseAmzDate(v: string): Date | undefined {

@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   protocol: ['errors'],
   session: ['protocol', 'errors', 'clock', 'random', 'loopback'],
   mux: ['protocol', 'errors', 'clock', 'random'],
-  aws: ['errors', 'loopback'],
+  aws: ['protocol', 'errors', 'loopback'],
   tunnel: ['protocol', 'session', 'mux', 'aws', 'errors', 'clock', 'random', 'loopback'],
   config: ['tunnel', 'errors', 'loopback', 'files'],
   emulator: ['protocol', 'session', 'mux', 'errors', 'clock', 'random', 'loopback', 'files'],
