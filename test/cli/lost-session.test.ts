@@ -6,56 +6,20 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_INSTANCE_ID } from '../../src/emulator/index.js';
 import { download, startStreamSource, type Download } from '../helpers/stream-source.js';
+import { tunnelProc, type TunnelProc } from '../helpers/tunnel-proc.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/tunnel.js', import.meta.url));
 const CONNECTIONS = 30;
 const SIZE = 2 * 1024 * 1024;
 
-interface Child {
-  child: ChildProcess;
-  /** Resolves with the first stdout match. */
-  waitOut(re: RegExp): Promise<RegExpMatchArray>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(t: Test, args: string[], env: Record<string, string>, cwd: string): Child {
-  const child = spawn(process.execPath, [BIN, ...args], {
+function run(t: Test, args: string[], env: Record<string, string>, cwd: string): TunnelProc {
+  return tunnelProc(t, args, {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: cwd, AWS_EC2_METADATA_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    child.emit('out');
-  });
-  child.stderr?.resume();
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    child,
-    exit,
-    async waitOut(re) {
-      for (let i = 0; i < 100_000; i++) {
-        const m = out.match(re);
-        if (m !== null) return m;
-        const r = await Promise.race([once(child, 'out').then(() => 'out'), exit.then(() => 'exit')]);
-        if (r === 'exit') throw new Error(`exited before stdout matched ${re}: ${out}`);
-      }
-      throw new Error('unreachable');
-    },
-  };
 }
 
 /** The emulator (pacing none) and the tunnel CLI, both subprocesses; 30 downloads under way. */
@@ -63,12 +27,12 @@ async function setup(t: Test) {
   const dir = t.testdir({});
   writeFileSync(join(dir, 'emu.yaml'), 'pacing: none\n');
   const emu = run(t, ['emulator', '--config', 'emu.yaml', '--json', '--quiet'], {}, dir);
-  const started = JSON.parse((await emu.waitOut(/^\{"type":"emulator-started".*$/m))[0]) as {
+  const started = JSON.parse((await emu.waitFor(/^\{"type":"emulator-started".*$/m))[0]) as {
     env: Record<string, string>;
   };
   const source = await startStreamSource(t);
   const tunnel = run(t, [`${DEFAULT_INSTANCE_ID}:${source.port}:auto`, '--no-user-config'], started.env, dir);
-  const port = Number((await tunnel.waitOut(/127\.0\.0\.1:(\d+) .*->/))[1]);
+  const port = Number((await tunnel.waitFor(/127\.0\.0\.1:(\d+) .*->/))[1]);
   const downloads: Download[] = [];
   for (let i = 0; i < CONNECTIONS; i++) downloads.push(download(port, 1000 + i, SIZE));
   // Mid-transfer: a quarter of all the bytes have arrived (so most connections are incomplete).
