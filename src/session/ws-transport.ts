@@ -29,6 +29,7 @@ import WebSocket from 'ws';
 import { SessionError } from '../errors.js';
 import type { MessageTransport } from './message-transport.js';
 import { isLoopbackIp } from '../loopback.js';
+import { wsSocketCorker } from './tick-cork.js';
 
 export interface ConnectWebSocketOptions {
   /** Allow plain ws:// to a non-loopback host (tests against a remote emulator only). */
@@ -43,20 +44,6 @@ export interface ConnectWebSocketOptions {
   agent?: Agent;
   /** Trusted CA certificates (PEM) for wss:// when no agent carries them. */
   ca?: string[];
-}
-
-/** The part of the ws client's socket we use to cork writes (ws keeps it as `_socket`). */
-interface CorkableSocket {
-  cork(): void;
-  uncork(): void;
-  destroyed: boolean;
-}
-
-function socketOf(ws: WebSocket): CorkableSocket | undefined {
-  const s: unknown = Reflect.get(ws, '_socket');
-  if (typeof s !== 'object' || s === null) return undefined;
-  const c = s as Partial<CorkableSocket>;
-  return typeof c.cork === 'function' && typeof c.uncork === 'function' ? (s as CorkableSocket) : undefined;
 }
 
 /** The largest websocket message accepted from the gateway (ws `maxPayload`); larger closes with 1009. */
@@ -101,27 +88,22 @@ export function checkStreamUrl(url: string, allowInsecure = false): URL {
 class WsTransport extends EventEmitter implements MessageTransport {
   readonly #ws: WebSocket;
   readonly #high: number;
-  readonly #socket: CorkableSocket | undefined;
+  /** Corks the socket for the rest of the turn (src/session/tick-cork.ts). */
+  readonly #cork: (() => void) | undefined;
   #error: Error | undefined;
   #armed = false;
-  #corked = false;
   readonly #afterSend = (): void => {
     if (this.#armed && this.#ws.bufferedAmount < this.#high) {
       this.#armed = false;
       this.emit('drain');
     }
   };
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    const s = this.#socket;
-    if (s !== undefined && !s.destroyed) s.uncork();
-  };
 
   constructor(ws: WebSocket, high: number) {
     super();
     this.#ws = ws;
     this.#high = high;
-    this.#socket = socketOf(ws);
+    this.#cork = wsSocketCorker(ws);
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => this.emit('message', toBuffer(data), isBinary));
     ws.on('pong', () => this.emit('pong'));
     ws.on('error', (e: Error) => {
@@ -157,11 +139,7 @@ class WsTransport extends EventEmitter implements MessageTransport {
 
   #send(data: string | Buffer, binary: boolean): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return; // lost frames are retransmitted after a resume
-    if (!this.#corked && this.#socket !== undefined) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(this.#uncork);
-    }
+    this.#cork?.();
     this.#ws.send(data, SEND_OPTIONS[binary ? 1 : 0], this.#afterSend);
   }
 

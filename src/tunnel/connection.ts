@@ -16,6 +16,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DataChannelDuplex } from '../session/data-channel-duplex.js';
+import { tickCorker } from '../session/tick-cork.js';
 import { FLAG_DISCONNECT_TO_PORT, type ChannelPort, type MuxStreamPort } from './session-ports.js';
 
 export interface ConnectionHooks {
@@ -177,7 +178,11 @@ export class Connection {
       this.bytesOut += b.length;
       hooks.onBytesOut(b.length);
     });
+    // Runs before the pipe's own 'data' listener writes `b`: the first chunk of a turn corks the
+    // socket, so the ≤ 1 KiB chunks one websocket read becomes leave in one writev.
+    const cork = tickCorker(socket);
     remote.on('data', (b: Buffer) => {
+      cork();
       if (!countIn()) return;
       this.bytesIn += b.length;
       hooks.onBytesIn(b.length);

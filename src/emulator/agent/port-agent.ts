@@ -46,6 +46,7 @@ import {
   clientSupportsMux,
 } from '../../protocol/ssm/versions.js';
 import { DataChannelDuplex } from '../../session/data-channel-duplex.js';
+import { tickCorker } from '../../session/tick-cork.js';
 import type { PacingProfile } from '../pacing.js';
 import { AgentChannel } from './agent-channel.js';
 import { planDestination, type DialTarget, type ResolvedDestinationMapping } from './destinations.js';
@@ -429,7 +430,10 @@ export class PortAgent extends EventEmitter {
       if (!stream.write(chunk)) socket.pause();
     });
     stream.on('drain', () => socket.resume());
+    // One writev per turn for the ≤ 1 KiB chunks one websocket read becomes.
+    const cork = tickCorker(socket);
     stream.on('data', (chunk: Buffer) => {
+      cork();
       if (!socket.write(chunk)) stream.pause();
     });
     socket.on('drain', () => stream.resume());

@@ -16,6 +16,7 @@ import type { Clock, TimerHandle } from '../../clock.js';
 import { decodeClientMessage, type ClientMessage } from '../../protocol/ssm/client-message.js';
 import { MessageType } from '../../protocol/ssm/message-type.js';
 import type { OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
+import { wsSocketCorker } from '../../session/tick-cork.js';
 import { PortAgent, type HandshakeInfo } from '../agent/port-agent.js';
 import { defaultResolve, type DialTarget } from '../agent/destinations.js';
 import { unwrapDataKey } from '../api/kms-api.js';
@@ -61,6 +62,8 @@ export class GatewaySession {
   #agent: PortAgent;
   #agentStarted = false;
   #client: WebSocket | undefined;
+  /** Corks the client socket for the rest of the turn: one writev per turn, as the tunnel does. */
+  #corkClient: (() => void) | undefined;
   #attachCount = 0;
   #ended = false;
   #endOutput = '';
@@ -126,6 +129,7 @@ export class GatewaySession {
     }
     if (this.#client !== undefined) this.#detach('replaced', true);
     this.#client = ws;
+    this.#corkClient = wsSocketCorker(ws);
     this.#attachCount += 1;
     this.#o.state.markConnected(this.sessionId);
     ws.on('message', (data: WebSocket.RawData) => {
@@ -277,7 +281,10 @@ export class GatewaySession {
     const wantsMessages = this.#o.events.listenerCount('message') > 0;
     if (dir === 's2c') {
       const ws = this.#client;
-      if (ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(frame);
+      if (ws !== undefined && ws.readyState === WebSocket.OPEN) {
+        this.#corkClient?.();
+        ws.send(frame);
+      }
       if (wantsMessages) this.#emitMessage(dir, frame);
       return;
     }
