@@ -48,7 +48,7 @@ import {
   MessageFlags,
   MessageType,
   PayloadType,
-  decodeAcknowledge,
+  acknowledgedSequenceNumber,
   encodeAcknowledge,
   encodeClientMessage,
 } from '../protocol/ssm/index.js';
@@ -294,7 +294,7 @@ export class ReliableLink extends EventEmitter {
   #handleAck(msg: ClientMessage): void {
     let seq: number;
     try {
-      seq = decodeAcknowledge(msg.payload).acknowledgedMessageSequenceNumber;
+      seq = acknowledgedSequenceNumber(msg.payload);
     } catch (e) {
       if (e instanceof TunnelError) this.emit('protocol-error', e);
       return;

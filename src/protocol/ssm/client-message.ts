@@ -22,7 +22,7 @@
  * amazon-ssm-agent 3.3.1142.0 `agent/session/contracts/agentmessage.go`), checked against every
  * binary vector in `test/protocol/ssm/vectors/ssm-messages.json`.
  */
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ProtocolError } from '../../errors.js';
 import {
   badField,
@@ -121,8 +121,25 @@ const PADDED_TYPES: ReadonlyMap<string, Buffer> = new Map(
 
 /** SHA-256 of `payload`. */
 export function payloadDigestOf(payload: Uint8Array): Buffer {
-  // PERF: the one-shot hash (Node ≥ 20.12) skips the Hash object; this runs once per message.
-  return hash('sha256', payload, 'buffer');
+  return Buffer.from(digestLatin1(payload), 'latin1');
+}
+
+/**
+ * SHA-256 of `payload` as a 32-character latin1 string (one char per byte). PERF: this runs
+ * once per message sent and once per message received; the one-shot hash (Node ≥ 20.12) skips
+ * the Hash object, and a string result costs about half of what a Buffer result does to create
+ * (1 KiB: 0.8 µs against 1.3 µs; an ack's 150 bytes: 0.3 µs against 0.77 µs).
+ */
+function digestLatin1(payload: Uint8Array): string {
+  return hash('sha256', payload, 'binary'); // 'binary' is Node's name for latin1
+}
+
+/** True when the 32 bytes of `digest` are SHA-256(`payload`). */
+function digestMatches(payload: Uint8Array, digest: Uint8Array): boolean {
+  if (digest.length !== PAYLOAD_DIGEST_SIZE) return false;
+  const actual = digestLatin1(payload);
+  for (let i = 0; i < PAYLOAD_DIGEST_SIZE; i++) if (actual.charCodeAt(i) !== digest[i]) return false;
+  return true;
 }
 
 /**
@@ -154,7 +171,7 @@ export function encodeClientMessage(m: ClientMessageInit): Buffer {
     m.payloadDigest.copy(out, PAYLOAD_DIGEST_OFFSET);
   } else {
     // PERF: one hash per message, written straight into the frame.
-    payloadDigestOf(payload).copy(out, PAYLOAD_DIGEST_OFFSET);
+    out.write(digestLatin1(payload), PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_SIZE, 'latin1');
   }
   writeU32(out, PAYLOAD_TYPE_OFFSET, m.payloadType, 'PayloadType');
   writeU32(out, PAYLOAD_LENGTH_OFFSET, m.payloadLength ?? payload.length, 'PayloadLength');
@@ -224,7 +241,8 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
   const sequenceNumber = readI64AsSafeNumber(frame, SEQUENCE_NUMBER_OFFSET, 'SequenceNumber');
   const flags = readU64AsSafeNumber(frame, FLAGS_OFFSET, 'Flags');
   const messageId = readMessageId(frame, MESSAGE_ID_OFFSET);
-  const payloadDigest = Buffer.from(frame.subarray(PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_OFFSET + PAYLOAD_DIGEST_SIZE));
+  // A view, like the payload: the frame is never written to.
+  const payloadDigest = frame.subarray(PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_OFFSET + PAYLOAD_DIGEST_SIZE);
   const payloadType = frame.readUInt32BE(PAYLOAD_TYPE_OFFSET);
   const payloadLength = frame.readUInt32BE(PAYLOAD_LENGTH_OFFSET);
   // INTEROP: the payload is everything after offset 120; PayloadLength does not cut it.
@@ -295,6 +313,6 @@ export function validateIncoming(msg: ClientMessage, side: ReceiverSide, verifyD
 
 /** True when PayloadDigest is the SHA-256 of the payload. */
 export function verifyPayloadDigest(msg: Pick<ClientMessage, 'payload' | 'payloadDigest'>): boolean {
-  const actual = payloadDigestOf(msg.payload);
-  return msg.payloadDigest.length === actual.length && timingSafeEqual(actual, msg.payloadDigest);
+  // Not a secret: a plain comparison will do (the digest travels in the clear next to the payload).
+  return digestMatches(msg.payload, msg.payloadDigest);
 }

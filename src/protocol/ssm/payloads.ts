@@ -111,6 +111,52 @@ export function decodeAcknowledge(payload: Buffer): AcknowledgeContent {
   };
 }
 
+// The exact bytes both upstream peers (Go's json.Marshal of the ack struct) and we produce.
+const ACK_KEY_TYPE = '{"AcknowledgedMessageType":"';
+const ACK_KEY_ID = '","AcknowledgedMessageId":"';
+const ACK_KEY_SEQ = '","AcknowledgedMessageSequenceNumber":';
+const ACK_KEY_SEQUENTIAL = ',"IsSequentialMessage":';
+
+/**
+ * The acknowledged sequence number: `decodeAcknowledge(payload).acknowledgedMessageSequenceNumber`,
+ * with the same result and the same errors for every input. PERF: one ack arrives per message
+ * sent; an ack in the canonical form above is read without JSON.parse (string values without
+ * escapes, control or non-ASCII characters; a plain decimal number with at most 15 digits);
+ * anything else goes through `decodeAcknowledge`.
+ */
+export function acknowledgedSequenceNumber(payload: Buffer): number {
+  const s = payload.toString('latin1');
+  const typeEnd = s.startsWith(ACK_KEY_TYPE) ? plainJsonString(s, ACK_KEY_TYPE.length) : -1;
+  if (typeEnd > 0 && s.startsWith(ACK_KEY_ID, typeEnd)) {
+    const idEnd = plainJsonString(s, typeEnd + ACK_KEY_ID.length);
+    if (idEnd > 0 && s.startsWith(ACK_KEY_SEQ, idEnd)) {
+      const digits = idEnd + ACK_KEY_SEQ.length;
+      let end = digits;
+      while (end < s.length && end - digits <= 15 && s.charCodeAt(end) >= 0x30 && s.charCodeAt(end) <= 0x39) end++;
+      const n = end - digits;
+      const tail = s.slice(end);
+      if (
+        n >= 1 &&
+        n <= 15 &&
+        (n === 1 || s.charCodeAt(digits) !== 0x30) &&
+        (tail === `${ACK_KEY_SEQUENTIAL}true}` || tail === `${ACK_KEY_SEQUENTIAL}false}`)
+      )
+        return Number(s.slice(digits, end));
+    }
+  }
+  return decodeAcknowledge(payload).acknowledgedMessageSequenceNumber;
+}
+
+/** From `start`, a JSON string body of printable ASCII without escapes: the index of its closing quote, else -1. */
+function plainJsonString(s: string, start: number): number {
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
+  }
+  return -1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // HandshakeRequest (agent → client, PayloadType 5)
 

@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   FlagCode,
   PAYLOAD_OFFSET,
+  acknowledgedSequenceNumber,
   decodeAcknowledge,
   decodeAgentSessionState,
   decodeChannelClosed,
@@ -74,6 +75,70 @@ t.test('the transcript acks quote the acked message id and sequence number', asy
     t.equal(ack.acknowledgedMessageSequenceNumber, acked.sequenceNumber, `${ackName} seq`);
     t.equal(ack.acknowledgedMessageType, acked.messageType, `${ackName} type`);
   }
+});
+
+t.test('acknowledgedSequenceNumber agrees with decodeAcknowledge on every input', async (t) => {
+  const canonical = (type: string, id: string, seq: string, tail = 'true'): string =>
+    `{"AcknowledgedMessageType":"${type}","AcknowledgedMessageId":"${id}","AcknowledgedMessageSequenceNumber":${seq},"IsSequentialMessage":${tail}}`;
+  const id = '6ba7b814-9dad-41d1-80b4-00c04fd430c8';
+  const inputs: string[] = [
+    canonical('output_stream_data', id, '0'),
+    canonical('input_stream_data', id, '7', 'false'),
+    canonical('output_stream_data', id, '123456789012345'), // 15 digits: the fast path
+    canonical('output_stream_data', id, '9007199254740991'), // 16 digits: the full decoder
+    canonical('output_stream_data', id, '9007199254740992'), // unsafe: both refuse
+    canonical('output_stream_data', id, '0012'), // leading zeros: not JSON
+    canonical('output_stream_data', id, '-1'),
+    canonical('output_stream_data', id, '1.5'),
+    canonical('output_stream_data', id, '1e3'),
+    canonical('out\\put', id, '3'), // an escape
+    canonical('outp\u00fct', id, '3'),
+    canonical('outpüt', id, '3'), // non-ASCII
+    canonical('', '', '4'),
+    canonical('output_stream_data', id, '5') + ' ', // trailing space is still JSON
+    canonical('output_stream_data', id, '5') + '}',
+    canonical('output_stream_data', id, '5').slice(0, -1),
+    canonical('output_stream_data', id, '6', 'null'),
+    canonical('output_stream_data', id, '6', 'tru'),
+    `{"AcknowledgedMessageSequenceNumber":8,"AcknowledgedMessageType":"output_stream_data"}`,
+    `{ "AcknowledgedMessageType": "output_stream_data", "AcknowledgedMessageSequenceNumber": 9 }`,
+    `{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"${id}","AcknowledgedMessageSequenceNumber":10,"IsSequentialMessage":true,"AcknowledgedMessageSequenceNumber":11}`,
+    '',
+    '[]',
+    'not json',
+  ];
+  const outcome = (f: () => number): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return `throws ${(e as { code?: string }).code ?? String(e)}`;
+    }
+  };
+  let fastOk = 0;
+  for (const text of inputs) {
+    for (const p of [Buffer.from(text, 'utf8'), Buffer.from(text, 'latin1')]) {
+      const want = outcome(() => decodeAcknowledge(p).acknowledgedMessageSequenceNumber);
+      t.equal(
+        outcome(() => acknowledgedSequenceNumber(p)),
+        want,
+        JSON.stringify(text),
+      );
+      if (want.startsWith('ok')) fastOk++;
+    }
+  }
+  t.ok(fastOk >= 10, 'some inputs are accepted');
+  // Every byte of a canonical ack changed in turn: still the same verdict as the full decoder.
+  const base = Buffer.from(canonical('output_stream_data', id, '42'));
+  for (let i = 0; i < base.length; i++) {
+    for (const b of [0x00, 0x22, 0x30, 0x39, 0x5c, 0x7d, 0xc3]) {
+      const p = Buffer.from(base);
+      p[i] = b;
+      const want = outcome(() => decodeAcknowledge(p).acknowledgedMessageSequenceNumber);
+      const got = outcome(() => acknowledgedSequenceNumber(p));
+      if (got !== want) t.fail(`byte ${i} = ${b}: ${got}, decodeAcknowledge ${want}`);
+    }
+  }
+  t.equal(acknowledgedSequenceNumber(base), 42);
 });
 
 t.test('HandshakeRequest: decode, typed parameters, re-encode', async (t) => {
