@@ -93,9 +93,9 @@ export function readFixedAscii(buf: Buffer, offset: number, size: number): strin
   return buf.toString('latin1', start, end).trim();
 }
 
-/** Hex digit values by char code (-1: not a hex digit). */
+/** Hex digit values by UTF-16 code unit (-1: not a hex digit); every code unit is an index. */
 const HEX_VALUE: Int8Array = (() => {
-  const t = new Int8Array(128).fill(-1);
+  const t = new Int8Array(0x10000).fill(-1);
   for (let i = 0; i < 10; i++) t[0x30 + i] = i;
   for (let i = 0; i < 6; i++) {
     t[0x41 + i] = 10 + i;
@@ -111,7 +111,7 @@ export function isUuid(s: string): boolean {
     const ch = s.charCodeAt(i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (ch !== 0x2d) return false;
-    } else if (ch >= 128 || HEX_VALUE[ch] === -1) return false;
+    } else if ((HEX_VALUE[ch] as number) < 0) return false;
   }
   return true;
 }
@@ -124,21 +124,29 @@ export function uuidToBytes(uuid: string, field = 'MessageId'): Buffer {
 
 /**
  * Writes the 16 bytes of a canonical UUID string at `offset`, with its two 8-byte halves
- * swapped when `swapHalves` (the MessageId wire order). Checks the 8-4-4-4-12 form while it
- * writes (PERF: two of these per message; no regular expression, no substrings); on a bad
- * string it throws before the field is changed.
+ * swapped when `swapHalves` (the MessageId wire order). PERF: two of these per message; the
+ * 8-4-4-4-12 form is checked in the same pass that writes (no regular expression, no
+ * substrings), so on a bad string the field may be partly written before the error is thrown.
  */
 export function writeUuid(buf: Buffer, offset: number, uuid: string, swapHalves: boolean, field = 'MessageId'): void {
-  if (!isUuid(uuid)) throw badField(field, `is not a canonical UUID: ${JSON.stringify(uuid)}`);
+  let bad =
+    uuid.length !== 36 ||
+    uuid.charCodeAt(8) !== 0x2d ||
+    uuid.charCodeAt(13) !== 0x2d ||
+    uuid.charCodeAt(18) !== 0x2d ||
+    uuid.charCodeAt(23) !== 0x2d;
   const first = swapHalves ? offset + 8 : offset; // where bytes 0..7 go
   const second = swapHalves ? offset : offset + 8; // where bytes 8..15 go
   let c = 0;
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < 16 && !bad; i++) {
     if (c === 8 || c === 13 || c === 18 || c === 23) c++;
-    const v = ((HEX_VALUE[uuid.charCodeAt(c)] as number) << 4) | (HEX_VALUE[uuid.charCodeAt(c + 1)] as number);
+    const hi = HEX_VALUE[uuid.charCodeAt(c)] as number;
+    const lo = HEX_VALUE[uuid.charCodeAt(c + 1)] as number;
     c += 2;
-    buf[i < 8 ? first + i : second + i - 8] = v;
+    if ((hi | lo) < 0) bad = true;
+    else buf[i < 8 ? first + i : second + i - 8] = (hi << 4) | lo;
   }
+  if (bad) throw badField(field, `is not a canonical UUID: ${JSON.stringify(uuid)}`);
 }
 
 /** Formats 16 bytes (from `offset`) as a lowercase canonical UUID string. */

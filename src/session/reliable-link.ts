@@ -49,8 +49,9 @@ import {
   MessageType,
   PayloadType,
   acknowledgedSequenceNumber,
-  encodeAcknowledge,
+  acknowledgeJson,
   encodeClientMessage,
+  encodeClientMessageText,
 } from '../protocol/ssm/index.js';
 import { RttEstimator } from './rtt-estimator.js';
 
@@ -402,20 +403,22 @@ export class ReliableLink extends EventEmitter {
   }
 
   #sendAck(msg: ClientMessage): void {
-    const frame = encodeClientMessage({
-      messageType: MessageType.Acknowledge,
-      createdDate: this.#createdDate(),
-      sequenceNumber: 0,
-      flags: MessageFlags.Ack,
-      messageId: this.#newMessageId(),
-      payloadType: 0,
-      payload: encodeAcknowledge({
+    const frame = encodeClientMessageText(
+      {
+        messageType: MessageType.Acknowledge,
+        createdDate: this.#createdDate(),
+        sequenceNumber: 0,
+        flags: MessageFlags.Ack,
+        messageId: this.#newMessageId(),
+        payloadType: 0,
+      },
+      acknowledgeJson({
         acknowledgedMessageType: msg.messageType,
         acknowledgedMessageId: msg.messageId,
         acknowledgedMessageSequenceNumber: msg.sequenceNumber,
         isSequentialMessage: true,
       }),
-    });
+    );
     this.#sendFrame(frame);
   }
 

@@ -5,6 +5,7 @@
 import t from 'tap';
 import {
   bytesToUuid,
+  isUuid,
   readI64AsSafeNumber,
   readU64AsSafeNumber,
   uuidToBytes,
@@ -69,4 +70,23 @@ t.test('UUIDs: written in place, halves swapped for the MessageId, read back can
   const u = Buffer.alloc(16);
   writeMessageId(u, 0, upper);
   t.equal(readMessageId(u, 0), id, 'upper-case input reads back lower-case');
+});
+
+t.test('UUID strings: exactly the 8-4-4-4-12 hex form, checked char by char', async (t) => {
+  const id = '0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  const re = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const cases = [id, id.toUpperCase(), '', id.slice(1), `${id}0`, id.replace(/-/g, ''), id.replace(/-/g, 'x')];
+  // Every position replaced by characters at the edges of the hex ranges, a dash, and non-ASCII.
+  for (let i = 0; i < id.length; i++)
+    for (const c of ['/', '0', '9', ':', '@', 'A', 'F', 'G', '`', 'a', 'f', 'g', '-', 'é', '０', '\u0130', '\0'])
+      cases.push(id.slice(0, i) + c + id.slice(i + 1));
+  for (const s of cases) {
+    const want = re.test(s);
+    t.equal(isUuid(s), want, JSON.stringify(s));
+    const buf = Buffer.alloc(16);
+    if (want) {
+      writeUuid(buf, 0, s, false);
+      t.same(buf, Buffer.from(s.replace(/-/g, ''), 'hex'), `bytes of ${s}`);
+    } else t.throws(() => writeUuid(buf, 0, s, true), { code: 'ERR_SSM_BAD_FIELD' }, JSON.stringify(s));
+  }
 });

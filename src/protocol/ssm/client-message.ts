@@ -152,11 +152,42 @@ function digestMatches(payload: Uint8Array, digest: Uint8Array): boolean {
  */
 export function encodeClientMessage(m: ClientMessageInit): Buffer {
   const payload = m.payload;
-  if (payload.length === 0) {
+  checkEncodable(m, payload.length);
+  const out = Buffer.allocUnsafe(PAYLOAD_OFFSET + payload.length);
+  writeHeader(out, m, payload.length, m.payloadDigest === undefined ? digestLatin1(payload) : m.payloadDigest);
+  payload.copy(out, PAYLOAD_OFFSET);
+  return out;
+}
+
+/**
+ * `encodeClientMessage` for a payload given as text (its UTF-8 bytes), e.g. an acknowledge's
+ * JSON. PERF: one ack is sent per message received; the text is written straight into the
+ * frame and hashed as it is, with no payload Buffer in between.
+ */
+export function encodeClientMessageText(m: Omit<ClientMessageInit, 'payload'>, text: string): Buffer {
+  const n = Buffer.byteLength(text, 'utf8');
+  checkEncodable(m, n);
+  const out = Buffer.allocUnsafe(PAYLOAD_OFFSET + n);
+  out.write(text, PAYLOAD_OFFSET, n, 'utf8');
+  // A string is hashed as its UTF-8 bytes: the bytes just written.
+  writeHeader(out, m, n, m.payloadDigest === undefined ? hash('sha256', text, 'binary') : m.payloadDigest);
+  return out;
+}
+
+function checkEncodable(m: Pick<ClientMessageInit, 'messageType' | 'createdDate'>, payloadLength: number): void {
+  if (payloadLength === 0) {
     throw new ProtocolError('ERR_SSM_EMPTY_PAYLOAD', `refusing to encode ${m.messageType} with an empty payload`);
   }
   if (m.createdDate <= 0) throw badField('CreatedDate', `must be positive (Unix ms), got ${m.createdDate}`);
-  const out = Buffer.allocUnsafe(PAYLOAD_OFFSET + payload.length);
+}
+
+/** Bytes 0..119 of a frame whose payload is `payloadLength` bytes; `digest` as bytes or a latin1 string. */
+function writeHeader(
+  out: Buffer,
+  m: Omit<ClientMessageInit, 'payload'>,
+  payloadLength: number,
+  digest: Buffer | string,
+): void {
   writeU32(out, HEADER_LENGTH_OFFSET, m.headerLength ?? HEADER_LENGTH, 'HeaderLength');
   const paddedType = PADDED_TYPES.get(m.messageType);
   if (paddedType !== undefined) paddedType.copy(out, MESSAGE_TYPE_OFFSET);
@@ -166,17 +197,15 @@ export function encodeClientMessage(m: ClientMessageInit): Buffer {
   writeI64(out, SEQUENCE_NUMBER_OFFSET, m.sequenceNumber, 'SequenceNumber');
   writeU64(out, FLAGS_OFFSET, m.flags, 'Flags');
   writeMessageId(out, MESSAGE_ID_OFFSET, m.messageId);
-  if (m.payloadDigest !== undefined) {
-    if (m.payloadDigest.length !== PAYLOAD_DIGEST_SIZE) throw badField('PayloadDigest', 'must be 32 bytes');
-    m.payloadDigest.copy(out, PAYLOAD_DIGEST_OFFSET);
-  } else {
+  if (typeof digest === 'string') {
     // PERF: one hash per message, written straight into the frame.
-    out.write(digestLatin1(payload), PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_SIZE, 'latin1');
+    out.write(digest, PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_SIZE, 'latin1');
+  } else {
+    if (digest.length !== PAYLOAD_DIGEST_SIZE) throw badField('PayloadDigest', 'must be 32 bytes');
+    digest.copy(out, PAYLOAD_DIGEST_OFFSET);
   }
   writeU32(out, PAYLOAD_TYPE_OFFSET, m.payloadType, 'PayloadType');
-  writeU32(out, PAYLOAD_LENGTH_OFFSET, m.payloadLength ?? payload.length, 'PayloadLength');
-  payload.copy(out, PAYLOAD_OFFSET);
-  return out;
+  writeU32(out, PAYLOAD_LENGTH_OFFSET, m.payloadLength ?? payloadLength, 'PayloadLength');
 }
 
 /**

@@ -87,15 +87,18 @@ export interface AcknowledgeContent {
 
 /** `{"AcknowledgedMessageType","AcknowledgedMessageId","AcknowledgedMessageSequenceNumber","IsSequentialMessage"}` */
 export function encodeAcknowledge(a: AcknowledgeContent): Buffer {
+  return toBuf(acknowledgeJson(a));
+}
+
+/** The JSON text of an acknowledge payload (`encodeClientMessageText` writes it into a frame). */
+export function acknowledgeJson(a: AcknowledgeContent): string {
   // PERF: one of these per received message. The same bytes JSON.stringify gives for an object
   // with these four keys in this order (checked against the vectors), without the object.
   const seq = a.acknowledgedMessageSequenceNumber;
   if (!Number.isFinite(seq)) throw badJson('acknowledge.AcknowledgedMessageSequenceNumber must be a number');
-  return toBuf(
-    `{"AcknowledgedMessageType":${JSON.stringify(a.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(
-      a.acknowledgedMessageId,
-    )},"AcknowledgedMessageSequenceNumber":${seq},"IsSequentialMessage":${a.isSequentialMessage}}`,
-  );
+  return `{"AcknowledgedMessageType":${JSON.stringify(a.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(
+    a.acknowledgedMessageId,
+  )},"AcknowledgedMessageSequenceNumber":${seq},"IsSequentialMessage":${a.isSequentialMessage}}`;
 }
 
 /** Peers match acks by sequence number only; the other fields are informational. */
@@ -112,45 +115,60 @@ export function decodeAcknowledge(payload: Buffer): AcknowledgeContent {
 }
 
 // The exact bytes both upstream peers (Go's json.Marshal of the ack struct) and we produce.
-const ACK_KEY_TYPE = '{"AcknowledgedMessageType":"';
-const ACK_KEY_ID = '","AcknowledgedMessageId":"';
-const ACK_KEY_SEQ = '","AcknowledgedMessageSequenceNumber":';
-const ACK_KEY_SEQUENTIAL = ',"IsSequentialMessage":';
+const ACK_KEY_TYPE = Buffer.from('{"AcknowledgedMessageType":"', 'latin1');
+const ACK_KEY_ID = Buffer.from('","AcknowledgedMessageId":"', 'latin1');
+const ACK_KEY_SEQ = Buffer.from('","AcknowledgedMessageSequenceNumber":', 'latin1');
+const ACK_TAIL_TRUE = Buffer.from(',"IsSequentialMessage":true}', 'latin1');
+const ACK_TAIL_FALSE = Buffer.from(',"IsSequentialMessage":false}', 'latin1');
 
 /**
  * The acknowledged sequence number: `decodeAcknowledge(payload).acknowledgedMessageSequenceNumber`,
  * with the same result and the same errors for every input. PERF: one ack arrives per message
- * sent; an ack in the canonical form above is read without JSON.parse (string values without
- * escapes, control or non-ASCII characters; a plain decimal number with at most 15 digits);
- * anything else goes through `decodeAcknowledge`.
+ * sent; an ack in the canonical form above is read byte by byte without JSON.parse (string
+ * values without escapes, control or non-ASCII characters; a plain decimal number of at most
+ * 15 digits); anything else goes through `decodeAcknowledge`.
  */
 export function acknowledgedSequenceNumber(payload: Buffer): number {
-  const s = payload.toString('latin1');
-  const typeEnd = s.startsWith(ACK_KEY_TYPE) ? plainJsonString(s, ACK_KEY_TYPE.length) : -1;
-  if (typeEnd > 0 && s.startsWith(ACK_KEY_ID, typeEnd)) {
-    const idEnd = plainJsonString(s, typeEnd + ACK_KEY_ID.length);
-    if (idEnd > 0 && s.startsWith(ACK_KEY_SEQ, idEnd)) {
-      const digits = idEnd + ACK_KEY_SEQ.length;
-      let end = digits;
-      while (end < s.length && end - digits <= 15 && s.charCodeAt(end) >= 0x30 && s.charCodeAt(end) <= 0x39) end++;
-      const n = end - digits;
-      const tail = s.slice(end);
-      if (
-        n >= 1 &&
-        n <= 15 &&
-        (n === 1 || s.charCodeAt(digits) !== 0x30) &&
-        (tail === `${ACK_KEY_SEQUENTIAL}true}` || tail === `${ACK_KEY_SEQUENTIAL}false}`)
-      )
-        return Number(s.slice(digits, end));
+  if (bytesAt(payload, 0, ACK_KEY_TYPE)) {
+    const typeEnd = plainJsonString(payload, ACK_KEY_TYPE.length);
+    if (typeEnd > 0 && bytesAt(payload, typeEnd, ACK_KEY_ID)) {
+      const idEnd = plainJsonString(payload, typeEnd + ACK_KEY_ID.length);
+      if (idEnd > 0 && bytesAt(payload, idEnd, ACK_KEY_SEQ)) {
+        const digits = idEnd + ACK_KEY_SEQ.length;
+        let end = digits;
+        let seq = 0;
+        for (; end < payload.length && end - digits < 16; end++) {
+          const c = payload[end] as number;
+          if (c < 0x30 || c > 0x39) break;
+          seq = seq * 10 + (c - 0x30);
+        }
+        const n = end - digits;
+        // 15 digits are always a safe integer; JSON has no leading zeros.
+        if (n >= 1 && n <= 15 && (n === 1 || payload[digits] !== 0x30)) {
+          const tail = payload.length - end;
+          if (
+            (tail === ACK_TAIL_TRUE.length && bytesAt(payload, end, ACK_TAIL_TRUE)) ||
+            (tail === ACK_TAIL_FALSE.length && bytesAt(payload, end, ACK_TAIL_FALSE))
+          )
+            return seq;
+        }
+      }
     }
   }
   return decodeAcknowledge(payload).acknowledgedMessageSequenceNumber;
 }
 
+/** True when `lit` occurs in `b` at `at`. */
+function bytesAt(b: Buffer, at: number, lit: Buffer): boolean {
+  if (at + lit.length > b.length) return false;
+  for (let i = 0; i < lit.length; i++) if (b[at + i] !== lit[i]) return false;
+  return true;
+}
+
 /** From `start`, a JSON string body of printable ASCII without escapes: the index of its closing quote, else -1. */
-function plainJsonString(s: string, start: number): number {
-  for (let i = start; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+function plainJsonString(b: Buffer, start: number): number {
+  for (let i = start; i < b.length; i++) {
+    const c = b[i] as number;
     if (c === 0x22) return i;
     if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
   }

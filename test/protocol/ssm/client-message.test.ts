@@ -13,6 +13,7 @@ import {
   type ClientMessageInit,
   decodeClientMessage,
   encodeClientMessage,
+  encodeClientMessageText,
   validateIncoming,
   verifyPayloadDigest,
 } from '../../../src/protocol/ssm/index.js';
@@ -231,6 +232,37 @@ t.test('encoder validation', async (t) => {
     }),
   );
   t.equal(m.sequenceNumber, -5, 'negative int64 round-trips');
+});
+
+t.test('encodeClientMessageText gives the bytes encodeClientMessage gives for the UTF-8 payload', async (t) => {
+  const base = {
+    messageType: 'acknowledge',
+    createdDate: 1700000000123,
+    sequenceNumber: 0,
+    flags: 3,
+    messageId: '123E4567-e89b-42d3-a456-426614174000',
+    payloadType: 0,
+  };
+  for (const text of [
+    '{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"6ba7b814-9dad-41d1-80b4-00c04fd430c8","AcknowledgedMessageSequenceNumber":7,"IsSequentialMessage":true}',
+    'x',
+    'héllo, wörld ✓ \u{1f600}',
+    'a'.repeat(5000),
+  ]) {
+    const want = encodeClientMessage({ ...base, payload: Buffer.from(text, 'utf8') });
+    t.equal(encodeClientMessageText(base, text).toString('hex'), want.toString('hex'), `${text.length} chars`);
+    t.ok(verifyPayloadDigest(decodeClientMessage(want)), 'digest checks out');
+  }
+  t.throws(() => encodeClientMessageText(base, ''), { code: 'ERR_SSM_EMPTY_PAYLOAD' });
+  t.throws(() => encodeClientMessageText({ ...base, createdDate: 0 }, 'x'), { code: 'ERR_SSM_BAD_FIELD' });
+  t.throws(() => encodeClientMessageText({ ...base, messageId: 'nope' }, 'x'), { code: 'ERR_SSM_BAD_FIELD' });
+  const forced = Buffer.alloc(32, 0xab);
+  t.same(
+    decodeClientMessage(encodeClientMessageText({ ...base, payloadDigest: forced }, 'x'), { verifyDigest: false })
+      .payloadDigest,
+    forced,
+    'a digest override is written as given',
+  );
 });
 
 t.test('decoder: precise codes for each header rule', async (t) => {
