@@ -48,14 +48,12 @@ import { ReliableLink } from './reliable-link.js';
 import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
 import type { DataChannelOptions } from './data-channel-options.js';
-import { isFinalConnectError, isRefusedUpgrade, openTransport, readResumeGrant } from './data-channel-connect.js';
+import { isFinalConnectError, messageOf, openTransport, resumeConnect } from './data-channel-connect.js';
 
 export type { HandshakeResult, KmsHandshakeHandler } from './handshake.js';
 
 export type { MessageTransport } from './message-transport.js';
 export type { DataChannelOptions } from './data-channel-options.js';
-
-/** How often a waiting producer re-checks the transport's bufferedAmount. */
 
 export enum DataChannelState {
   Idle = 'idle',
@@ -387,69 +385,28 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
   }
 
   /**
-   * ResumeSession → reconnect to the StreamUrl it returned, on the ReconnectBackoff schedule: the
-   * first attempt after a healthy connection is immediate, later ones wait longer and longer
-   * (across drops), and after its last attempt the channel fails (the forward starts a fresh session).
+   * ResumeSession → reconnect to the StreamUrl it returned, on the ReconnectBackoff schedule
+   * (`resumeConnect`); after its last attempt the channel fails (the forward starts a fresh session).
    */
   async #reconnect(reason: SessionError): Promise<void> {
-    const policy = this.#resumeBackoff;
-    let lastError: unknown = reason;
-    for (;;) {
-      if (this.#isClosed()) return;
-      if (!(await policy.wait())) break;
-      if (this.#isClosed()) return;
-      let token: string | undefined;
-      let freshUrl: string | undefined;
-      try {
-        ({ token, streamUrl: freshUrl } = readResumeGrant(await this.#opts.resume()));
-      } catch (e) {
-        lastError = new SessionError('ERR_SESSION_RESUME_FAILED', `ResumeSession failed: ${messageOf(e)}`, {
-          cause: e,
-        });
-        continue;
-      }
-      if (this.#isClosed()) return;
-      if (token === undefined || token === '') {
-        this.#fail(
-          new SessionError(
-            'ERR_SESSION_EXPIRED',
-            `session ${this.#opts.sessionId} has ended on the service (ResumeSession returned no token)`,
-          ),
-        );
-        return;
-      }
-      this.#token = token;
-      // INTEROP (client 1.2.835.0+): connect to the StreamUrl ResumeSession returned (a new
-      // `cell-number`); the service refuses the old one once a session was resumed. An empty
-      // one keeps the current URL. Same ClientId, sequence numbers continue.
-      if (freshUrl !== undefined && freshUrl !== '') this.#streamUrl = freshUrl;
-      try {
-        const t = await this.#connect();
-        if (this.#isClosed()) {
-          t.close();
-          return;
-        }
-        const wasEstablished = this.#handshake !== undefined;
-        this.#transition(wasEstablished ? DataChannelState.Established : DataChannelState.Handshaking);
-        this.#attach(t);
-        this.emit('reconnected');
-        return;
-      } catch (e) {
-        if (isRefusedUpgrade(e)) {
-          lastError = e; // HTTP 403: the same signature/URL would be refused again
-          break;
-        }
-        lastError = new SessionError('ERR_SESSION_CONNECT_FAILED', `reconnect failed: ${messageOf(e)}`, { cause: e });
-      }
+    const r = await resumeConnect(this.#opts, this.#resumeBackoff, reason, {
+      url: () => this.#streamUrl,
+      isClosed: () => this.#isClosed(),
+    });
+    if (r.kind === 'closed' || this.#isClosed()) {
+      if (r.kind === 'connected') r.transport.close();
+      return;
     }
-    if (this.#isClosed()) return;
-    this.#fail(
-      lastError instanceof SessionError
-        ? lastError
-        : new SessionError('ERR_SESSION_RESUME_FAILED', `reconnect failed: ${messageOf(lastError)}`, {
-            cause: lastError,
-          }),
-    );
+    if (r.kind === 'failed') {
+      this.#fail(r.error);
+      return;
+    }
+    this.#token = r.token;
+    this.#streamUrl = r.streamUrl;
+    const wasEstablished = this.#handshake !== undefined;
+    this.#transition(wasEstablished ? DataChannelState.Established : DataChannelState.Handshaking);
+    this.#attach(r.transport);
+    this.emit('reconnected');
   }
 
   // ---- incoming ----------------------------------------------------------------------------
@@ -679,8 +636,4 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     this.#shutdown();
     if (!this.#rejectOpen(err)) this.emit('error', err);
   }
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
