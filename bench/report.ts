@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import type { BenchResults, Figure } from './results.js';
-import { evaluateGoals } from './results.js';
+import { evaluateGoals, peerRatio } from './results.js';
 import type { ProfileSummary } from './profile.js';
 import type { PeerFigures, PeerResults } from './peer-results.js';
 
@@ -74,9 +74,10 @@ function machineFacts(): string[] {
 }
 
 /** "tunnel / plugin" as a factor, when both were measured. */
+/** `peerRatio` as a table cell. */
 function ratio(a: Figure, b: Figure): string {
-  if (a === null || b === null || b === 0) return '—';
-  const k = a / b;
+  const k = peerRatio(a, b);
+  if (k === null) return '—';
   return `${k >= 10 ? k.toFixed(0) : k.toFixed(2)} ×`;
 }
 
