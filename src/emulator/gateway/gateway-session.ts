@@ -13,7 +13,7 @@
 import type { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../clock.js';
-import { decodeClientMessage, type ClientMessage } from '../../protocol/ssm/client-message.js';
+import { decodeClientMessage, messageTypeAt, type ClientMessage } from '../../protocol/ssm/client-message.js';
 import { MessageType } from '../../protocol/ssm/message-type.js';
 import type { OpenDataChannelContent } from '../../protocol/ssm/payloads.js';
 import { wsSocketCorker } from '../../session/tick-cork.js';
@@ -50,8 +50,8 @@ export interface RestartAgentOptions {
 
 function isStreamData(frame: Buffer): boolean {
   if (frame.length < MESSAGE_TYPE_END) return false;
-  const t = frame.toString('latin1', 4, MESSAGE_TYPE_END);
-  return t.startsWith(MessageType.InputStreamData) || t.startsWith(MessageType.OutputStreamData);
+  const t = messageTypeAt(frame);
+  return t === MessageType.InputStreamData || t === MessageType.OutputStreamData;
 }
 
 export class GatewaySession {

@@ -119,6 +119,27 @@ const PADDED_TYPES: ReadonlyMap<string, Buffer> = new Map(
   }),
 );
 
+/** The types nearly every frame carries, in the order they are tried. */
+const COMMON_TYPES: ReadonlyArray<readonly [string, Buffer]> = [
+  MessageType.OutputStreamData,
+  MessageType.InputStreamData,
+  MessageType.Acknowledge,
+].map((name) => [name, PADDED_TYPES.get(name) as Buffer] as const);
+
+/**
+ * The MessageType of `frame` (at least 36 bytes), read as `readFixedAscii` does. PERF: one per
+ * frame; a space-padded stream or acknowledge type (what every writer sends) is recognised byte
+ * by byte and returned as the constant string, without a new string per frame.
+ */
+export function messageTypeAt(frame: Buffer): string {
+  for (const [name, padded] of COMMON_TYPES) {
+    let i = 0;
+    while (i < MESSAGE_TYPE_SIZE && frame[MESSAGE_TYPE_OFFSET + i] === padded[i]) i++;
+    if (i === MESSAGE_TYPE_SIZE) return name;
+  }
+  return readFixedAscii(frame, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE);
+}
+
 /** SHA-256 of `payload`. */
 export function payloadDigestOf(payload: Uint8Array): Buffer {
   return Buffer.from(digestLatin1(payload), 'latin1');
@@ -259,7 +280,7 @@ export function decodeClientMessage(frame: Buffer, options: DecodeOptions = {}):
       details: { headerLength },
     });
   }
-  const messageType = readFixedAscii(frame, MESSAGE_TYPE_OFFSET, MESSAGE_TYPE_SIZE);
+  const messageType = messageTypeAt(frame);
   if (!isKnownMessageType(messageType)) {
     throw new ProtocolError('ERR_SSM_UNKNOWN_MESSAGE_TYPE', `unknown MessageType ${JSON.stringify(messageType)}`, {
       details: { messageType },

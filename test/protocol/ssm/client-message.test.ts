@@ -14,6 +14,7 @@ import {
   decodeClientMessage,
   encodeClientMessage,
   encodeClientMessageText,
+  messageTypeAt,
   validateIncoming,
   verifyPayloadDigest,
 } from '../../../src/protocol/ssm/index.js';
@@ -263,6 +264,29 @@ t.test('encodeClientMessageText gives the bytes encodeClientMessage gives for th
     forced,
     'a digest override is written as given',
   );
+});
+
+t.test('messageTypeAt reads the type as the byte-trimming reader does, for any padding', async (t) => {
+  const names = ['output_stream_data', 'input_stream_data', 'acknowledge', 'channel_closed', 'output_stream_dat', ''];
+  const pads = [0x20, 0x00];
+  for (const name of names) {
+    for (const pad of pads) {
+      for (const lead of [0, 1]) {
+        const frame = Buffer.alloc(40, pad);
+        frame.fill(0, 4, 4 + lead);
+        frame.write(name, 4 + lead, 'latin1');
+        const want = frame
+          .toString('latin1', 4, 36)
+          .replace(/^\0+|\0+$/g, '')
+          .trim();
+        t.equal(messageTypeAt(frame), want, `${JSON.stringify(name)} pad ${pad} lead ${lead}`);
+      }
+    }
+  }
+  // A known type followed by something other than padding is not that type.
+  const f = Buffer.alloc(40, 0x20);
+  f.write('acknowledgeX', 4, 'latin1');
+  t.equal(messageTypeAt(f), 'acknowledgeX');
 });
 
 t.test('decoder: precise codes for each header rule', async (t) => {
