@@ -49,7 +49,7 @@ export interface DataChannelOptions {
   /** No pong or message for this long after a ping → the connection is dropped and resumed. Default 25 s (issue #8: a dead peer is detected within 30 s). */
   deadPeerTimeoutMs?: number;
   // ---- additions for tests and tuning ----
-  /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID. */
+  /** UUID source for RequestIds and MessageIds. Default crypto.randomUUID (RequestIds) and random MessageId bytes (`randomMessageId`). */
   newId?: () => string;
   /** Resends of one message before ERR_SESSION_RESEND_EXHAUSTED. Default 3000. */
   maxResends?: number;

@@ -123,7 +123,7 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
       clock: this.#clock,
       sendFrame: (f: Buffer) => this.#sendFrame(f),
       deliver: (m: ClientMessage) => this.#deliver(m),
-      newMessageId: this.#newId,
+      ...(opts.newId === undefined ? {} : { newMessageId: opts.newId }),
       ...(opts.maxResends === undefined ? {} : { maxResends: opts.maxResends }),
       ...(opts.windowMessages === undefined ? {} : { windowMessages: opts.windowMessages }),
       ...(opts.receiveBudgetBytes === undefined ? {} : { receiveBudgetBytes: opts.receiveBudgetBytes }),

@@ -40,7 +40,6 @@
  * 'reorder-overflow' (seq: not stored, budget or capacity reached); 'protocol-error' (TunnelError) for a malformed ack payload.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.js';
 import { SessionError, TunnelError } from '../errors.js';
 import {
@@ -53,6 +52,7 @@ import {
   encodeClientMessage,
   encodeClientMessageText,
 } from '../protocol/ssm/index.js';
+import { randomMessageId } from './message-ids.js';
 import { RttEstimator } from './rtt-estimator.js';
 
 /** client sends input_stream_data; agent sends output_stream_data (its first message carries Flags 1). */
@@ -65,6 +65,7 @@ export interface ReliableLinkOptions {
   sendFrame: (frame: Buffer) => void;
   /** In-order sequenced message; return false = "not ready": no ack, no advance (peer retransmits). */
   deliver: (msg: ClientMessage) => boolean;
+  /** MessageId source (tests inject fixed ids). Default: random ids as bytes (`randomMessageId`). */
   newMessageId?: () => string;
   /** Unacked messages before `send` returns false. Default 10000 (client), 100000 (agent). */
   windowMessages?: number;
@@ -114,7 +115,7 @@ export class ReliableLink extends EventEmitter {
   readonly #clock: Clock;
   readonly #sendFrame: (frame: Buffer) => void;
   readonly #deliver: (msg: ClientMessage) => boolean;
-  readonly #newMessageId: () => string;
+  readonly #newMessageId: () => string | Uint8Array;
   readonly #window: number;
   readonly #reorderCapacity: number;
   readonly #resendIntervalMs: number;
@@ -149,7 +150,7 @@ export class ReliableLink extends EventEmitter {
     this.#clock = opts.clock;
     this.#sendFrame = opts.sendFrame;
     this.#deliver = opts.deliver;
-    this.#newMessageId = opts.newMessageId ?? randomUUID;
+    this.#newMessageId = opts.newMessageId ?? randomMessageId;
     const dflt = opts.role === 'client' ? CLIENT_WINDOW_MESSAGES : REAL_AGENT_WINDOW_MESSAGES;
     this.#window = opts.windowMessages ?? dflt;
     this.#reorderCapacity = opts.reorderCapacity ?? REAL_AGENT_WINDOW_MESSAGES;

@@ -18,7 +18,6 @@
  * - `sendData` returns false above a high-water mark and `'drain'` follows (backpressure).
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { ClientMessage } from '../../protocol/ssm/client-message.js';
 import { PayloadType } from '../../protocol/ssm/message-type.js';
@@ -75,7 +74,6 @@ export class AgentChannel extends EventEmitter {
       clock: options.clock,
       sendFrame: (frame) => this.#o.sendFrame(frame),
       deliver: (msg) => this.#o.deliver(msg),
-      newMessageId: () => randomUUID(),
       // The agent retransmits without limit (only the client gives up after 3000 resends).
       maxResends: Number.POSITIVE_INFINITY,
     };

@@ -85,12 +85,18 @@ export interface ClientMessage {
   payload: Buffer;
 }
 
-/** What `encodeClientMessage` needs. The optional fields are computed when absent. */
+/**
+ * What `encodeClientMessage` needs. The optional fields are computed when absent. `messageId`
+ * may also be given as the UUID's 16 bytes in canonical order (what `randomMessageId` in
+ * src/session/ produces without formatting a string).
+ */
 export type ClientMessageInit = Omit<
   ClientMessage,
-  'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'
+  'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion' | 'messageId'
 > &
-  Partial<Pick<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'>>;
+  Partial<Pick<ClientMessage, 'headerLength' | 'payloadDigest' | 'payloadLength' | 'schemaVersion'>> & {
+    messageId: string | Uint8Array;
+  };
 
 export interface DecodeOptions {
   /**
@@ -217,7 +223,8 @@ function writeHeader(
   writeU64(out, CREATED_DATE_OFFSET, m.createdDate, 'CreatedDate');
   writeI64(out, SEQUENCE_NUMBER_OFFSET, m.sequenceNumber, 'SequenceNumber');
   writeU64(out, FLAGS_OFFSET, m.flags, 'Flags');
-  writeMessageId(out, MESSAGE_ID_OFFSET, m.messageId);
+  if (typeof m.messageId === 'string') writeMessageId(out, MESSAGE_ID_OFFSET, m.messageId);
+  else writeMessageIdBytes(out, MESSAGE_ID_OFFSET, m.messageId);
   if (typeof digest === 'string') {
     // PERF: one hash per message, written straight into the frame.
     out.write(digest, PAYLOAD_DIGEST_OFFSET, PAYLOAD_DIGEST_SIZE, 'latin1');
@@ -235,6 +242,15 @@ function writeHeader(
  */
 export function writeMessageId(out: Buffer, offset: number, uuid: string): void {
   writeUuid(out, offset, uuid, true);
+}
+
+/** Writes a UUID given as its 16 canonical-order bytes, in wire order (halves swapped). */
+export function writeMessageIdBytes(out: Buffer, offset: number, id: Uint8Array): void {
+  if (id.length !== MESSAGE_ID_SIZE) throw badField('MessageId', `must be 16 bytes, got ${id.length}`);
+  for (let i = 0; i < 8; i++) {
+    out[offset + i] = id[8 + i] as number;
+    out[offset + 8 + i] = id[i] as number;
+  }
 }
 
 /** Reads a wire-order MessageId back into a canonical UUID string. */
