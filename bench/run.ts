@@ -762,7 +762,7 @@ function writeDocs(r: BenchResults, details: RunDetails): void {
 
 /**
  * `--only PHASES --merge`: the last full run stays as it is; only the keys of those phases
- * (`pool`, `memory`; `unpaced` with `cpu_s_per_GB`; `vs_peer` after a `--peer` run) and their
+ * (`pool`, `memory`; `unpaced` with `cpu_s_per_GB`; `vs_peer` after a `--peer` run; the profile) and their
  * per-run rows, notes and load averages are replaced, then the docs re-rendered.
  */
 function mergeIntoLatest(r: BenchResults, details: RunDetails): void {
@@ -776,6 +776,8 @@ function mergeIntoLatest(r: BenchResults, details: RunDetails): void {
     latest.cpu_s_per_GB = r.cpu_s_per_GB;
   }
   if (r.vs_peer !== undefined) latest.vs_peer = r.vs_peer;
+  // The profile section of the docs comes from the details: a fresh profile replaces the old one.
+  if (ONLY?.has('profile') === true && details.profile !== undefined) old.profile = details.profile;
   if (latest.pool === undefined) latest.pool = emptyResults().pool;
   if (latest.memory === undefined) latest.memory = emptyResults().memory;
   const tag = `${[...(ONLY ?? [])].join('+')} phases, ${details.date}, commit ${details.commit}`;
