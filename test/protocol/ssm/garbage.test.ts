@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
   ClientMessageStreamDecoder,
+  acknowledgedSequenceNumber,
   decodeAcknowledge,
   decodeChannelClosed,
   decodeClientMessage,
@@ -222,4 +223,51 @@ t.test('payload decoders on garbage: only ERR_SSM_BAD_JSON / ERR_SSM_BAD_FLAG', 
     }
   }
   t.same(bad, []);
+});
+
+t.test('acknowledgedSequenceNumber on mutated acks: the same verdict as decodeAcknowledge', async (t) => {
+  const rnd = seededRandom(1717);
+  const canonical = (seq: number): string =>
+    `{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"6ba7b814-9dad-41d1-80b4-00c04fd430c8","AcknowledgedMessageSequenceNumber":${seq},"IsSequentialMessage":true}`;
+  const alphabet = Buffer.from('0123456789-+.eE"\\{}[]:, \ttruefalsnul\u0000\u00c3\u00a9', 'latin1');
+  const verdict = (f: () => number): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return e instanceof TunnelError ? `throws ${e.code}` : `untyped ${String(e)}`;
+    }
+  };
+  const bad: string[] = [];
+  let fast = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const p = Buffer.from(
+      canonical(randInt(rnd, 4) === 0 ? randInt(rnd, 2 ** 30) * 2 ** 20 : randInt(rnd, 1e6)),
+      'latin1',
+    );
+    let b: Buffer = p;
+    for (let k = randInt(rnd, 4); k > 0; k--) {
+      const at = randInt(rnd, b.length + 1);
+      const c = alphabet.subarray(randInt(rnd, alphabet.length)).subarray(0, 1);
+      switch (randInt(rnd, 4)) {
+        case 0:
+          b = Buffer.concat([b.subarray(0, at), c, b.subarray(at + 1)]); // replace
+          break;
+        case 1:
+          b = Buffer.concat([b.subarray(0, at), c, b.subarray(at)]); // insert
+          break;
+        case 2:
+          b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]); // delete
+          break;
+        default:
+          b = b.subarray(0, at); // truncate
+      }
+    }
+    const want = verdict(() => decodeAcknowledge(b).acknowledgedMessageSequenceNumber);
+    const got = verdict(() => acknowledgedSequenceNumber(b));
+    if (got !== want && bad.length < 5)
+      bad.push(`${JSON.stringify(b.toString('latin1'))}: ${got}, full decoder ${want}`);
+    if (want.startsWith('ok')) fast++;
+  }
+  t.same(bad, []);
+  t.ok(fast > 2000, `${fast} of the inputs were valid acks`);
 });
