@@ -3,33 +3,17 @@
  * holding an AWS config the test wrote, pointed at an emulator's sign-in endpoints through the
  * standard overrides; and waits on the emulator's recorded API calls (no sleeps).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { ApiCall } from '../../src/emulator/state.js';
+import { tunnelProc, type Teardown, type TunnelProc } from './tunnel-proc.js';
 
-export const BIN = fileURLToPath(new URL('../../dist/bin/tunnel.js', import.meta.url));
+export { BIN } from './tunnel-proc.js';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-export interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** stdout + stderr as received. */
-  all: () => string;
-  /** Wait until stdout or stderr matches (rejects if the process exits first). */
-  wait(re: RegExp): Promise<RegExpMatchArray>;
-  /** Wait until `pred` holds, re-checked on every output chunk (rejects if the process exits first). */
-  until<T>(pred: () => T | undefined): Promise<T>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+/** The CLI with stdin open; `wait` matches stdout and stderr interleaved as received. */
+export type Proc = TunnelProc & { wait(re: RegExp): Promise<RegExpMatchArray> };
 
 /** A temporary HOME with `~/.aws/config` holding `config`. */
 export function tempHome(t: Teardown, config: string): string {
@@ -62,75 +46,9 @@ export function runTunnel(
   t: Teardown,
   args: string[],
   options: { env: Record<string, string>; cwd: string; tty?: boolean },
-): Proc & { write(s: string): void } {
-  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child =
-    options.tty === true
-      ? spawn('script', ['-qefc', cmd, '/dev/null'], {
-          cwd: options.cwd,
-          env: options.env,
-          stdio: ['pipe', 'pipe', 'pipe'],
-        })
-      : spawn(process.execPath, [BIN, ...args], {
-          cwd: options.cwd,
-          env: options.env,
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-  let out = '';
-  let err = '';
-  let all = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    all += d.toString();
-    child.emit('out');
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-    all += d.toString();
-    child.emit('out');
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    all: () => all,
-    exit,
-    write(s: string) {
-      child.stdin?.write(s);
-    },
-    async until<T>(pred: () => T | undefined): Promise<T> {
-      for (let i = 0; i < 100_000; i++) {
-        const v = pred();
-        if (v !== undefined) return v;
-        const r = await Promise.race([once(child, 'out').then(() => 'out'), exit.then(() => 'exit')]);
-        if (r === 'exit') {
-          const last = pred();
-          if (last !== undefined) return last;
-          throw new Error(`tunnel exited before the awaited output\nstdout: ${out}\nstderr: ${err}`);
-        }
-      }
-      throw new Error('unreachable');
-    },
-    async wait(re) {
-      for (let i = 0; i < 100_000; i++) {
-        const m = all.match(re);
-        if (m !== null) return m;
-        const r = await Promise.race([once(child, 'out').then(() => 'out'), exit.then(() => 'exit')]);
-        if (r === 'exit') {
-          const last = all.match(re);
-          if (last !== null) return last;
-          throw new Error(`tunnel exited before its output matched ${re}\nstdout: ${out}\nstderr: ${err}`);
-        }
-      }
-      throw new Error('unreachable');
-    },
-  };
+): Proc {
+  const p = tunnelProc(t, args, { ...options, stdin: true });
+  return { ...p, wait: (re) => p.until(() => p.all().match(re) ?? undefined) };
 }
 
 /** Resolve with the first recorded call (past or future) that `match` accepts. */
