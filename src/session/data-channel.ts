@@ -32,18 +32,16 @@ import {
   STREAM_DATA_PAYLOAD_SIZE,
   decodeChannelClosed,
   decodeClientMessage,
-  decodeEncChallenge,
   decodeFlag,
-  decodeHandshakeComplete,
   decodeHandshakeRequest,
-  encodeEncChallenge,
   encodeFlag,
   encodeHandshakeResponse,
   encodeOpenDataChannel,
 } from '../protocol/ssm/index.js';
 import type { PayloadChannel } from './data-channel-duplex.js';
-import { type HandshakeResult, handshakeResult, processHandshakeRequest } from './handshake.js';
+import { type HandshakeResult, answerEncChallenge, completeHandshake, processHandshakeRequest } from './handshake.js';
 import { Keepalive } from './keepalive.js';
+import { openOutput, sealOutput } from './output-seal.js';
 import { ReliableLink } from './reliable-link.js';
 import { ReconnectBackoff, ReconnectPolicy } from './reconnect-policy.js';
 import type { MessageTransport } from './message-transport.js';
@@ -223,27 +221,14 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
     return ok;
   }
 
-  /**
-   * Seals one Output chunk once encryption was agreed (issue #9). Plaintext never leaves after
-   * that: no handler, a handler that throws, or one that hands the bytes back unchanged fails the
-   * channel with ERR_SESSION_PLAINTEXT_REFUSED (thrown too).
-   */
+  /** Seals one Output chunk (src/session/output-seal.ts); a refusal fails the channel and is thrown. */
   #seal(chunk: Buffer): Buffer {
-    let sealed: Buffer | undefined;
-    let cause: unknown;
     try {
-      sealed = this.#opts.kms?.encrypt(chunk);
+      return sealOutput(this.#opts.kms, chunk);
     } catch (e) {
-      cause = e;
+      this.#fail(e as SessionError);
+      throw e;
     }
-    if (sealed !== undefined && !sealed.equals(chunk)) return sealed;
-    const err = new SessionError(
-      'ERR_SESSION_PLAINTEXT_REFUSED',
-      'refusing to send a plaintext Output: KMS encryption was agreed for this session',
-      cause === undefined ? {} : { cause },
-    );
-    this.#fail(err);
-    throw err;
   }
 
   /** Sends a Flag message (4-byte big-endian code, never encrypted). */
@@ -450,18 +435,9 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
         let payload: Buffer = msg.payload;
         if (this.#encrypting) {
           try {
-            if (this.#opts.kms === undefined)
-              throw new SessionError(
-                'ERR_SESSION_PLAINTEXT_REFUSED',
-                'encryption was agreed but nothing can open Output',
-              );
-            payload = this.#opts.kms.decrypt(payload);
+            payload = openOutput(this.#opts.kms, payload);
           } catch (e) {
-            this.#fail(
-              e instanceof SessionError
-                ? e
-                : new SessionError('ERR_SESSION_ENCRYPTION', 'an Output payload failed to decrypt', { cause: e }),
-            );
+            this.#fail(e as SessionError);
             return false;
           }
         }
@@ -508,43 +484,25 @@ export class DataChannel extends EventEmitter implements PayloadChannel {
 
   async #onEncChallenge(msg: ClientMessage): Promise<void> {
     try {
-      const kms = this.#opts.kms;
-      if (kms === undefined || !this.#encrypting)
-        throw new SessionError('ERR_SESSION_ENCRYPTION', 'EncChallengeRequest without agreed encryption');
-      const answer = await kms.answerChallenge(decodeEncChallenge(msg.payload));
-      if (!this.#isClosed()) this.#link.send(PayloadType.EncChallengeResponse, encodeEncChallenge(answer));
+      const response = await answerEncChallenge(this.#opts.kms, this.#encrypting, msg.payload);
+      if (!this.#isClosed()) this.#link.send(PayloadType.EncChallengeResponse, response);
     } catch (e) {
-      this.#fail(
-        e instanceof SessionError
-          ? e
-          : new SessionError('ERR_SESSION_ENCRYPTION', `encryption challenge failed: ${messageOf(e)}`, { cause: e }),
-      );
+      this.#fail(e as SessionError);
     }
   }
 
   #onHandshakeComplete(msg: ClientMessage): void {
     if (this.#handshake !== undefined) return; // no second handshake after a resume
-    let customerMessage = '';
     try {
-      customerMessage = decodeHandshakeComplete(msg.payload).customerMessage;
+      this.#handshake = completeHandshake(msg.payload, {
+        agentVersion: this.#agentVersion,
+        sessionType: this.#sessionType,
+        properties: this.#properties,
+      });
     } catch (e) {
-      this.#fail(
-        new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeComplete: ${messageOf(e)}`, { cause: e }),
-      );
+      this.#fail(e as SessionError);
       return;
     }
-    if (this.#agentVersion === '') {
-      this.#fail(
-        new SessionError('ERR_SESSION_HANDSHAKE_FAILED', 'HandshakeComplete arrived before any HandshakeRequest'),
-      );
-      return;
-    }
-    this.#handshake = handshakeResult({
-      agentVersion: this.#agentVersion,
-      sessionType: this.#sessionType,
-      properties: this.#properties,
-      customerMessage,
-    });
     this.#clearHandshakeTimer();
     if (this.#state === DataChannelState.Handshaking) this.#transition(DataChannelState.Established);
     const w = this.#openWaiter;

@@ -23,6 +23,9 @@ import {
   agentSupportsKeepAliveDisabled,
   agentSupportsMux,
   agentSupportsTerminateFlag,
+  decodeEncChallenge,
+  decodeHandshakeComplete,
+  encodeEncChallenge,
   readKmsEncryptionParameters,
   readSessionTypeParameters,
 } from '../protocol/ssm/index.js';
@@ -211,4 +214,46 @@ export function handshakeResult(p: {
     canSendTerminateFlag: agentSupportsTerminateFlag(p.agentVersion),
     customerMessage: p.customerMessage,
   };
+}
+
+/**
+ * The agent's HandshakeComplete payload, checked against what the HandshakeRequest said: the
+ * session's `HandshakeResult`. Throws ERR_SESSION_HANDSHAKE_FAILED for a malformed body or a
+ * HandshakeComplete before any HandshakeRequest (`agentVersion` still empty).
+ */
+export function completeHandshake(
+  payload: Buffer,
+  agent: { agentVersion: string; sessionType: string; properties: Record<string, string> },
+): HandshakeResult {
+  let customerMessage: string;
+  try {
+    customerMessage = decodeHandshakeComplete(payload).customerMessage;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new SessionError('ERR_SESSION_HANDSHAKE_FAILED', `bad HandshakeComplete: ${why}`, { cause: e });
+  }
+  if (agent.agentVersion === '')
+    throw new SessionError('ERR_SESSION_HANDSHAKE_FAILED', 'HandshakeComplete arrived before any HandshakeRequest');
+  return handshakeResult({ ...agent, customerMessage });
+}
+
+/**
+ * The EncChallengeResponse payload for an EncChallengeRequest (KMS encryption, issue #9).
+ * Throws ERR_SESSION_ENCRYPTION when encryption was not agreed or the handler fails (a
+ * SessionError of the handler's own is passed on).
+ */
+export async function answerEncChallenge(
+  kms: KmsHandshakeHandler | undefined,
+  agreed: boolean,
+  payload: Buffer,
+): Promise<Buffer> {
+  try {
+    if (kms === undefined || !agreed)
+      throw new SessionError('ERR_SESSION_ENCRYPTION', 'EncChallengeRequest without agreed encryption');
+    return encodeEncChallenge(await kms.answerChallenge(decodeEncChallenge(payload)));
+  } catch (e) {
+    if (e instanceof SessionError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new SessionError('ERR_SESSION_ENCRYPTION', `encryption challenge failed: ${why}`, { cause: e });
+  }
 }

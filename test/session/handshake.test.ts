@@ -7,13 +7,23 @@ import t from 'tap';
 import { SessionError } from '../../src/errors.js';
 import {
   ActionStatus,
+  decodeEncChallenge,
   decodeHandshakeRequest,
+  encodeEncChallenge,
+  encodeHandshakeComplete,
   encodeHandshakeResponse,
   type HandshakeRequestContent,
   type JsonValue,
   type KmsEncryptionParameters,
 } from '../../src/protocol/ssm/index.js';
-import { handshakeResult, processHandshakeRequest, type KmsHandshakeHandler } from '../../src/session/handshake.js';
+import {
+  answerEncChallenge,
+  completeHandshake,
+  handshakeResult,
+  processHandshakeRequest,
+  type KmsHandshakeHandler,
+} from '../../src/session/handshake.js';
+import { openOutput, sealOutput } from '../../src/session/output-seal.js';
 
 const CTX = { clientVersion: '1.2.677.0', sessionId: 'user-0123456789abcdef0', targetId: 'i-0123456789abcdef0' };
 
@@ -244,4 +254,62 @@ t.test('handshakeResult: without type LocalPortForwarding it is a stream session
     canSendTerminateFlag: true,
     customerMessage: 'welcome',
   });
+});
+
+t.test('completeHandshake: the result from the request and the complete, or why not', async (t) => {
+  const agent = { agentVersion: '3.3.1142.0', sessionType: 'Port', properties: { type: 'LocalPortForwarding' } };
+  const done = encodeHandshakeComplete({ handshakeTimeToCompleteNs: 1_000_000, customerMessage: 'hello' });
+  const r = completeHandshake(done, agent);
+  t.equal(r.customerMessage, 'hello');
+  t.equal(r.portMode, 'mux');
+  t.same(r, handshakeResult({ ...agent, customerMessage: 'hello' }));
+  t.throws(() => completeHandshake(done, { ...agent, agentVersion: '' }), {
+    code: 'ERR_SESSION_HANDSHAKE_FAILED',
+    message: /before any HandshakeRequest/,
+  });
+  t.throws(() => completeHandshake(Buffer.from('{not json'), agent), {
+    code: 'ERR_SESSION_HANDSHAKE_FAILED',
+    message: /bad HandshakeComplete/,
+  });
+});
+
+t.test('answerEncChallenge: the handler answers the challenge; refused unless encryption was agreed', async (t) => {
+  const kms = new FakeKms();
+  kms.answerChallenge = (c: string): string => Buffer.from(c, 'base64').reverse().toString('base64');
+  const challenge = encodeEncChallenge('AQID');
+  t.equal(decodeEncChallenge(await answerEncChallenge(kms, true, challenge)), 'AwIB');
+  await t.rejects(answerEncChallenge(kms, false, challenge), { code: 'ERR_SESSION_ENCRYPTION' });
+  await t.rejects(answerEncChallenge(undefined, true, challenge), { code: 'ERR_SESSION_ENCRYPTION' });
+  kms.answerChallenge = (): string => {
+    throw new Error('wrong key');
+  };
+  await t.rejects(answerEncChallenge(kms, true, challenge), {
+    code: 'ERR_SESSION_ENCRYPTION',
+    message: /encryption challenge failed: wrong key/,
+  });
+  const own = new SessionError('ERR_SESSION_PLAINTEXT_REFUSED', 'mine');
+  kms.answerChallenge = (): string => {
+    throw own;
+  };
+  await t.rejects(answerEncChallenge(kms, true, challenge), own, "a handler's SessionError is passed on");
+});
+
+t.test('sealOutput / openOutput: never plaintext once encryption was agreed', async (t) => {
+  const kms = new FakeKms();
+  kms.encrypt = (b: Buffer): Buffer => Buffer.concat([Buffer.from('S'), b]);
+  kms.decrypt = (b: Buffer): Buffer => b.subarray(1);
+  const plain = Buffer.from('payload');
+  t.same(openOutput(kms, sealOutput(kms, plain)), plain);
+  t.throws(() => sealOutput(undefined, plain), { code: 'ERR_SESSION_PLAINTEXT_REFUSED' }, 'no handler');
+  t.throws(() => sealOutput(new FakeKms(), plain), { code: 'ERR_SESSION_PLAINTEXT_REFUSED' }, 'bytes handed back');
+  const broken = new FakeKms();
+  broken.encrypt = (): Buffer => {
+    throw new Error('no key');
+  };
+  broken.decrypt = (): Buffer => {
+    throw new Error('bad tag');
+  };
+  t.throws(() => sealOutput(broken, plain), { code: 'ERR_SESSION_PLAINTEXT_REFUSED' }, 'a handler that throws');
+  t.throws(() => openOutput(undefined, plain), { code: 'ERR_SESSION_PLAINTEXT_REFUSED' });
+  t.throws(() => openOutput(broken, plain), { code: 'ERR_SESSION_ENCRYPTION', message: /failed to decrypt/ });
 });
