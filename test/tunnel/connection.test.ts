@@ -5,6 +5,7 @@
  * client's connection ends: FIN or reset.
  */
 import { EventEmitter, once } from 'node:events';
+import type { Socket } from 'node:net';
 import t from 'tap';
 import { Connection, type ConnectionHooks } from '../../src/tunnel/connection.js';
 import { FLAG_DISCONNECT_TO_PORT, type ChannelPort, type HandshakeInfo } from '../../src/tunnel/session-ports.js';
@@ -49,21 +50,28 @@ function pattern(n: number, seed = 0): Buffer {
   return b;
 }
 
-/** A stream pair: the Connection gets `stream`, the test plays the agent on `remote`. */
-function streamPair(opts: { finReceived?: boolean } = {}): { stream: DuplexPairEnd; remote: DuplexPairEnd } {
+/**
+ * A Connection on `socket` attached to one end of an in-memory stream pair; the test plays the
+ * agent on `remote`. `finReceived` is what the stream reports about the peer's FIN.
+ */
+function attachMux(
+  socket: Socket,
+  opts: { finReceived?: boolean; closeOnRemoteEnd?: boolean } = {},
+): { stream: DuplexPairEnd; remote: DuplexPairEnd; hooks: Hooks; conn: Connection } {
   const [stream, remote] = createDuplexPair();
   if (opts.finReceived !== undefined) Object.defineProperty(stream, 'finReceived', { value: opts.finReceived });
-  return { stream, remote };
+  const hooks = new Hooks();
+  hooks.closeOnRemoteEnd = opts.closeOnRemoteEnd ?? false;
+  const conn = new Connection(1, socket, 0);
+  conn.attachStream(stream, hooks);
+  return { stream, remote, hooks, conn };
 }
 
 // ---- mux mode ----------------------------------------------------------------------------------
 
 t.test('mux: bytes both ways; the peer FIN becomes a local FIN after every byte', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair({ finReceived: true });
-  const hooks = new Hooks();
-  const conn = new Connection(1, local.socket, 0);
-  conn.attachStream(stream, hooks);
+  const { stream, remote, hooks, conn } = attachMux(local.socket, { finReceived: true });
   const ending = judge(local.client);
   const fromClient = collect(remote);
 
@@ -96,9 +104,7 @@ t.test('mux: bytes both ways; the peer FIN becomes a local FIN after every byte'
 
 t.test('mux: a local EOF is an smux FIN; the reply still reaches the client (half-close)', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair({ finReceived: true });
-  const hooks = new Hooks();
-  new Connection(1, local.socket, 0).attachStream(stream, hooks);
+  const { remote, hooks } = attachMux(local.socket, { finReceived: true });
   const ending = judge(local.client);
   const fromClient = collect(remote);
   local.client.end('request');
@@ -112,10 +118,7 @@ t.test('mux: a local EOF is an smux FIN; the reply still reaches the client (hal
 
 t.test('mux: a stream that ends without the peer FIN resets the client after partial data', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair({ finReceived: false });
-  const hooks = new Hooks();
-  const conn = new Connection(1, local.socket, 0);
-  conn.attachStream(stream, hooks);
+  const { remote, hooks, conn } = attachMux(local.socket, { finReceived: false });
   const ending = judge(local.client);
   remote.write(pattern(50_000));
   await once(local.client, 'data');
@@ -129,10 +132,7 @@ t.test('mux: a stream that ends without the peer FIN resets the client after par
 
 t.test('mux: a stream error resets the client and is the connection error', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair();
-  const hooks = new Hooks();
-  const conn = new Connection(1, local.socket, 0);
-  conn.attachStream(stream, hooks);
+  const { stream, remote, hooks, conn } = attachMux(local.socket);
   const ending = judge(local.client);
   remote.write('partial');
   await once(local.client, 'data');
@@ -145,10 +145,7 @@ t.test('mux: a stream error resets the client and is the connection error', asyn
 
 t.test('mux: abort() resets the client, records the reason and destroys the stream', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair({ finReceived: true });
-  const hooks = new Hooks();
-  const conn = new Connection(1, local.socket, 0);
-  conn.attachStream(stream, hooks);
+  const { stream, remote, hooks, conn } = attachMux(local.socket, { finReceived: true });
   const ending = judge(local.client);
   remote.write('some');
   await once(local.client, 'data');
@@ -166,10 +163,7 @@ t.test('mux: abort() after the peer FIN leaves the flush alone; forceReset() doe
   const size = 4 * 1024 * 1024;
   for (const force of [false, true]) {
     const local = await next();
-    const { stream, remote } = streamPair({ finReceived: true });
-    const hooks = new Hooks();
-    const conn = new Connection(1, local.socket, 0);
-    conn.attachStream(stream, hooks);
+    const { remote, hooks, conn } = attachMux(local.socket, { finReceived: true });
     // The client reads nothing until the peer's FIN has reached the connection and abort ran.
     let aborted!: () => void;
     const ending = judge(local.client, new Promise<void>((r) => (aborted = r)));
@@ -192,10 +186,7 @@ t.test('mux: abort() after the peer FIN leaves the flush alone; forceReset() doe
 
 t.test('mux: onRemoteEnd() true closes the local socket once the data is flushed', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair({ finReceived: true });
-  const hooks = new Hooks();
-  hooks.closeOnRemoteEnd = true;
-  new Connection(1, local.socket, 0).attachStream(stream, hooks);
+  const { remote, hooks } = attachMux(local.socket, { finReceived: true, closeOnRemoteEnd: true });
   const got = collect(local.client);
   local.client.on('error', () => {});
   remote.end('last words');
@@ -206,9 +197,7 @@ t.test('mux: onRemoteEnd() true closes the local socket once the data is flushed
 
 t.test('mux: a client reset destroys the stream; the error is reported', async (t) => {
   const local = await (await listen(t))();
-  const { stream, remote } = streamPair();
-  const hooks = new Hooks();
-  new Connection(1, local.socket, 0).attachStream(stream, hooks);
+  const { stream, remote, hooks } = attachMux(local.socket);
   local.client.write('x');
   await readBytes(remote, 1);
   local.client.resetAndDestroy();
