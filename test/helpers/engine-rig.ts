@@ -10,6 +10,7 @@ import {
   type EmulatorOptions,
   type StartEmulatorInternals,
 } from '../../src/emulator/index.js';
+import type { AwsSettings } from '../../src/aws/settings.js';
 import { createSsmApi, type SsmApi } from '../../src/aws/ssm-api.js';
 import { TunnelManager, type TunnelManagerOptions } from '../../src/tunnel/tunnel-manager.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
@@ -60,14 +61,19 @@ export interface Harness {
   tokens: string[];
 }
 
-export function makeManager(t: Teardown, emu: Emulator, extra: Partial<TunnelManagerOptions> = {}): Harness {
-  const aws = {
+/** AWS settings that reach only `emu`: its endpoint and keys, one attempt, no ambient environment. */
+export function emulatorAwsSettings(emu: Emulator): AwsSettings {
+  return {
     endpoint: emu.endpoint,
     region: emu.region,
     credentials: async () => ({ ...emu.credentials }),
     maxAttempts: 1,
     env: {},
   };
+}
+
+export function makeManager(t: Teardown, emu: Emulator, extra: Partial<TunnelManagerOptions> = {}): Harness {
+  const aws = emulatorAwsSettings(emu);
   const tokens: string[] = [];
   const manager = new TunnelManager({
     aws,

@@ -19,7 +19,7 @@ import type { Forward } from '../../src/tunnel/forward.js';
 import type { ForwardSpec } from '../../src/tunnel/forward-spec.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
 import { seededRandom } from '../../src/tunnel/backoff.js';
-import { sha, until as untilEvent, type Teardown } from './engine-rig.js';
+import { emulatorAwsSettings, sha, until as untilEvent, type Teardown } from './engine-rig.js';
 
 export { sha, type Teardown };
 
@@ -179,13 +179,7 @@ export interface RigOptions {
 export async function startRig(t: Teardown, o: RigOptions): Promise<Rig> {
   const emu = await startEmu(t, o.emulator);
   const dest = await startExchangeServer(t, o.bytes);
-  const aws = {
-    endpoint: emu.endpoint,
-    region: emu.region,
-    credentials: async () => ({ ...emu.credentials }),
-    maxAttempts: 1,
-    env: {},
-  };
+  const aws = emulatorAwsSettings(emu);
   const api = createSsmApi(aws);
   const manager = new TunnelManager({
     aws,

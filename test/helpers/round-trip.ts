@@ -3,12 +3,18 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 
 /**
- * Connect, send `payload`, read until as many bytes came back, then close. (The agent does not
- * propagate half-close: a FIN from us makes it close the destination connection outright, as
- * the real agent does, so an echo test must not FIN before it has read everything.) Returns what
- * came back, which is shorter than `payload` when the other end closed first.
+ * Connect, send `payload`, read until `expect` bytes (default: as many as were sent) came back,
+ * then close. (The agent does not propagate half-close: a FIN from us makes it close the
+ * destination connection outright, as the real agent does, so an echo test must not FIN before
+ * it has read everything.) Returns what came back, which is shorter than `expect` when the other
+ * end closed first.
  */
-export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1'): Promise<Buffer> {
+export async function roundTrip(
+  port: number,
+  payload: Buffer,
+  host = '127.0.0.1',
+  expect = payload.length,
+): Promise<Buffer> {
   const c = connect({ port, host });
   const chunks: Buffer[] = [];
   let n = 0;
@@ -17,7 +23,7 @@ export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1
   c.on('data', (b: Buffer) => {
     chunks.push(b);
     n += b.length;
-    if (n >= payload.length) c.end();
+    if (n >= expect) c.end();
   });
   await once(c, 'connect');
   c.write(payload);

@@ -4,10 +4,8 @@
  * emulated agent's challenge, sealed Output both ways, sha256-checked.
  */
 import t from 'tap';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import { makeManager, sha, startEcho, startEmu } from '../helpers/engine-rig.js';
+import { emulatorAwsSettings, makeManager, sha, startEcho, startEmu } from '../helpers/engine-rig.js';
 import { roundTrip } from '../helpers/round-trip.js';
 import { createKmsApi, type KmsApi } from '../../src/aws/kms.js';
 import { createDefaultSessionFactory } from '../../src/tunnel/default-factory.js';
@@ -43,17 +41,6 @@ const outputs = (seen: Seen[], dir: Direction): Buffer[] =>
     )
     .map((s) => s.message.payload);
 
-/** The AWS settings makeManager uses, for building a KMS client the same way. */
-function awsOf(emu: Emulator): Parameters<typeof createKmsApi>[0] {
-  return {
-    endpoint: emu.endpoint,
-    region: emu.region,
-    credentials: async () => ({ ...emu.credentials }),
-    maxAttempts: 1,
-    env: {},
-  };
-}
-
 /**
  * A destination that reads exactly `upBytes`, answers with sha256(what it read) followed by
  * `down` (its own random bytes), and records what it got.
@@ -82,24 +69,6 @@ async function startExchange(
   return { port, received };
 }
 
-/** Send `up`, read 32 + `downBytes` bytes, close. */
-async function exchange(port: number, up: Buffer, downBytes: number): Promise<Buffer> {
-  const c = connect({ port, host: '127.0.0.1' });
-  const chunks: Buffer[] = [];
-  let n = 0;
-  const closed = once(c, 'close');
-  c.on('error', () => {});
-  c.on('data', (b: Buffer) => {
-    chunks.push(b);
-    n += b.length;
-    if (n >= 32 + downBytes) c.end();
-  });
-  await once(c, 'connect');
-  c.write(up);
-  await closed;
-  return Buffer.concat(chunks);
-}
-
 t.test(
   'an instance with kmsKeyId: encrypted session, sha256-verified uploads and downloads, sealed on the wire',
   async (t) => {
@@ -119,7 +88,7 @@ t.test(
       'the client asked the emulator KMS for a data key',
     );
 
-    const back = await exchange(f.port ?? 0, up, down.length);
+    const back = await roundTrip(f.port ?? 0, up, '127.0.0.1', 32 + down.length);
     t.equal(back.length, 32 + down.length);
     t.equal(sha(dest.received[0] ?? Buffer.alloc(0)), sha(up), 'upload intact at the destination');
     t.equal(back.subarray(0, 32).toString('hex'), sha(up), 'and the destination says so');
@@ -215,7 +184,7 @@ t.test(
   async (t) => {
     const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
     const seen = record(emu);
-    const aws = awsOf(emu);
+    const aws = emulatorAwsSettings(emu);
     const { manager } = makeManager(t, emu, {
       factory: createDefaultSessionFactory({
         kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 5) }),
@@ -241,7 +210,7 @@ t.test('wrong key (client→agent half): the agent rejects the answer and ends t
   const emu = await startEmu(t, { instances: [{ instanceId: INSTANCE, kmsKeyId: KEY }] });
   const ended: string[] = [];
   emu.events.on('agent-ended', (e) => ended.push(e.output));
-  const aws = awsOf(emu);
+  const aws = emulatorAwsSettings(emu);
   const { manager } = makeManager(t, emu, {
     factory: createDefaultSessionFactory({
       kms: kmsHandlerFactory(aws, { kms: corruptingKms(createKmsApi(aws), 40) }),
