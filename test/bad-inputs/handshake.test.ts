@@ -25,6 +25,15 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ exi
   });
 }
 
+/** The `error` event among the `--json` lines of `stdout`. */
+function errorEvent(stdout: string): Record<string, unknown> | undefined {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e['type'] === 'error');
+}
+
 t.test(
   'handshake problems are named when readiness times out',
   { skip: existsSync(bin) ? false : 'not built' },
@@ -62,11 +71,7 @@ t.test(
     t.test('handshake-garbage: garbage records instead of a handshake', async (t) => {
       mode = 'garbage';
       const r = await run(['--json', 'demo:5432:auto', '--wait', '--timeout', '3s'], dir, env);
-      const error = r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((e) => e['type'] === 'error');
+      const error = errorEvent(r.stdout);
       t.equal(r.exit, 75);
       t.equal(error?.['code'], 'ERR_CLI_TIMEOUT');
       t.match(
@@ -85,11 +90,7 @@ t.test(
     t.test('handshake-giant-frame: a frame over 4 MiB instead of a handshake', async (t) => {
       mode = 'giant';
       const r = await run(['--json', 'demo:5432:auto', '--wait', '--timeout', '3s'], dir, env);
-      const error = r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((e) => e['type'] === 'error');
+      const error = errorEvent(r.stdout);
       t.equal(r.exit, 75);
       t.equal(error?.['code'], 'ERR_CLI_TIMEOUT');
       // The websocket closes with 1009 at each attempt: the message says so, not only "not ready".

@@ -9,7 +9,7 @@ import type { TunnelEvent } from '../../src/tunnel/events.js';
 import { Forward, type ForwardDeps } from '../../src/tunnel/forward.js';
 import type { ForwardSpec } from '../../src/tunnel/forward-spec.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FakeApi, FakeFactory } from './fakes.js';
+import { FakeApi, FakeFactory, type FakeMux } from './fakes.js';
 import { roundTrip } from '../helpers/round-trip.js';
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
@@ -121,15 +121,21 @@ t.test('sessions: auto — 16 concurrent connections get 4 sessions of 4; sessio
   }
 });
 
-t.test('a stalled session gets no new connection: another session is opened for it', async (t) => {
-  const { f, api, factory, events } = setup();
-  t.teardown(() => f.stop());
-  await f.start();
+/** Open one connection and wait until the first session's mux carries it. */
+async function firstConnection(f: Forward, factory: FakeFactory): Promise<{ first: Socket; mux0: FakeMux }> {
   const first = connect(f.port ?? 0, '127.0.0.1');
   await once(first, 'connect');
   while ((factory.channels[0]?.mux?.streams.length ?? 0) < 1) await once(f, 'event');
   const mux0 = factory.channels[0]?.mux;
   if (mux0 === undefined) throw new Error('no mux');
+  return { first, mux0 };
+}
+
+t.test('a stalled session gets no new connection: another session is opened for it', async (t) => {
+  const { f, api, factory, events } = setup();
+  t.teardown(() => f.stop());
+  await f.start();
+  const { first, mux0 } = await firstConnection(f, factory);
   mux0.stalled = true; // its reader stopped reading
   const p = randomBytes(4000);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'the new connection is carried');
@@ -147,11 +153,7 @@ t.test('sessions: 1 and its one session stalled: a new connection shares it inst
   const { f, api, factory } = setup({ sessions: 1 });
   t.teardown(() => f.stop());
   await f.start();
-  const first = connect(f.port ?? 0, '127.0.0.1');
-  await once(first, 'connect');
-  while ((factory.channels[0]?.mux?.streams.length ?? 0) < 1) await once(f, 'event');
-  const mux0 = factory.channels[0]?.mux;
-  if (mux0 === undefined) throw new Error('no mux');
+  const { first, mux0 } = await firstConnection(f, factory);
   mux0.stalled = true; // its reader stopped reading, and the pool may not grow
   const p = randomBytes(4000);
   t.equal(sha(await roundTrip(f.port ?? 0, p)), sha(p), 'the new connection is carried');
